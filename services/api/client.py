@@ -1,0 +1,534 @@
+"""The one async HTTP client for the messaging contract (see backend-contract.md).
+
+Every method returns models from ``services.models`` or raises an error from
+``services.api.errors``; nothing httpx- or pydantic-specific escapes. The same
+code talks to the embedded backend (through ``httpx.ASGITransport``), a
+standalone sandbox, or LeadConnector's public API for what that API offers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+import pydantic
+from httpx_sse import SSEError, aconnect_sse
+from pydantic.alias_generators import to_camel
+
+from services.api import pagination
+from services.api.errors import (
+    InsecureUrlError,
+    MalformedResponseError,
+    UnsupportedFeatureError,
+)
+from services.api.events import event_from_sse
+from services.api.responses import (
+    field,
+    json_body,
+    raise_for_status,
+    transport_error,
+    unwrap,
+    validate,
+)
+from services.api.retry import RetryPolicy
+from services.api.upload import Progress, encode_upload, progress_stream
+from services.api.urls import (
+    is_leadconnector,
+    is_loopback_host,
+    same_origin,
+    validate_base_url,
+    version_for,
+)
+from services.models import (
+    Contact,
+    ContactPage,
+    Conversation,
+    ConversationPage,
+    ConversationSummary,
+    Event,
+    EventBatch,
+    GroupKind,
+    Message,
+    MessagesPage,
+    PhoneNumber,
+    SendResult,
+    User,
+)
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=60.0, pool=10.0)
+# A long-poll answers within `wait` seconds; allow that much more for the network.
+LONG_POLL_GRACE = 15.0
+# The event stream may be quiet for a while; a longer silence means a dead connection.
+STREAM_IDLE_TIMEOUT = 90.0
+MAX_LONG_POLL_WAIT = 30
+
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+_USER = pydantic.TypeAdapter(User)
+_USERS = pydantic.TypeAdapter(list[User])
+_NUMBERS = pydantic.TypeAdapter(list[PhoneNumber])
+_CONTACT = pydantic.TypeAdapter(Contact)
+_CONTACT_PAGE = pydantic.TypeAdapter(ContactPage)
+_CONVERSATION = pydantic.TypeAdapter(Conversation)
+_CONVERSATION_PAGE = pydantic.TypeAdapter(ConversationPage)
+_MESSAGES_PAGE = pydantic.TypeAdapter(MessagesPage)
+_SEND_RESULT = pydantic.TypeAdapter(SendResult)
+_EVENT_BATCH = pydantic.TypeAdapter(EventBatch)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """The server's latest ``X-RateLimit-*`` report (None where a header was absent)."""
+
+    limit: int | None
+    remaining: int | None
+    interval_ms: int | None
+
+
+def _header_int(headers: httpx.Headers, name: str) -> int | None:
+    try:
+        return int(headers[name])
+    except (KeyError, ValueError):
+        return None
+
+
+class ApiClient:
+    """Typed access to the backend. Use as ``async with ApiClient(...) as api:`` or call aclose().
+
+    ``location_id`` defaults to the signed-in user's location (from ``me()``).
+    ``transport`` lets the embedded backend (ASGI) or a test (MockTransport) stand in for the
+    network. TLS verification is always on; a remote ``base_url`` must be https.
+    """
+
+    def __init__(
+        self,
+        base_url: str | httpx.URL,
+        token: str,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        location_id: str | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.base_url = validate_base_url(base_url)
+        self._token = token
+        self._location_id = location_id
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self.retry = retry if retry is not None else RetryPolicy()
+        self.leadconnector = is_leadconnector(self.base_url)
+        self.rate_limit: RateLimit | None = None
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=self._timeout,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:  # never shows the token
+        return f"ApiClient({str(self.base_url)!r}, location_id={self._location_id!r})"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def set_token(self, token: str) -> None:
+        """Use a new access token for every later request (after signing in again)."""
+        self._token = token
+
+    # --- plumbing ------------------------------------------------------------------
+
+    def _headers(self, path: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        headers = {
+            "Authorization": f"Bearer {self._token}",
+            "Version": version_for(path),
+            "Accept": "application/json",
+        }
+        headers.update(extra or {})
+        return headers
+
+    def _note_rate_limit(self, response: httpx.Response) -> None:
+        if "X-RateLimit-Limit" in response.headers or "X-RateLimit-Remaining" in response.headers:
+            self.rate_limit = RateLimit(
+                limit=_header_int(response.headers, "X-RateLimit-Limit"),
+                remaining=_header_int(response.headers, "X-RateLimit-Remaining"),
+                interval_ms=_header_int(response.headers, "X-RateLimit-Interval-Milliseconds"),
+            )
+
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        content: Callable[[], AsyncIterator[bytes]] | None = None,
+        idempotent: bool | None = None,
+        request_timeout: httpx.Timeout | None = None,
+    ) -> httpx.Response:
+        """One logical request: retried per the policy, every failure mapped to ApiError."""
+        what = f"{method} {path}"
+        clean_params = {k: v for k, v in (params or {}).items() if v is not None}
+        safe = idempotent if idempotent is not None else method in _IDEMPOTENT_METHODS
+
+        async def attempt() -> httpx.Response:
+            request = self._http.build_request(
+                method,
+                path,
+                params=clean_params,
+                json=json,
+                content=content() if content is not None else None,
+                headers=self._headers(path, headers),
+                timeout=request_timeout or self._timeout,
+            )
+            try:
+                response = await self._http.send(request)
+            except httpx.HTTPError as exc:
+                raise transport_error(exc, what) from None
+            self._note_rate_limit(response)
+            raise_for_status(response, what)
+            return response
+
+        return await self.retry.run(attempt, idempotent=safe)
+
+    async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self._send(method, path, **kwargs)
+        return json_body(response, f"{method} {path}")
+
+    def _require_extension(self, feature: str) -> None:
+        """Contract extensions ([ext]) do not exist on LeadConnector's public API."""
+        if self.leadconnector:
+            raise UnsupportedFeatureError(feature)
+
+    async def location_id(self) -> str:
+        """The location every list is scoped to: given at construction, else the user's own."""
+        if self._location_id is None:
+            user = await self.me()
+            if not user.location_id:
+                raise MalformedResponseError("GET /users/me: user has no locationId")
+            self._location_id = user.location_id
+        return self._location_id
+
+    # --- users and numbers -----------------------------------------------------------
+
+    async def me(self) -> User:
+        """The signed-in user (verifies the token: a bad one raises AuthError)."""
+        payload = await self._json("GET", "/users/me")
+        return validate(_USER, unwrap(payload, "user"), "GET /users/me")
+
+    async def teammates(self) -> list[User]:
+        path = "/users/"
+        payload = await self._json("GET", path, params={"locationId": await self.location_id()})
+        return validate(_USERS, field(payload, "users", path), path)
+
+    async def phone_numbers(self) -> list[PhoneNumber]:
+        path = f"/phone-system/numbers/location/{await self.location_id()}"
+        payload = await self._json("GET", path)
+        return validate(_NUMBERS, field(payload, "numbers", path), path)
+
+    # --- contacts --------------------------------------------------------------------
+
+    async def search_contacts(
+        self, query: str = "", page_limit: int = 50, search_after: Any = None
+    ) -> ContactPage:
+        """One page of contacts matching ``query``; pass the last contact's ``search_after`` on."""
+        body: dict[str, Any] = {
+            "locationId": await self.location_id(),
+            "query": query,
+            "pageLimit": page_limit,
+        }
+        if search_after is not None:
+            body["searchAfter"] = search_after
+        # A search changes nothing, so it is safe to repeat despite being a POST.
+        payload = await self._json("POST", "/contacts/search", json=body, idempotent=True)
+        return validate(_CONTACT_PAGE, payload, "POST /contacts/search")
+
+    def iter_contacts(self, query: str = "", page_limit: int = 50) -> AsyncIterator[Contact]:
+        """Every contact matching ``query``, fetching pages as the caller iterates."""
+        return pagination.iter_contacts(self, query, page_limit)
+
+    async def get_contact(self, contact_id: str) -> Contact:
+        path = f"/contacts/{contact_id}"
+        payload = await self._json("GET", path)
+        return validate(_CONTACT, unwrap(payload, "contact"), path)
+
+    async def update_contact(self, contact_id: str, **fields: Any) -> Contact:
+        """Change contact fields, given in snake_case (``first_name="Ann"``)."""
+        path = f"/contacts/{contact_id}"
+        body = {to_camel(name): value for name, value in fields.items()}
+        # LeadConnector updates with PUT; the sandbox's extension uses PATCH. Both set
+        # fields to given values, so repeating is harmless.
+        method = "PUT" if self.leadconnector else "PATCH"
+        payload = await self._json(method, path, json=body, idempotent=True)
+        return validate(_CONTACT, unwrap(payload, "contact"), path)
+
+    async def delete_contact(self, contact_id: str) -> None:
+        await self._send("DELETE", f"/contacts/{contact_id}")
+
+    # --- conversations ---------------------------------------------------------------
+
+    async def search_conversations(
+        self,
+        limit: int = 20,
+        start_after_date: int | None = None,
+        start_after_id: str | None = None,
+        query: str | None = None,
+        status: str = "all",
+    ) -> ConversationPage:
+        """One page of conversations, newest activity first.
+
+        For the next page pass the last row's ``last_message_date`` and ``id``.
+        """
+        params = {
+            "locationId": await self.location_id(),
+            "limit": limit,
+            "startAfterDate": start_after_date,
+            "startAfterId": start_after_id,
+            "query": query or None,
+            "status": status,
+        }
+        payload = await self._json("GET", "/conversations/search", params=params)
+        return validate(_CONVERSATION_PAGE, payload, "GET /conversations/search")
+
+    def iter_conversations(
+        self, query: str | None = None, status: str = "all", page_size: int = 20
+    ) -> AsyncIterator[ConversationSummary]:
+        """Every conversation, newest activity first, paging by date and id."""
+        return pagination.iter_conversations(self, query, status, page_size)
+
+    async def get_conversation(self, conversation_id: str) -> Conversation:
+        path = f"/conversations/{conversation_id}"
+        payload = await self._json("GET", path)
+        return validate(_CONVERSATION, unwrap(payload, "conversation"), path)
+
+    async def mark_read(self, conversation_id: str) -> None:
+        await self._send("PUT", f"/conversations/{conversation_id}", json={"unreadCount": 0})
+
+    async def create_group(
+        self,
+        kind: GroupKind | str,
+        from_number: str,
+        contact_ids: Iterable[str] = (),
+        user_ids: Iterable[str] = (),
+        name: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Conversation:
+        """Create a group with all its members at once (members never change afterwards).
+
+        Repeating a call with the same ``idempotency_key`` returns the first group,
+        so a retry after a lost answer cannot create a second one.
+        """
+        self._require_extension("create group chats")
+        participants: list[dict[str, str]] = [{"contactId": c} for c in contact_ids]
+        participants += [{"userId": u} for u in user_ids]
+        body: dict[str, Any] = {
+            "locationId": await self.location_id(),
+            "kind": str(kind),
+            "fromNumber": from_number,
+            "participants": participants,
+        }
+        if name:
+            body["name"] = name
+        path = "/conversations/groups"
+        key = idempotency_key or str(uuid.uuid4())
+        payload = await self._json(
+            "POST", path, json=body, headers={"Idempotency-Key": key}, idempotent=True
+        )
+        return validate(_CONVERSATION, unwrap(payload, "conversation"), path)
+
+    # --- messages --------------------------------------------------------------------
+
+    async def get_messages(
+        self, conversation_id: str, limit: int = 20, last_message_id: str | None = None
+    ) -> MessagesPage:
+        """One page of a thread, newest first; pass the page's ``last_message_id`` for older."""
+        path = f"/conversations/{conversation_id}/messages"
+        params = {"limit": limit, "lastMessageId": last_message_id}
+        payload = await self._json("GET", path, params=params)
+        return validate(_MESSAGES_PAGE, field(payload, "messages", path), path)
+
+    def iter_messages(self, conversation_id: str, page_size: int = 20) -> AsyncIterator[Message]:
+        """Every message of a thread, newest first."""
+        return pagination.iter_messages(self, conversation_id, page_size)
+
+    async def send_message(
+        self,
+        conversation_id: str,
+        body: str,
+        attachments: Iterable[str] = (),
+        client_message_id: str | None = None,
+        *,
+        contact_id: str | None = None,
+        from_number: str | None = None,
+        to_number: str | None = None,
+    ) -> SendResult:
+        """Send a message into a conversation; ``attachments`` are URLs from ``upload()``.
+
+        ``client_message_id`` (a fresh uuid when not given) makes the send safe to
+        repeat: the server answers a replay with the original result. Keep it with
+        the outbox entry so a retry after a crash reuses it. ``contact_id``,
+        ``from_number`` and ``to_number`` are what LeadConnector's one-to-one send needs.
+        """
+        cmid = client_message_id or str(uuid.uuid4())
+        payload_body: dict[str, Any] = {
+            "type": "SMS",
+            "conversationId": conversation_id,
+            "message": body,
+            "attachments": list(attachments),
+            "clientMessageId": cmid,
+        }
+        extra = {"contactId": contact_id, "fromNumber": from_number, "toNumber": to_number}
+        payload_body.update({k: v for k, v in extra.items() if v is not None})
+        path = "/conversations/messages"
+        payload = await self._json(
+            "POST", path, json=payload_body, headers={"Idempotency-Key": cmid}, idempotent=True
+        )
+        return validate(_SEND_RESULT, payload, path)
+
+    async def upload(
+        self,
+        conversation_id: str,
+        filename: str,
+        data: bytes,
+        content_type: str,
+        on_progress: Progress | None = None,
+    ) -> str:
+        """Upload one file for a group message; returns its URL for ``send_message``.
+
+        ``on_progress(sent, total)`` is called as the request body (the file plus
+        a few hundred bytes of form fields) actually leaves; it restarts from 0
+        if the upload is retried.
+        """
+        path = "/conversations/messages/upload"
+        body, content_type_header = encode_upload(conversation_id, filename, data, content_type)
+        headers = {
+            "Content-Type": content_type_header,
+            "Content-Length": str(len(body)),
+            # A repeated upload at worst leaves an unused file, never a duplicate message.
+            "Idempotency-Key": str(uuid.uuid4()),
+        }
+        payload = await self._json(
+            "POST",
+            path,
+            headers=headers,
+            content=lambda: progress_stream(body, on_progress),
+            idempotent=True,
+        )
+        files = field(payload, "uploadedFiles", path)
+        urls = [u for u in files.values() if isinstance(u, str)] if isinstance(files, dict) else []
+        if not urls:
+            raise MalformedResponseError(f"POST {path}: no uploaded file URL in the answer")
+        return urls[0]
+
+    async def download(self, url: str) -> bytes:
+        """The bytes of an attachment URL. The token goes only to the backend's own origin."""
+        target = self.base_url.join(url)
+        if target.scheme != "https" and not (
+            target.scheme == "http" and is_loopback_host(target.host)
+        ):
+            raise InsecureUrlError(f"refusing to download over {target.scheme}: {target.host}")
+        own = same_origin(target, self.base_url)
+        headers = self._headers(target.path) if own else {}
+        headers["Accept"] = "*/*"
+        what = f"GET {target.path}"
+
+        async def attempt() -> bytes:
+            try:
+                response = await self._http.get(target, headers=headers, follow_redirects=True)
+            except httpx.HTTPError as exc:
+                raise transport_error(exc, what) from None
+            raise_for_status(response, what)
+            return response.content
+
+        return await self.retry.run(attempt, idempotent=True)
+
+    # --- live updates ----------------------------------------------------------------
+
+    async def events(self, after: str | None = None, wait: int = 25) -> EventBatch:
+        """Long-poll: events after ``after`` (None = from now, "0" = from the start).
+
+        Answers as soon as there is at least one event, or after ``wait`` seconds
+        (capped at 30) with none; continue from the answer's ``cursor``.
+        """
+        self._require_extension("receive live updates")
+        wait = max(0, min(wait, MAX_LONG_POLL_WAIT))
+        timeout = httpx.Timeout(self._timeout, read=wait + LONG_POLL_GRACE)
+        payload = await self._json(
+            "GET", "/events", params={"after": after, "wait": wait}, request_timeout=timeout
+        )
+        return validate(_EVENT_BATCH, payload, "GET /events")
+
+    async def stream_events(self, after: str | None = None) -> AsyncIterator[Event]:
+        """Server-sent events after ``after``, until the server closes the stream.
+
+        Ends normally when the stream closes; raises NetworkError/RequestTimeout when it
+        breaks, UnsupportedFeatureError when the backend does not stream. No retries here:
+        the caller (sync) owns reconnecting from its last cursor. Keep-alives are skipped;
+        events of unknown type come through as ``EventType.UNKNOWN``.
+        """
+        self._require_extension("receive live updates")
+        params = {"after": after} if after is not None else {}
+        headers = self._headers("/events", {"Accept": "text/event-stream"})
+        timeout = httpx.Timeout(self._timeout, read=STREAM_IDLE_TIMEOUT)
+        try:
+            async with aconnect_sse(
+                self._http, "GET", "/events", params=params, headers=headers, timeout=timeout
+            ) as source:
+                response = source.response
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise_for_status(response, "GET /events")
+                if "text/event-stream" not in response.headers.get("Content-Type", ""):
+                    raise UnsupportedFeatureError("receive live updates", "no event stream")
+                async for sse in source.aiter_sse():
+                    event = event_from_sse(sse)
+                    if event is not None:
+                        yield event
+        except SSEError as exc:
+            raise UnsupportedFeatureError("receive live updates", str(exc)) from None
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, "GET /events (stream)") from None
+
+    # --- sandbox controls [ext] --------------------------------------------------------
+
+    async def sandbox_inbound(
+        self, from_: str, to: Iterable[str], body: str, media_urls: Iterable[str] = ()
+    ) -> dict[str, Any]:
+        """Simulate a participant's phone texting the business (embedded backend only)."""
+        self._require_extension("simulate incoming texts")
+        payload: dict[str, Any] = {"from": from_, "to": list(to), "body": body}
+        media = list(media_urls)
+        if media:
+            payload["mediaUrls"] = media
+        return _as_dict(await self._json("POST", "/sandbox/inbound", json=payload))
+
+    async def sandbox_carrier(
+        self,
+        latency_ms: int | None = None,
+        fail_rate: float | None = None,
+        max_mms_bytes: int | None = None,
+    ) -> dict[str, Any]:
+        """Tune the simulated carrier (embedded backend only); unset values stay as they are."""
+        self._require_extension("simulate the carrier")
+        body = {"latencyMs": latency_ms, "failRate": fail_rate, "maxMmsBytes": max_mms_bytes}
+        clean = {k: v for k, v in body.items() if v is not None}
+        # Setting values is idempotent.
+        return _as_dict(await self._json("POST", "/sandbox/carrier", json=clean, idempotent=True))
+
+
+def _as_dict(payload: Any) -> dict[str, Any]:
+    return payload if isinstance(payload, dict) else {}
