@@ -1,0 +1,119 @@
+"""The store's SQLite schema, versioned with ``PRAGMA user_version``.
+
+The database is a cache of the server plus two things only this device has:
+drafts and the outbox. When the version on disk is not the one this code
+writes, the cache tables are rebuilt (the server can refill them) while drafts
+and the outbox are carried over, so an upgrade never loses a typed message.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_VERSION = 1
+
+# Tables only this device can fill; every other table is a cache of the server.
+_PRECIOUS = ("drafts", "outbox")
+
+_CACHE_DDL = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    last_date INTEGER NOT NULL DEFAULT 0,
+    summary TEXT NOT NULL,
+    full TEXT
+);
+CREATE TABLE IF NOT EXISTS participants (
+    conversation_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    contact_id TEXT,
+    user_id TEXT,
+    phone TEXT,
+    name TEXT,
+    PRIMARY KEY (conversation_id, id)
+);
+CREATE INDEX IF NOT EXISTS participants_contact ON participants (contact_id);
+CREATE TABLE IF NOT EXISTS messages (
+    key TEXT PRIMARY KEY,
+    server_id TEXT UNIQUE,
+    conversation_id TEXT NOT NULL,
+    date_ms INTEGER NOT NULL,
+    local_state TEXT NOT NULL,
+    json TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_thread ON messages (conversation_id, date_ms, key);
+CREATE TABLE IF NOT EXISTS contacts (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    email TEXT,
+    phone TEXT,
+    json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS teammates (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    email TEXT,
+    phone TEXT,
+    json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS applied_events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE
+);
+"""
+
+_PRECIOUS_DDL = """
+CREATE TABLE IF NOT EXISTS drafts (conversation_id TEXT PRIMARY KEY, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    local_id TEXT NOT NULL UNIQUE,
+    conversation_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    files TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT
+);
+"""
+
+_CACHE_TABLES = (
+    "conversations",
+    "participants",
+    "messages",
+    "contacts",
+    "teammates",
+    "meta",
+    "applied_events",
+)
+
+
+def open_db(path: str) -> sqlite3.Connection:
+    # Autocommit mode: the store opens its own transactions (BEGIN IMMEDIATE).
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    # NORMAL under WAL: a commit never corrupts the file; a power cut may lose the
+    # last commits, which the server (cache) or a retry of the outbox write covers.
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("PRAGMA foreign_keys=OFF")
+    migrate(db)
+    return db
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version not in (0, SCHEMA_VERSION):
+        # Unknown layout: drop the cache (the server refills it), keep the rest.
+        for table in _CACHE_TABLES:
+            db.execute(f"DROP TABLE IF EXISTS {table}")
+        _check_precious(db)
+    db.executescript(_CACHE_DDL + _PRECIOUS_DDL)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _check_precious(db: sqlite3.Connection) -> None:
+    # A precious table whose columns changed is renamed aside rather than dropped.
+    for table in _PRECIOUS:
+        columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        expected = {"drafts": {"conversation_id", "text"}, "outbox": {"local_id", "body"}}[table]
+        if columns and not expected <= columns:
+            db.execute(f"ALTER TABLE {table} RENAME TO {table}_old")
