@@ -1,0 +1,124 @@
+"""What the app connects to: command-line options over saved settings over the demo.
+
+With nothing configured the app opens on the embedded demo backend, signed in
+as the demo admin, with its data in the user's app-data folder (a fresh
+temporary folder with ``--demo-reset``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+APP_NAME = "GroupChatSMS"
+DEMO_TOKENS = {"demo-admin": "Demo admin", "demo-staff": "Demo staff (assigned contacts only)"}
+DEMO_LOCATION = "loc_demo"
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    web: bool = False
+    port: int = 0
+    backend_url: str | None = None  # None: the embedded demo backend
+    token: str = "demo-admin"
+    location_id: str | None = DEMO_LOCATION
+    data_dir: Path = Path(".")
+
+    @property
+    def embedded(self) -> bool:
+        return self.backend_url is None
+
+    @property
+    def demo_token(self) -> bool:
+        """Tokens of the demo location, so Settings can switch admin and staff."""
+        return self.token in DEMO_TOKENS
+
+    def with_token(self, token: str) -> AppConfig:
+        return replace(self, token=token)
+
+    def backend_label(self) -> str:
+        return "Embedded demo backend" if self.embedded else f"Messaging API at {self.backend_url}"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m app", description="Group Chat for SMS")
+    p.add_argument("--web", action="store_true", help="serve the app to a browser on 127.0.0.1")
+    p.add_argument("--port", type=int, default=0, help="port for --web (0: any free port)")
+    p.add_argument("--demo-reset", action="store_true", help="fresh demo data in a temp folder")
+    p.add_argument("--backend", metavar="URL", help="a messaging API instead of the demo")
+    p.add_argument("--token", metavar="T", help="access token for --backend")
+    p.add_argument("--location", metavar="ID", help="location id for --backend")
+    return p.parse_args(argv)
+
+
+def _saved_settings() -> Any:
+    """services/settings.py (flet.toml + GCS_* variables), when present; else None.
+
+    A broken settings file raises its SettingsError: the app says which key is
+    wrong instead of running half-configured.
+    """
+    try:
+        from services import settings as mod
+    except ImportError:
+        return None
+    return mod.load_settings()
+
+
+def _saved_token(url: str) -> str | None:
+    """A token saved by sign-in in the platform's secure store, when available."""
+    try:
+        from services import credentials
+    except ImportError:
+        return None
+    for name in ("load_token", "get_token"):
+        getter = getattr(credentials, name, None)
+        if callable(getter):
+            try:
+                token = getter(url)
+            except Exception:  # no secure store on this machine: sign in again
+                return None
+            return token if isinstance(token, str) else None
+    return None
+
+
+def build_config(args: argparse.Namespace) -> AppConfig:
+    data_dir = (
+        Path(tempfile.mkdtemp(prefix="gcsms-demo-"))
+        if args.demo_reset
+        else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    cfg = AppConfig(web=args.web, port=args.port, data_dir=data_dir)
+    saved = None if (args.backend or args.demo_reset) else _saved_settings()
+    if saved is not None:
+        cfg = _apply_saved(cfg, saved, explicit_dir=args.demo_reset)
+    if args.backend:
+        cfg = replace(cfg, backend_url=args.backend.rstrip("/"))
+    if args.token:
+        cfg = replace(cfg, token=args.token)
+    if args.location:
+        cfg = replace(cfg, location_id=args.location)
+    return cfg
+
+
+def _apply_saved(cfg: AppConfig, saved: Any, explicit_dir: bool) -> AppConfig:
+    backend = str(getattr(saved, "backend", "embedded") or "embedded")
+    location = getattr(saved, "location_id", None) or cfg.location_id
+    data_dir = getattr(saved, "data_dir", None)
+    if data_dir and not explicit_dir:
+        cfg = replace(cfg, data_dir=Path(data_dir))
+        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    if backend == "embedded":
+        token = "demo-staff" if getattr(saved, "demo_user", "admin") == "staff" else "demo-admin"
+        return replace(cfg, token=token, location_id=location)
+    return replace(
+        cfg,
+        backend_url=backend.rstrip("/"),
+        token=_saved_token(backend) or "",
+        location_id=location,
+    )

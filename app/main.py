@@ -1,0 +1,81 @@
+"""Entry point: ``python -m app [--web] [--port N] [--demo-reset] [--backend URL --token T]``.
+
+Desktop window by default; ``--web`` serves the same app to a browser on
+127.0.0.1 only, fully offline (``no_cdn``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import flet as ft
+
+from app.config import AppConfig, build_config, parse_args
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+WEB_HINT = "Run `python -m app --web` to use the app in your browser instead."
+
+
+def make_main(cfg: AppConfig):  # type: ignore[no-untyped-def]
+    async def main(page: ft.Page) -> None:
+        from app.views.shell import Shell
+
+        shell = Shell(page, cfg)
+        await shell.start()
+
+    return main
+
+
+def _desktop_client_problem() -> str | None:
+    """Why the desktop window cannot open here, in a sentence; None when it can."""
+    from flet.utils.platform_utils import is_linux_server
+
+    if is_linux_server():
+        return "There is no desktop display on this machine, so no window can open."
+    if os.environ.get("FLET_VIEW_PATH"):
+        return None
+    try:
+        import flet_desktop
+
+        flet_desktop.ensure_client_cached()
+    except Exception as exc:  # URLError offline, HTTPError, missing package...
+        logging.getLogger(__name__).debug("desktop client unavailable", exc_info=exc)
+        return (
+            "The Flet desktop client could not be downloaded "
+            "(it comes from GitHub on first run and needs the internet)."
+        )
+    return None
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        cfg = build_config(args)
+    except ValueError as exc:  # services.settings.SettingsError names the bad key
+        print(f"The app's settings are not valid:\n{exc}", file=sys.stderr)
+        return 2
+    main = make_main(cfg)
+    if cfg.web:
+        print(f"Serving Group Chat for SMS on http://127.0.0.1:{cfg.port or '<free port>'}")
+        ft.run(
+            main,
+            view=ft.AppView.WEB_BROWSER,
+            host="127.0.0.1",
+            port=cfg.port,
+            assets_dir=str(ASSETS),
+            no_cdn=True,
+        )
+        return 0
+    problem = _desktop_client_problem()
+    if problem:
+        print(f"{problem} {WEB_HINT}", file=sys.stderr)
+        return 1
+    try:
+        ft.run(main, host="127.0.0.1", assets_dir=str(ASSETS))
+    except Exception as exc:
+        print(f"The desktop window could not be opened ({exc}). {WEB_HINT}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,138 @@
+"""The Conversations screen: the visible page of the list, search, and paging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app.state import fmt
+from app.state.base import ViewModel
+from services import phones
+from services.models import ConversationSummary, Direction
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    id: str
+    title: str
+    preview: str
+    time: str
+    unread: int
+    is_group: bool
+    blocked: bool
+    initials: str
+    color: str
+
+    @property
+    def semantics_label(self) -> str:
+        parts = [("Group " if self.is_group else "") + self.title]
+        if self.unread:
+            parts.append(f"{self.unread} unread")
+        if self.blocked:
+            parts.append("blocked by Do Not Disturb")
+        parts.append(self.preview)
+        if self.time:
+            parts.append(self.time)
+        return ", ".join(p for p in parts if p)
+
+
+def title_of(summary: ConversationSummary, conversation: Any | None) -> str:
+    """Group name, or the participants' names, or a plain description."""
+    if summary.name:
+        return summary.name
+    participants = getattr(conversation, "participants", None) or []
+    names = [p.current_name or p.name or phones.format_display(p.phone) for p in participants]
+    if names:
+        shown = ", ".join(names[:3])
+        return shown + (f" +{len(names) - 3}" if len(names) > 3 else "")
+    if summary.is_group:
+        return f"Group of {summary.participant_count}" if summary.participant_count else "Group"
+    return "Conversation"
+
+
+def preview_of(summary: ConversationSummary) -> str:
+    body = (summary.last_message_body or "").replace("\n", " ").strip()
+    if not body and summary.last_message_date:
+        body = "Attachment"
+    if body and summary.last_message_direction is Direction.OUTBOUND:
+        return f"You: {body}"
+    return body
+
+
+class ConversationsVM(ViewModel):
+    PAGE = 30
+
+    def __init__(
+        self, store: Any, sync: Any, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
+        super().__init__()
+        self.store, self.sync, self.now = store, sync, now
+        self.query = ""
+        self.limit = self.PAGE
+        self.rows: list[ConversationRow] = []
+        self.has_more = False
+        self.selected_id: str | None = None
+        self.loading = False
+
+    def row_for(self, summary: ConversationSummary) -> ConversationRow:
+        title = title_of(summary, self.store.conversation(summary.id))
+        return ConversationRow(
+            id=summary.id,
+            title=title,
+            preview=preview_of(summary),
+            time=fmt.list_time(summary.last_activity, self.now()),
+            unread=summary.unread_count,
+            is_group=summary.is_group,
+            blocked=summary.blocked,
+            initials=fmt.initials(title) if not summary.is_group else "",
+            color=fmt.avatar_color(summary.id),
+        )
+
+    def refresh(self) -> None:
+        """Re-read the visible window from the store (one row more tells if there is more)."""
+        found = self.store.conversations(query=self.query or None, limit=self.limit + 1)
+        self.has_more = len(found) > self.limit
+        self.rows = [self.row_for(s) for s in found[: self.limit]]
+        self.emit("rows")
+
+    def set_query(self, text: str) -> None:
+        self.query = text.strip()
+        self.limit = self.PAGE
+        self.refresh()
+
+    def show_more(self) -> bool:
+        """Grow the window by a page when the user scrolls near its end."""
+        if not self.has_more:
+            return False
+        self.limit += self.PAGE
+        self.refresh()
+        return True
+
+    async def reload(self) -> None:
+        self.loading = True
+        self.emit("loading", True)
+        try:
+            await self.sync.refresh_conversations()
+        except Exception as exc:
+            self.fail(exc)
+        finally:
+            self.loading = False
+            self.emit("loading", False)
+        self.refresh()
+
+    def select(self, conversation_id: str | None) -> None:
+        self.selected_id = conversation_id
+        self.emit("selected", conversation_id)
+
+    def on_store_change(self, change: Any) -> None:
+        name = type(change).__name__
+        if name in ("ConversationChanged", "ConversationsReset", "ContactsChanged", "MessageAdded"):
+            self.refresh()
+
+    def unread_total(self) -> int:
+        try:
+            return int(self.store.unread_total())
+        except Exception:
+            return sum(r.unread for r in self.rows)

@@ -1,0 +1,433 @@
+"""The Thread screen: a window of messages with date separators, the composer, the banner.
+
+The window holds the newest page; older pages are prepended on scroll-up. A new
+or changed message is reported as one item ("append" / "update"), so the view
+touches one bubble, never the whole list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from app.state import fmt
+from app.state.base import ViewModel
+from services import phones, rules
+from services.models import (
+    Conversation,
+    Direction,
+    MessageStatus,
+    Participant,
+    PhoneNumber,
+    User,
+)
+
+FAILED = {MessageStatus.FAILED, MessageStatus.UNDELIVERED, MessageStatus.OPT_OUT}
+DELIVERED = {MessageStatus.DELIVERED, MessageStatus.READ}
+STATE_LABELS = {
+    "sending": "Sending",
+    "sent": "Sent",
+    "delivered": "Delivered",
+    "failed": "Not delivered",
+    "received": "Received",
+}
+STATUS_WORDS = {
+    MessageStatus.PENDING: "Waiting",
+    MessageStatus.QUEUED: "Queued",
+    MessageStatus.SENT: "Sent",
+    MessageStatus.DELIVERED: "Delivered",
+    MessageStatus.READ: "Read",
+    MessageStatus.FAILED: "Failed",
+    MessageStatus.UNDELIVERED: "Not delivered",
+    MessageStatus.OPT_OUT: "Opted out",
+}
+
+
+@dataclass(frozen=True)
+class DaySeparator:
+    key: str
+    label: str
+    day: date
+
+
+@dataclass(frozen=True)
+class MessageItem:
+    key: str
+    id: str
+    local_id: str | None
+    outbound: bool
+    sender: str  # shown above the bubble; "" for the user's own messages
+    body: str
+    attachments: tuple[str, ...]
+    time: str
+    day: date
+    state: str  # sending | sent | delivered | failed | received
+    error: str | None = None
+    local_files: tuple[str, ...] = field(default=())
+
+    @property
+    def state_label(self) -> str:
+        return STATE_LABELS.get(self.state, "")
+
+    @property
+    def semantics_label(self) -> str:
+        who = "You" if self.outbound and not self.sender else self.sender or "Someone"
+        files = f", {len(self.attachments)} attachment(s)" if self.attachments else ""
+        status = f", {self.state_label}" if self.outbound else ""
+        return f"{who} at {self.time}: {self.body}{files}{status}"
+
+
+Row = DaySeparator | MessageItem
+
+
+@dataclass(frozen=True)
+class DeliveryLine:
+    name: str
+    phone: str
+    status: str
+    error: str | None = None
+
+
+def message_state(m: Any) -> str:
+    if m.direction is Direction.INBOUND:
+        return "received"
+    local_state = getattr(m, "local_state", "sent")
+    if local_state in ("sending", "failed"):
+        return str(local_state)
+    statuses = [r.status for r in m.recipients] or [m.status]
+    if any(s in FAILED for s in statuses):
+        return "failed"
+    if all(s in DELIVERED for s in statuses):
+        return "delivered"
+    return "sent"
+
+
+class ThreadVM(ViewModel):
+    PAGE = 30
+
+    def __init__(
+        self,
+        *,
+        store: Any,
+        sync: Any,
+        me: User,
+        numbers: Sequence[PhoneNumber],
+        teammates: Sequence[User] = (),
+        conversation_id: str,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__()
+        self.store, self.sync, self.me, self.now = store, sync, me, now
+        self.numbers = list(numbers)
+        self.users = {u.id: u for u in teammates}
+        self.conversation_id = conversation_id
+        self.conversation: Conversation | None = store.conversation(conversation_id)
+        self.messages: list[Any] = []  # the window, oldest → newest (LocalMessage)
+        self.rows: list[Row] = []
+        self.has_older = True
+        self.loading_older = False
+
+    # --- what the header, banner and composer show ---------------------------------
+
+    @property
+    def title(self) -> str:
+        c = self.conversation
+        if c is None:
+            return "Conversation"
+        if c.name:
+            return c.name
+        names = [self.participant_name(p) for p in c.participants]
+        return ", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else "") or "Group"
+
+    @property
+    def subtitle(self) -> str:
+        c = self.conversation
+        if c is None:
+            return ""
+        parts = []
+        if c.participants:
+            parts.append(f"{len(c.participants)} participants")
+        if c.from_number:
+            parts.append(f"from {phones.format_display(c.from_number)}")
+        return " · ".join(parts)
+
+    @property
+    def participants(self) -> list[Participant]:
+        return list(self.conversation.participants) if self.conversation else []
+
+    def violations(self) -> list[rules.Violation]:
+        if self.conversation is None:
+            return []
+        return rules.send_violations(self.conversation, self.me, self.numbers)
+
+    def blockers(self) -> list[Participant]:
+        c = self.conversation
+        if c is None:
+            return []
+        return c.blocking_participants() or [p for p in c.participants if p.dnd and c.blocked]
+
+    @property
+    def banner(self) -> str | None:
+        """The blocked banner: who turned on Do Not Disturb, and what that means."""
+        for v in self.violations():
+            if v.code is rules.ViolationCode.GROUP_BLOCKED:
+                return v.message
+        return None
+
+    @property
+    def recreate_label(self) -> str | None:
+        names = [self.participant_name(p) for p in self.blockers()]
+        if not names:
+            return None
+        return "Create new group without " + " and ".join(names)
+
+    @property
+    def composer_block(self) -> str | None:
+        """Replaces the composer when the user may not send from the group's number."""
+        for v in self.violations():
+            if v.code is rules.ViolationCode.FROM_NUMBER_ACCESS:
+                return v.short or "You can't send from this number"
+        return None
+
+    @property
+    def can_send(self) -> bool:
+        return not self.violations()
+
+    # --- names ------------------------------------------------------------------------
+
+    def participant_name(self, p: Participant) -> str:
+        return p.current_name or p.name or phones.format_display(p.phone)
+
+    def sender_of(self, m: Any) -> str:
+        if m.direction is Direction.INBOUND:
+            for p in self.participants:
+                if p.id == m.participant_id:
+                    return self.participant_name(p)
+            sender = phones.normalize(m.from_) if m.from_ else None
+            for p in self.participants:
+                if sender and sender in (p.phone, p.current_phone):
+                    return self.participant_name(p)
+            return phones.format_display(m.from_) if m.from_ else "Unknown sender"
+        if m.user_id and m.user_id != self.me.id and m.user_id in self.users:
+            return self.users[m.user_id].display_name
+        return ""
+
+    # --- the window ---------------------------------------------------------------------
+
+    def item_for(self, m: Any) -> MessageItem:
+        when = fmt.local(m.date_added)
+        return MessageItem(
+            key=str(getattr(m, "key", m.id)),
+            id=m.id,
+            local_id=getattr(m, "local_id", None),
+            outbound=m.direction is not Direction.INBOUND,
+            sender=self.sender_of(m),
+            body=m.body,
+            attachments=tuple(m.attachments),
+            time=fmt.clock(when),
+            day=when.date(),
+            state=message_state(m),
+            error=getattr(m, "error", None),
+            local_files=tuple(getattr(m, "local_files", ()) or ()),
+        )
+
+    def _rows_for(self, messages: Sequence[Any], prev_day: date | None) -> list[Row]:
+        today = fmt.local(self.now()).date()
+        rows: list[Row] = []
+        for m in messages:
+            item = self.item_for(m)
+            if item.day != prev_day:
+                rows.append(
+                    DaySeparator(f"day:{item.day}", fmt.day_label(item.day, today), item.day)
+                )
+                prev_day = item.day
+            rows.append(item)
+        return rows
+
+    def _index(self, key: str) -> int | None:
+        for i in range(len(self.messages) - 1, -1, -1):
+            if str(getattr(self.messages[i], "key", self.messages[i].id)) == key:
+                return i
+        return None
+
+    async def open(self) -> None:
+        """Show the cached window at once, then fetch the newest page and mark read."""
+        self._load_window()
+        self.emit("reset")
+        try:
+            await self.sync.load_conversation(self.conversation_id)
+        except Exception as exc:
+            self.fail(exc)
+            return
+        self.conversation = self.store.conversation(self.conversation_id) or self.conversation
+        self._load_window()
+        self.emit("header")
+        self.emit("reset")
+        await self.mark_read()
+
+    def _load_window(self) -> None:
+        self.messages = list(self.store.messages(self.conversation_id, limit=self.PAGE))
+        self.rows = self._rows_for(self.messages, None)
+
+    async def mark_read(self) -> None:
+        try:
+            await self.sync.mark_read(self.conversation_id)
+        except Exception as exc:  # a failed mark-read is harmless but still said
+            self.fail(exc)
+
+    async def load_older(self) -> list[Row]:
+        """Prepend the previous page; returns the rows to insert at the top."""
+        if self.loading_older or not self.has_older:
+            return []
+        self.loading_older = True
+        try:
+            oldest = self.messages[0] if self.messages else None
+            older = self._older_from_store(oldest)
+            if not older:
+                try:
+                    await self.sync.load_older(self.conversation_id)
+                except Exception as exc:
+                    self.fail(exc)
+                    return []
+                older = self._older_from_store(oldest)
+            if not older:
+                self.has_older = False
+                return []
+            return self._prepend(older)
+        finally:
+            self.loading_older = False
+
+    def _older_from_store(self, oldest: Any | None) -> list[Any]:
+        if oldest is None:
+            return list(self.store.messages(self.conversation_id, limit=self.PAGE))
+        before = str(getattr(oldest, "key", oldest.id))
+        return list(self.store.messages(self.conversation_id, limit=self.PAGE, before=before))
+
+    def _prepend(self, older: list[Any]) -> list[Row]:
+        new_rows = self._rows_for(older, None)
+        # The old top separator repeats the day the new batch ends with: drop it.
+        if self.rows and isinstance(self.rows[0], DaySeparator):
+            last_day = older and self.item_for(older[-1]).day
+            if self.rows[0].day == last_day:
+                self.rows.pop(0)
+                self.emit("drop_top_separator")
+        self.messages = older + self.messages
+        self.rows = new_rows + self.rows
+        self.emit("prepend", new_rows)
+        return new_rows
+
+    def on_store_change(self, change: Any) -> None:
+        if getattr(change, "conversation_id", self.conversation_id) != self.conversation_id:
+            return
+        name = type(change).__name__
+        if name == "MessageAdded":
+            self._added(change.message)
+        elif name == "MessageUpdated":
+            self._updated(change.message)
+        elif name == "MessageRemoved":
+            self._removed(change.key)
+        elif name in ("ConversationChanged", "ContactsChanged"):
+            self.conversation = self.store.conversation(self.conversation_id) or self.conversation
+            self.emit("header")
+
+    def _added(self, m: Any) -> None:
+        key = str(getattr(m, "key", m.id))
+        if self._index(key) is not None:
+            self._updated(m)
+            return
+        prev_day = self.item_for(self.messages[-1]).day if self.messages else None
+        self.messages.append(m)
+        new_rows = self._rows_for([m], prev_day)
+        self.rows.extend(new_rows)
+        self.emit("append", new_rows)
+
+    def _updated(self, m: Any) -> None:
+        i = self._index(str(getattr(m, "key", m.id)))
+        if i is None:
+            return
+        self.messages[i] = m
+        item = self.item_for(m)
+        for j, row in enumerate(self.rows):
+            if isinstance(row, MessageItem) and row.key == item.key:
+                self.rows[j] = item
+                break
+        self.emit("update", item)
+
+    def _removed(self, key: str) -> None:
+        i = self._index(key)
+        if i is None:
+            return
+        self.messages.pop(i)
+        self.rows = [r for r in self.rows if not (isinstance(r, MessageItem) and r.key == key)]
+        self.emit("remove", key)
+
+    # --- actions ------------------------------------------------------------------------
+
+    def draft(self) -> str:
+        try:
+            return str(self.store.draft(self.conversation_id) or "")
+        except Exception:
+            return ""
+
+    def set_draft(self, text: str) -> None:
+        try:
+            self.store.set_draft(self.conversation_id, text)
+        except Exception as exc:
+            self.fail(exc)
+
+    async def send(self, text: str, attachments: Sequence[Any] = ()) -> bool:
+        """Queue a message; False (with .error said) when it can't be sent."""
+        body = text.strip()
+        if not body and not attachments:
+            self.error = "Type a message or attach a file first."
+            self.emit("error", self.error)
+            return False
+        problems = self.violations()
+        if problems:
+            self.error = problems[0].message
+            self.emit("error", self.error)
+            return False
+        try:
+            await self.sync.send(self.conversation_id, body, attachments=tuple(attachments))
+        except Exception as exc:
+            self.fail(exc)
+            return False
+        self.set_draft("")
+        return True
+
+    async def retry(self, item: MessageItem) -> None:
+        try:
+            if item.local_id and item.state == "failed" and self._is_outbox(item):
+                await self.sync.retry(item.local_id)
+            else:
+                await self.sync.send(self.conversation_id, item.body, attachments=())
+        except Exception as exc:
+            self.fail(exc)
+
+    def _is_outbox(self, item: MessageItem) -> bool:
+        i = self._index(item.key)
+        return i is not None and getattr(self.messages[i], "local_state", "") == "failed"
+
+    def delivery(self, item: MessageItem) -> list[DeliveryLine]:
+        """Per-participant delivery of one message, for the detail sheet."""
+        i = self._index(item.key)
+        if i is None:
+            return []
+        m = self.messages[i]
+        if not item.outbound:
+            return [DeliveryLine(item.sender, phones.format_display(m.from_ or ""), "Received")]
+        by_id = {p.id: p for p in self.participants}
+        lines = []
+        for r in m.recipients:
+            p = by_id.get(r.participant_id)
+            name = self.participant_name(p) if p else phones.format_display(r.phone)
+            lines.append(
+                DeliveryLine(
+                    name, phones.format_display(r.phone), STATUS_WORDS.get(r.status, "—"), r.error
+                )
+            )
+        if not lines:
+            lines.append(DeliveryLine("Everyone", "", item.state_label, item.error))
+        return lines
