@@ -195,7 +195,7 @@ def from_number_violations(number: PhoneNumber, user: User) -> list[Violation]:
         found.append(
             Violation(
                 ViolationCode.FROM_NUMBER_NOT_CAPABLE,
-                f"{shown} can't send group texts. Choose another number.",
+                f"The number {shown} can't send group texts. Choose another number.",
                 number.phone_number,
                 "Can't send group texts",
             )
@@ -480,7 +480,8 @@ def attachment_violations(files: Sequence[AttachmentInfo]) -> list[Violation]:
             found.append(
                 Violation(
                     ViolationCode.ATTACHMENT_TYPE,
-                    f"{info.name} can't be sent: text messages don't accept this kind of file.",
+                    f"The file {info.name} can't be sent: "
+                    "text messages don't accept this kind of file.",
                     info.name,
                     "File type not supported",
                 )

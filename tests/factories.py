@@ -38,6 +38,11 @@ def next_id(prefix: str) -> str:
     return f"{prefix}_{next(_ids)}"
 
 
+def _suffix(an_id: str) -> str:
+    # Readable names ("Contact 7") keep ids and underscores out of user-facing text.
+    return an_id.rsplit("_", 1)[-1]
+
+
 def us_number(n: int, area: str = "415") -> str:
     """A valid E.164 number: ``us_number(123) == "+14155550123"`` (n wraps at 10,000)."""
     return f"+1{area}555{n % 10_000:04d}"
@@ -49,7 +54,7 @@ def make_user(
     uid = fields.pop("id", None) or next_id("user")
     values: dict[str, Any] = {
         "id": uid,
-        "name": f"User {uid}",
+        "name": f"User {_suffix(uid)}",
         "phone": us_number(next(_numbers), "212"),
         "location_id": "loc_test",
         "roles": Roles(role=UserRole(role)),
@@ -70,7 +75,7 @@ def make_contact(*, dnd: str | DndStatus | None = None, **fields: Any) -> Contac
         "id": cid,
         "location_id": "loc_test",
         "first_name": "Contact",
-        "last_name": cid,
+        "last_name": _suffix(cid),
         "phone": us_number(next(_numbers)),
     }
     if dnd is not None:
