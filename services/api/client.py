@@ -466,7 +466,7 @@ class ApiClient:
         """
         self._require_extension("receive live updates")
         wait = max(0, min(wait, MAX_LONG_POLL_WAIT))
-        timeout = httpx.Timeout(self._timeout, read=wait + LONG_POLL_GRACE)
+        timeout = _with_read(self._timeout, wait + LONG_POLL_GRACE)
         payload = await self._json(
             "GET", "/events", params={"after": after, "wait": wait}, request_timeout=timeout
         )
@@ -483,7 +483,7 @@ class ApiClient:
         self._require_extension("receive live updates")
         params = {"after": after} if after is not None else {}
         headers = self._headers("/events", {"Accept": "text/event-stream"})
-        timeout = httpx.Timeout(self._timeout, read=STREAM_IDLE_TIMEOUT)
+        timeout = _with_read(self._timeout, STREAM_IDLE_TIMEOUT)
         try:
             async with aconnect_sse(
                 self._http, "GET", "/events", params=params, headers=headers, timeout=timeout
@@ -528,6 +528,10 @@ class ApiClient:
         clean = {k: v for k, v in body.items() if v is not None}
         # Setting values is idempotent.
         return _as_dict(await self._json("POST", "/sandbox/carrier", json=clean, idempotent=True))
+
+
+def _with_read(timeout: httpx.Timeout, read: float) -> httpx.Timeout:
+    return httpx.Timeout(connect=timeout.connect, read=read, write=timeout.write, pool=timeout.pool)
 
 
 def _as_dict(payload: Any) -> dict[str, Any]:
