@@ -38,7 +38,7 @@ from services.api.retry import RetryPolicy
 from services.api.upload import Progress, encode_upload, progress_stream
 from services.api.urls import (
     is_leadconnector,
-    is_loopback_host,
+    may_carry_token,
     same_origin,
     validate_base_url,
     version_for,
@@ -101,7 +101,9 @@ class ApiClient:
 
     ``location_id`` defaults to the signed-in user's location (from ``me()``).
     ``transport`` lets the embedded backend (ASGI) or a test (MockTransport) stand in for the
-    network. TLS verification is always on; a remote ``base_url`` must be https.
+    network. TLS verification is always on; a remote ``base_url`` must be https (plain http
+    only for loopback, or for any name with an ``httpx.ASGITransport``, which never leaves
+    the process — e.g. ``http://embedded.invalid``).
     """
 
     def __init__(
@@ -114,7 +116,9 @@ class ApiClient:
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
     ) -> None:
-        self.base_url = validate_base_url(base_url)
+        # An ASGI transport is the embedded backend: in-process, nothing goes on the network.
+        self._in_process = isinstance(transport, httpx.ASGITransport)
+        self.base_url = validate_base_url(base_url, in_process=self._in_process)
         self._token = token
         self._location_id = location_id
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
@@ -437,9 +441,7 @@ class ApiClient:
     async def download(self, url: str) -> bytes:
         """The bytes of an attachment URL. The token goes only to the backend's own origin."""
         target = self.base_url.join(url)
-        if target.scheme != "https" and not (
-            target.scheme == "http" and is_loopback_host(target.host)
-        ):
+        if not may_carry_token(target, in_process=self._in_process):
             raise InsecureUrlError(f"refusing to download over {target.scheme}: {target.host}")
         own = same_origin(target, self.base_url)
         headers = self._headers(target.path) if own else {}

@@ -36,11 +36,12 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
-def validate_base_url(base_url: str | httpx.URL) -> httpx.URL:
+def validate_base_url(base_url: str | httpx.URL, *, in_process: bool = False) -> httpx.URL:
     """Parse a backend address, refusing anything that would send the token in clear text.
 
     https:// is required for every host except loopback (this device), where
-    plain http:// is allowed for the embedded and standalone sandboxes.
+    plain http:// is allowed for a standalone sandbox. ``in_process`` (an ASGI
+    transport: the embedded backend, no network at all) allows http for any host.
     """
     try:
         url = httpx.URL(str(base_url).strip())
@@ -51,7 +52,7 @@ def validate_base_url(base_url: str | httpx.URL) -> httpx.URL:
             f"backend address must start with https:// and name a host, got {str(url)!r}",
             user_message="Enter the server address as https://host.example.com.",
         )
-    if url.scheme == "http" and not is_loopback_host(url.host):
+    if url.scheme == "http" and not (in_process or is_loopback_host(url.host)):
         raise InsecureUrlError(
             f"https is required for a remote backend, got http://{url.host}",
         )
@@ -61,6 +62,13 @@ def validate_base_url(base_url: str | httpx.URL) -> httpx.URL:
             user_message="Enter only the server address, like https://host.example.com.",
         )
     return url
+
+
+def may_carry_token(url: httpx.URL, *, in_process: bool = False) -> bool:
+    """Whether a request to ``url`` would be encrypted or never leave the device."""
+    if url.scheme == "https":
+        return True
+    return url.scheme == "http" and (in_process or is_loopback_host(url.host))
 
 
 def same_origin(a: httpx.URL, b: httpx.URL) -> bool:

@@ -120,6 +120,25 @@ def test_insecure_or_invalid_base_urls_are_refused(url):
     assert caught.value.user_message
 
 
+async def _tiny_asgi_app(scope, receive, send):
+    body = json.dumps({"user": {"id": "u1"}}).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def test_plain_http_to_any_name_is_fine_in_process():
+    # The embedded backend runs behind an ASGI transport: nothing crosses a network.
+    transport = httpx.ASGITransport(app=_tiny_asgi_app)
+    async with ApiClient("http://embedded.invalid", TOKEN, transport=transport) as api:
+        assert (await api.me()).id == "u1"
+        assert await api.download("http://embedded.invalid/media/x") == b'{"user": {"id": "u1"}}'
+
+
+def test_plain_http_to_a_name_is_refused_on_the_network():
+    with pytest.raises(InsecureUrlError):
+        ApiClient("http://embedded.invalid", TOKEN)
+
+
 # --- reads -----------------------------------------------------------------------------
 
 
