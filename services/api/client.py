@@ -23,6 +23,7 @@ from services.api import pagination
 from services.api.errors import (
     InsecureUrlError,
     MalformedResponseError,
+    ServerError,
     UnsupportedFeatureError,
 )
 from services.api.events import event_from_sse
@@ -199,19 +200,42 @@ class ApiClient:
                 headers=self._headers(path, headers),
                 timeout=request_timeout or self._timeout,
             )
-            try:
-                response = await self._http.send(request)
-            except httpx.HTTPError as exc:
-                raise transport_error(exc, what) from None
-            self._note_rate_limit(response)
-            raise_for_status(response, what)
-            return response
+            return await self._transmit(request, what)
 
         return await self.retry.run(attempt, idempotent=safe)
+
+    async def _transmit(
+        self, request: httpx.Request, what: str, *, follow_redirects: bool = False
+    ) -> httpx.Response:
+        """Send once; the answer is a success response or an ApiError."""
+        try:
+            response = await self._http.send(request, follow_redirects=follow_redirects)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, what) from None
+        except Exception as exc:
+            if not self._in_process:
+                raise
+            # The embedded backend runs in this process: its crash is a server error to callers.
+            raise ServerError(
+                f"{what}: embedded backend failed: {type(exc).__name__}: {exc}", status_code=500
+            ) from None
+        self._note_rate_limit(response)
+        raise_for_status(response, what)
+        return response
 
     async def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         response = await self._send(method, path, **kwargs)
         return json_body(response, f"{method} {path}")
+
+    @property
+    def supports_groups(self) -> bool:
+        """Whether this backend can create group chats and send into them (the [ext] parts)."""
+        return not self.leadconnector
+
+    @property
+    def supports_events(self) -> bool:
+        """Whether events()/stream_events() exist; without them, poll search_conversations()."""
+        return not self.leadconnector
 
     def _require_extension(self, feature: str) -> None:
         """Contract extensions ([ext]) do not exist on LeadConnector's public API."""
@@ -449,11 +473,9 @@ class ApiClient:
         what = f"GET {target.path}"
 
         async def attempt() -> bytes:
-            try:
-                response = await self._http.get(target, headers=headers, follow_redirects=True)
-            except httpx.HTTPError as exc:
-                raise transport_error(exc, what) from None
-            raise_for_status(response, what)
+            request = self._http.build_request("GET", target, headers=headers)
+            # Redirects (e.g. to a CDN) are fine here; httpx drops Authorization across origins.
+            response = await self._transmit(request, what, follow_redirects=True)
             return response.content
 
         return await self.retry.run(attempt, idempotent=True)
@@ -483,6 +505,10 @@ class ApiClient:
         events of unknown type come through as ``EventType.UNKNOWN``.
         """
         self._require_extension("receive live updates")
+        if self._in_process:
+            # httpx.ASGITransport buffers the whole answer, so an endless stream would never
+            # arrive; the embedded backend is followed with events() (long-poll) instead.
+            raise UnsupportedFeatureError("stream live updates", "ASGI transport cannot stream")
         params = {"after": after} if after is not None else {}
         headers = self._headers("/events", {"Accept": "text/event-stream"})
         timeout = _with_read(self._timeout, STREAM_IDLE_TIMEOUT)

@@ -134,6 +134,26 @@ async def test_plain_http_to_any_name_is_fine_in_process():
         assert await api.download("http://embedded.invalid/media/x") == b'{"user": {"id": "u1"}}'
 
 
+async def _crashing_asgi_app(scope, receive, send):
+    raise RuntimeError("bug in the backend")
+
+
+async def test_an_embedded_backend_crash_is_a_server_error():
+    transport = httpx.ASGITransport(app=_crashing_asgi_app)
+    async with ApiClient("http://embedded.invalid", TOKEN, transport=transport) as api:
+        api.retry = api.retry.never()
+        with pytest.raises(errors.ServerError, match="RuntimeError"):
+            await api.me()
+
+
+async def test_stream_events_in_process_asks_for_long_poll_instead():
+    transport = httpx.ASGITransport(app=_tiny_asgi_app)
+    async with ApiClient("http://embedded.invalid", TOKEN, transport=transport) as api:
+        assert api.supports_events
+        with pytest.raises(UnsupportedFeatureError):
+            [e async for e in api.stream_events()]
+
+
 def test_plain_http_to_a_name_is_refused_on_the_network():
     with pytest.raises(InsecureUrlError):
         ApiClient("http://embedded.invalid", TOKEN)
@@ -556,6 +576,17 @@ async def test_leadconnector_lacks_the_extensions(call, make_client):
             await call(api)
     assert caught.value.user_message.startswith("This backend can't ")
     assert server.requests == []
+
+
+async def test_capabilities_tell_the_ui_before_it_tries(make_client):
+    async with make_client(
+        FakeServer(ok({})), base_url="https://services.leadconnectorhq.com"
+    ) as lc:
+        assert not lc.supports_groups
+        assert not lc.supports_events
+    async with make_client(FakeServer(ok({}))) as ours:
+        assert ours.supports_groups
+        assert ours.supports_events
 
 
 async def test_leadconnector_contact_update_uses_put(make_client):
