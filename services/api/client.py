@@ -254,7 +254,12 @@ class ApiClient:
     # --- users and numbers -----------------------------------------------------------
 
     async def me(self) -> User:
-        """The signed-in user (verifies the token: a bad one raises AuthError)."""
+        """The signed-in user (verifies the token: a bad one raises AuthError).
+
+        An extension: LeadConnector's tokens belong to a location, not a user, so its
+        public API has no "who am I" (UnsupportedFeatureError there).
+        """
+        self._require_extension("tell who is signed in")
         payload = await self._json("GET", "/users/me")
         return validate(_USER, unwrap(payload, "user"), "GET /users/me")
 

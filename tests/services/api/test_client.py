@@ -565,6 +565,7 @@ async def test_stream_events_dropped_connection(make_client):
     [
         lambda api: api.create_group("contacts", "+14155550100", ["c1", "c2"]),
         lambda api: api.events(),
+        lambda api: api.me(),
         lambda api: api.sandbox_inbound("+14155550101", ["+14155550100"], "hi"),
         lambda api: api.sandbox_carrier(latency_ms=1),
     ],
