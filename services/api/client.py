@@ -21,6 +21,7 @@ from pydantic.alias_generators import to_camel
 
 from services.api import pagination
 from services.api.errors import (
+    AuthError,
     InsecureUrlError,
     MalformedResponseError,
     ServerError,
@@ -120,7 +121,7 @@ class ApiClient:
         # An ASGI transport is the embedded backend: in-process, nothing goes on the network.
         self._in_process = isinstance(transport, httpx.ASGITransport)
         self.base_url = validate_base_url(base_url, in_process=self._in_process)
-        self._token = token
+        self._token = _checked_token(token)
         self._location_id = location_id
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.retry = retry if retry is not None else RetryPolicy()
@@ -152,7 +153,7 @@ class ApiClient:
 
     def set_token(self, token: str) -> None:
         """Use a new access token for every later request (after signing in again)."""
-        self._token = token
+        self._token = _checked_token(token)
 
     # --- plumbing ------------------------------------------------------------------
 
@@ -561,6 +562,17 @@ class ApiClient:
         clean = {k: v for k, v in body.items() if v is not None}
         # Setting values is idempotent.
         return _as_dict(await self._json("POST", "/sandbox/carrier", json=clean, idempotent=True))
+
+
+def _checked_token(token: str) -> str:
+    """The token without surrounding blanks; one no server could have issued is an AuthError.
+
+    (httpx would otherwise fail on it deep inside a request with a UnicodeEncodeError.)
+    """
+    token = token.strip()
+    if not token.isascii() or not token.isprintable():
+        raise AuthError("token contains characters no token has", status_code=401)
+    return token
 
 
 def _with_read(timeout: httpx.Timeout, read: float) -> httpx.Timeout:

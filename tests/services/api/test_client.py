@@ -84,6 +84,20 @@ async def test_set_token_replaces_the_token(make_client):
     assert server.last.headers["Authorization"] == "Bearer new-token"
 
 
+@pytest.mark.parametrize("bad", ["tøken", "tok\nen", "tok\ten"])
+def test_a_token_no_server_issued_is_an_auth_error(bad):
+    with pytest.raises(errors.AuthError):
+        ApiClient(BASE, bad)
+
+
+async def test_pasted_token_blanks_are_trimmed(make_client):
+    server = FakeServer(ok(ME))
+    async with make_client(server) as api:
+        api.set_token("  abc \n")
+        await api.me()
+    assert server.last.headers["Authorization"] == "Bearer abc"
+
+
 async def test_repr_never_shows_the_token(make_client):
     async with make_client(FakeServer(ok(ME))) as api:
         assert TOKEN not in repr(api)
