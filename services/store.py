@@ -530,6 +530,14 @@ class Store:
             for seq, local_id, cid, body, files, state, attempts, error in rows
         ]
 
+    def outbox_heads(self) -> list[OutboxEntry]:
+        """The oldest queued entry of each conversation: what may be sent next."""
+        return self._outbox_rows(
+            "WHERE seq IN (SELECT MIN(seq) FROM outbox WHERE state = 'queued'"
+            " GROUP BY conversation_id)",
+            (),
+        )
+
     def outbox_entry(self, local_id: str) -> OutboxEntry | None:
         return next(iter(self._outbox_rows("WHERE local_id = ?", (local_id,))), None)
 

@@ -1,0 +1,401 @@
+"""Keeps the store in step with the server: live updates, the outbox, unread.
+
+``Sync`` owns two tasks, started by ``start()`` and cancelled by ``stop()``:
+
+- the event loop, which reads the contract's event stream and applies each
+  event to the store exactly once. It prefers server-sent events; it uses
+  long-poll where streaming is not possible (the embedded backend reached
+  through ``httpx.ASGITransport``, which buffers whole responses) or not
+  offered; and it polls conversation search on a backend with no event stream
+  at all (LeadConnector). After a drop it reconnects with backoff and jitter
+  and resumes from the stored cursor, so nothing is missed or applied twice.
+  Its connection state (connected / reconnecting / offline) goes to the store's
+  subscribers as ``ConnectionChanged``.
+- the outbox worker (see ``services.outbox``).
+
+The app tells Sync which thread is on screen (``open_conversation_id``): a new
+inbound message elsewhere raises a notification; the open thread is marked
+read instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import tempfile
+from collections.abc import Awaitable, Callable, Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from services.api import ApiClient, ApiError, NotFoundError, UnsupportedFeatureError
+from services.backoff import Backoff
+from services.models import ConversationSummary, Direction, Event, EventType, Message
+from services.notify import Notifier, NullNotifier, safe_notify
+from services.outbox import Outbox, OutgoingFile
+from services.store import Store
+from services.store_types import ConnectionChanged, ConnectionState, LocalMessage
+
+log = logging.getLogger(__name__)
+
+# Consecutive failures after which "reconnecting" becomes "offline".
+_OFFLINE_AFTER = 3
+_LIST_PAGE = 100
+_LIST_MAX = 1000
+_THREAD_PAGE = 50
+
+
+class LiveMode(StrEnum):
+    AUTO = "auto"
+    SSE = "sse"
+    LONG_POLL = "long-poll"
+    POLL = "poll"
+
+
+class Sync:
+    def __init__(
+        self,
+        client: ApiClient,
+        store: Store,
+        notifier: Notifier | None = None,
+        *,
+        files_dir: Path | None = None,
+        live: LiveMode | str = LiveMode.AUTO,
+        long_poll_wait: int = 25,
+        poll_interval: float = 15.0,
+        backoff: Backoff | None = None,
+        outbox_backoff: Backoff | None = None,
+        user_id: str | None = None,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.notifier: Notifier = notifier or NullNotifier()
+        self.open_conversation_id: str | None = None
+        self.user_id = user_id
+        self._live = LiveMode(live)
+        self._mode = self._initial_mode()
+        self._long_poll_wait = long_poll_wait
+        self._poll_interval = poll_interval
+        self._backoff = backoff or Backoff(base=0.5, cap=30.0)
+        self._state = ConnectionState.RECONNECTING
+        self._tasks: list[asyncio.Task[None]] = []
+        self._older: dict[str, str | None] = {}
+        self.outbox = Outbox(
+            client,
+            store,
+            files_dir or _default_files_dir(store),
+            backoff=outbox_backoff,
+            user_id=user_id,
+        )
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    @property
+    def connection_state(self) -> ConnectionState:
+        return self._state
+
+    @property
+    def mode(self) -> LiveMode:
+        """How live updates arrive right now (changes as fallbacks kick in)."""
+        return self._mode
+
+    @property
+    def running(self) -> bool:
+        return any(not t.done() for t in self._tasks)
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        self._tasks = [
+            asyncio.create_task(self._guard(self._run_events), name="sync-events"),
+            asyncio.create_task(self._guard(self.outbox.run), name="sync-outbox"),
+        ]
+
+    async def stop(self) -> None:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _guard(self, body: Callable[[], Awaitable[None]]) -> None:
+        # A bug in one pass must not end live updates for the session: log, pause, go on.
+        while True:
+            try:
+                await body()
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("sync task %s crashed; restarting", body)
+                await asyncio.sleep(self._backoff.delay(_OFFLINE_AFTER))
+
+    # --- what the app asks for ------------------------------------------------------
+
+    async def refresh_conversations(self) -> None:
+        """Fetch the conversation list (newest first) and reconcile the cache with it."""
+        found: list[ConversationSummary] = []
+        after: tuple[int | None, str | None] = (None, None)
+        total = 0
+        while len(found) < _LIST_MAX:
+            page = await self.client.search_conversations(
+                limit=_LIST_PAGE, start_after_date=after[0], start_after_id=after[1]
+            )
+            found.extend(page.conversations)
+            total = page.total
+            if len(page.conversations) < _LIST_PAGE or len(found) >= total:
+                break
+            last = page.conversations[-1]
+            after = (last.last_message_date, last.id)
+        # Only a complete answer may drop conversations this user no longer sees.
+        self.store.put_conversations(found, replace=len(found) >= total)
+
+    async def load_conversation(self, conversation_id: str) -> None:
+        """Fetch a thread's details and its newest page of messages."""
+        conversation = await self.client.get_conversation(conversation_id)
+        self.store.put_conversation(conversation)
+        page = await self.client.get_messages(conversation_id, limit=_THREAD_PAGE)
+        self.store.put_messages(conversation_id, page.messages)
+        if conversation_id not in self._older:
+            self._older[conversation_id] = page.last_message_id if page.next_page else None
+
+    async def load_older(self, conversation_id: str) -> bool:
+        """Fetch the page before the oldest cached message; False when there is none."""
+        if conversation_id in self._older and self._older[conversation_id] is None:
+            return False
+        anchor = self._older.get(conversation_id) or self._oldest_server_id(conversation_id)
+        page = await self.client.get_messages(
+            conversation_id, limit=_THREAD_PAGE, last_message_id=anchor
+        )
+        self.store.put_messages(conversation_id, page.messages)
+        self._older[conversation_id] = page.last_message_id if page.next_page else None
+        return page.next_page
+
+    def _oldest_server_id(self, conversation_id: str) -> str | None:
+        for message in self.store.messages(conversation_id, limit=_THREAD_PAGE * 20):
+            if message.local_state == "sent":
+                return message.id
+        return None
+
+    async def refresh_people(self) -> None:
+        """Fetch the contacts and teammates this user may see (for the group wizard)."""
+        contacts = [c async for c in self.client.iter_contacts()]
+        self.store.put_contacts(contacts, replace=True)
+        self.store.put_teammates(await self.client.teammates())
+
+    async def send(
+        self,
+        conversation_id: str,
+        body: str,
+        attachments: Sequence[OutgoingFile | Path] = (),
+    ) -> LocalMessage:
+        """Queue a message durably (shown as sending at once); the outbox sends it."""
+        return await self.outbox.add(conversation_id, body, attachments)
+
+    async def retry(self, local_id: str) -> None:
+        self.outbox.retry(local_id)
+
+    async def discard(self, local_id: str) -> None:
+        self.outbox.discard(local_id)
+
+    async def mark_read(self, conversation_id: str) -> None:
+        """Clear the unread badge now, and on the server (and so on every device)."""
+        summary = self.store.summary(conversation_id)
+        if summary is not None and summary.unread_count:
+            self.store.update_conversation(conversation_id, unread_count=0)
+        try:
+            await self.client.mark_read(conversation_id)
+        except ApiError as error:
+            # The next ConversationUpdated (or refresh) brings the true count back.
+            log.info("mark read failed for %s: %s", conversation_id, error)
+
+    # --- live updates ---------------------------------------------------------------
+
+    def _initial_mode(self) -> LiveMode:
+        if self._live is not LiveMode.AUTO:
+            return self._live
+        if not getattr(self.client, "supports_events", True):
+            return LiveMode.POLL
+        # In-process transports buffer whole responses: a stream would never start.
+        http = getattr(self.client, "_http", None)
+        in_process = isinstance(getattr(http, "_transport", None), httpx.ASGITransport)
+        if in_process or getattr(self.client, "_in_process", False):
+            return LiveMode.LONG_POLL
+        return LiveMode.SSE
+
+    def _set_state(self, state: ConnectionState) -> None:
+        if state is self._state:
+            return
+        self._state = state
+        self.store.emit(ConnectionChanged(state))
+        if state is ConnectionState.CONNECTED:
+            self.outbox.nudge(now=True)  # the network is back: resend without waiting
+
+    async def _run_events(self) -> None:
+        failures = 0
+        while True:
+            try:
+                if self._mode is LiveMode.POLL:
+                    await self._poll_once()
+                    self._set_state(ConnectionState.CONNECTED)
+                    failures = 0
+                    await asyncio.sleep(self._poll_interval)
+                    continue
+                await self._catch_up()
+                failures = 0
+                if self._mode is LiveMode.SSE:
+                    await self._stream()
+            except (UnsupportedFeatureError, NotFoundError) as error:
+                self._fall_back(error)
+            except ApiError as error:
+                failures += 1
+                self._set_state(
+                    ConnectionState.OFFLINE
+                    if failures >= _OFFLINE_AFTER
+                    else ConnectionState.RECONNECTING
+                )
+                delay = self._backoff.delay(failures)
+                log.info("live updates: %s; reconnecting in %.1fs", error, delay)
+                await asyncio.sleep(delay)
+
+    def _fall_back(self, error: ApiError) -> None:
+        self._mode = LiveMode.LONG_POLL if self._mode is LiveMode.SSE else LiveMode.POLL
+        log.info("live updates: %s; using %s", error, self._mode)
+
+    async def _catch_up(self) -> None:
+        """Long-poll from the stored cursor (in long-poll mode, this is the loop body).
+
+        Before a stream opens it also proves the server is reachable and applies
+        everything missed while away, in one transaction per batch.
+        """
+        while True:
+            cursor = self.store.cursor()
+            wait = self._long_poll_wait if self._mode is LiveMode.LONG_POLL else 0
+            if self._state is not ConnectionState.CONNECTED:
+                wait = 0  # answer at once, to confirm the connection
+            batch = await self.client.events(after=cursor, wait=wait)
+            self._set_state(ConnectionState.CONNECTED)
+            if cursor is None:
+                # First run: follow from now, and take the list as it is now.
+                self.store.set_cursor(batch.cursor or "0")
+                await self.refresh_conversations()
+                return
+            await self._apply(batch.events, batch.cursor or cursor)
+            if not batch.events or self._mode is LiveMode.LONG_POLL:
+                return
+
+    async def _stream(self) -> None:
+        async for event in self.client.stream_events(after=self.store.cursor()):
+            await self._apply([event], event.id)
+        # The server closed the stream (restart, proxy timeout): reconnect at once.
+
+    async def _apply(self, events: Sequence[Event], cursor: str | None) -> None:
+        fresh = self.store.apply_events(events, cursor)
+        for event in fresh:
+            await self._after(event)
+
+    async def _after(self, event: Event) -> None:
+        """Side effects of a newly applied event: missing data, notices, read marks."""
+        data = event.data
+        if event.type is EventType.MESSAGE_CREATED:
+            raw = data.get("message") if isinstance(data.get("message"), dict) else data
+            with contextlib.suppress(ValueError):
+                message = Message.model_validate(raw)
+                await self._ensure_conversation(message.conversation_id)
+                await self._on_new_message(message)
+        elif event.type is EventType.CONVERSATION_UPDATED:
+            inner = data.get("conversation") if isinstance(data.get("conversation"), dict) else data
+            cid = inner.get("id") or inner.get("conversationId") if inner else None
+            if isinstance(cid, str):
+                await self._ensure_conversation(cid)
+                await self._keep_open_thread_read(cid)
+        elif event.type in (
+            EventType.CONTACT_UPDATED,
+            EventType.CONTACT_DELETED,
+            EventType.CONTACT_DND_UPDATE,
+        ):
+            await self._refresh_participants(data)
+
+    async def _ensure_conversation(self, conversation_id: str) -> None:
+        # An event about a conversation we have never seen (a new group): fetch it.
+        if self.store.summary(conversation_id) is None:
+            with contextlib.suppress(ApiError):
+                self.store.put_conversation(await self.client.get_conversation(conversation_id))
+
+    async def _on_new_message(self, message: Message) -> None:
+        if not self._from_someone_else(message):
+            return
+        if message.conversation_id == self.open_conversation_id:
+            return  # the open thread shows it; its ConversationUpdated marks it read
+        summary = self.store.summary(message.conversation_id)
+        title = (summary.name if summary else None) or "New message"
+        sender = self._sender_name(message)
+        body = message.body or ("Sent an attachment" if message.attachments else "")
+        await safe_notify(
+            self.notifier, title, f"{sender}: {body}" if sender else body, message.conversation_id
+        )
+
+    def _from_someone_else(self, message: Message) -> bool:
+        if message.direction is Direction.INBOUND:
+            return True
+        # A teammate's message in a shared thread is news too; our own is not.
+        return bool(message.user_id and self.user_id and message.user_id != self.user_id)
+
+    def _sender_name(self, message: Message) -> str:
+        conversation = self.store.conversation(message.conversation_id)
+        if conversation is not None:
+            for participant in conversation.participants:
+                if participant.id == message.participant_id or (
+                    message.user_id and participant.user_id == message.user_id
+                ):
+                    return participant.current_name or participant.name
+        return message.from_ or ""
+
+    async def _keep_open_thread_read(self, conversation_id: str) -> None:
+        summary = self.store.summary(conversation_id)
+        if conversation_id == self.open_conversation_id and summary and summary.unread_count:
+            await self.mark_read(conversation_id)
+
+    async def _refresh_participants(self, data: dict[str, Any]) -> None:
+        # Participant tags (Updated, Deleted, DND) are the server's to compute.
+        inner = data.get("contact") if isinstance(data.get("contact"), dict) else data
+        contact_id = (inner or {}).get("id") or (inner or {}).get("contactId")
+        if not isinstance(contact_id, str):
+            return
+        for cid in self.store.conversations_with_contact(contact_id):
+            with contextlib.suppress(ApiError):
+                self.store.put_conversation(await self.client.get_conversation(cid))
+
+    # --- polling fallback (a backend without an event stream) -----------------------
+
+    async def _poll_once(self) -> None:
+        before = {s.id: s.last_message_date for s in self.store.conversations()}
+        page = await self.client.search_conversations(limit=_LIST_PAGE)
+        self.store.put_conversations(page.conversations)
+        for summary in page.conversations:
+            if before.get(summary.id) == summary.last_message_date:
+                continue
+            known = summary.id in before
+            if known and (
+                summary.id == self.open_conversation_id or self.store.messages(summary.id, 1)
+            ):
+                await self._poll_thread(summary.id)
+
+    async def _poll_thread(self, conversation_id: str) -> None:
+        page = await self.client.get_messages(conversation_id, limit=_THREAD_PAGE)
+        new = [m for m in page.messages if self.store.message(m.id) is None]
+        self.store.put_messages(conversation_id, page.messages)
+        for message in reversed(new):
+            await self._on_new_message(message)
+        if conversation_id == self.open_conversation_id and new:
+            await self._keep_open_thread_read(conversation_id)
+
+
+def _default_files_dir(store: Store) -> Path:
+    if store.path == ":memory:":
+        return Path(tempfile.mkdtemp(prefix="gcs-outbox-"))
+    return Path(store.path + ".files")
