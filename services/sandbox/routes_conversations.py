@@ -1,0 +1,226 @@
+"""Conversation search, one conversation, mark read, and group creation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from services import phones, rules
+from services.models import Contact, Conversation, GroupKind, PhoneNumber, User
+from services.sandbox import changes, clock, views
+from services.sandbox.access import may_view, refuse, visible_conversation
+from services.sandbox.bodies import GroupCreate, MarkRead
+from services.sandbox.db import dumps
+from services.sandbox.problems import invalid, not_found
+from services.sandbox.web import Ctx, check_location, json_body, ok, query_int
+from services.sandbox.writes import Member, insert_conversation
+
+
+async def search(request: Request, ctx: Ctx) -> Response:
+    params = request.query_params
+    location = check_location(ctx, params.get("locationId"))
+    limit = query_int(request, "limit", 20, 1, 100)
+    start_after = query_int(request, "startAfterDate", 0, 0, 2**53) or None
+    start_after_id = params.get("startAfterId") or None
+    status = params.get("status") or "all"
+    if status not in ("all", "unread", "read"):
+        raise invalid(["Query parameter 'status' must be 'all', 'unread' or 'read'."])
+    query = (params.get("query") or "").strip()
+    text_hits = _text_hits(ctx, query)
+    rows = ctx.sandbox.db.all(
+        "SELECT * FROM conversations WHERE location_id = ?"
+        " ORDER BY last_message_date DESC, id DESC",
+        (location,),
+    )
+    found: list[dict[str, Any]] = []
+    for row in rows:
+        wire = views.conversation(ctx.sandbox.db, row)
+        if not _status_ok(wire, status) or not _query_ok(wire, query, text_hits):
+            continue
+        if may_view(ctx.sandbox, Conversation.model_validate(wire), ctx.user):
+            found.append(wire)
+    page = [w for w in found if _after(w, start_after, start_after_id)][:limit]
+    return ok(request, {"conversations": [views.summary(w) for w in page], "total": len(found)})
+
+
+def _status_ok(wire: dict[str, Any], status: str) -> bool:
+    if status == "unread":
+        return bool(wire["unreadCount"])
+    if status == "read":
+        return not wire["unreadCount"]
+    return True
+
+
+def _text_hits(ctx: Ctx, query: str) -> set[str]:
+    if not query:
+        return set()
+    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = ctx.sandbox.db.all(
+        "SELECT DISTINCT conversation_id FROM messages WHERE body LIKE ? ESCAPE '\\'",
+        (pattern,),
+    )
+    return {row[0] for row in rows}
+
+
+def _query_ok(wire: dict[str, Any], query: str, text_hits: set[str]) -> bool:
+    if not query or wire["id"] in text_hits:
+        return True
+    text = query.lower()
+    names = [wire["name"] or ""] + [
+        n for p in wire["participants"] for n in (p["name"], p["currentName"]) if n
+    ]
+    if any(text in name.lower() for name in names):
+        return True
+    wanted = phones.digits(query)
+    numbers = [n for p in wire["participants"] for n in (p["phone"], p["currentPhone"]) if n]
+    return len(wanted) >= 3 and any(wanted in phones.digits(n) for n in numbers)
+
+
+def _after(wire: dict[str, Any], date: int | None, after_id: str | None) -> bool:
+    if date is None:
+        return True
+    if wire["lastMessageDate"] < date:
+        return True
+    return after_id is not None and wire["lastMessageDate"] == date and wire["id"] < after_id
+
+
+async def get(request: Request, ctx: Ctx) -> Response:
+    conversation = visible_conversation(
+        ctx.sandbox, request.path_params["conversation_id"], ctx.user
+    )
+    wire = views.load_conversation(ctx.sandbox.db, conversation.id)
+    return ok(request, {"conversation": wire})
+
+
+async def mark_read(request: Request, ctx: Ctx) -> Response:
+    conversation = visible_conversation(
+        ctx.sandbox, request.path_params["conversation_id"], ctx.user
+    )
+    await json_body(request, MarkRead)
+    sandbox = ctx.sandbox
+    with sandbox.write() as conn:
+        changed = conn.execute(
+            "UPDATE conversations SET unread_count = 0 WHERE id = ? AND unread_count != 0",
+            (conversation.id,),
+        ).rowcount
+        if changed:
+            changes.conversation_updated(conn, sandbox.db, conversation.id)
+    wire = views.load_conversation(sandbox.db, conversation.id)
+    return ok(request, {"success": True, "conversation": wire})
+
+
+# --- creating a group -----------------------------------------------------------------
+
+
+async def create_group(request: Request, ctx: Ctx) -> Response:
+    body = await json_body(request, GroupCreate)
+    location = check_location(ctx, body.location_id)
+    contacts, teammates = _resolve_members(ctx, body)
+    key = request.headers.get("idempotency-key")
+    if key:
+        replay = _replay(ctx, "groups", key)
+        if replay is not None:
+            return replay
+    number = _find_number(ctx, body.from_number)
+    draft = rules.GroupDraft(
+        kind=GroupKind(body.kind),
+        from_number=number,
+        contacts=contacts,
+        teammates=teammates,
+        name=body.name,
+    )
+    violations = rules.validate_group_draft(draft, ctx.user)
+    if number is None:
+        violations = [v for v in violations if v.code is not rules.ViolationCode.NO_FROM_NUMBER]
+        violations.append(_unknown_number(body.from_number))
+    refuse(violations)
+    assert number is not None
+    sandbox = ctx.sandbox
+    with sandbox.write() as conn:
+        conversation_id = insert_conversation(
+            conn,
+            location_id=location,
+            type_="TYPE_GROUP_SMS",
+            from_number=number.phone_number,
+            members=_members(contacts, teammates),
+            when=clock.now(),
+            kind=body.kind,
+            name=(body.name or "").strip() or None,
+            created_by=ctx.user.id,
+        )
+        changes.conversation_updated(conn, sandbox.db, conversation_id)
+        answer = {"conversation": views.load_conversation(sandbox.db, conversation_id)}
+        if key:
+            _remember(conn, ctx, "groups", key, 201, answer)
+    return ok(request, answer, status=201)
+
+
+def _resolve_members(ctx: Ctx, body: GroupCreate) -> tuple[list[Contact], list[User]]:
+    """The named contacts and teammates; 404 for one that does not exist."""
+    contacts: list[Contact] = []
+    teammates: list[User] = []
+    users = {u.id: u for u in ctx.sandbox.users(ctx.user.location_id or "")}
+    for ref in body.participants:
+        if ref.contact_id is not None:
+            contact = ctx.sandbox.contact(ref.contact_id)
+            if contact is None or contact.location_id != ctx.user.location_id:
+                raise not_found(f"Contact {ref.contact_id}")
+            contacts.append(contact)
+        elif ref.user_id is not None:
+            if ref.user_id not in users:
+                raise not_found(f"Teammate {ref.user_id}")
+            teammates.append(users[ref.user_id])
+    return contacts, teammates
+
+
+def _find_number(ctx: Ctx, text: str) -> PhoneNumber | None:
+    wanted = phones.normalize(text) or text
+    for number in ctx.sandbox.numbers(ctx.user.location_id or ""):
+        if number.phone_number == wanted:
+            return number
+    return None
+
+
+def _unknown_number(text: str) -> rules.Violation:
+    return rules.Violation(
+        rules.ViolationCode.NO_FROM_NUMBER,
+        f"{text} is not one of this location's numbers. Choose a number to send from.",
+        text,
+    )
+
+
+def _members(contacts: list[Contact], teammates: list[User]) -> list[Member]:
+    members = [
+        Member(c.display_name, phones.normalize(c.phone) or c.phone or "", contact_id=c.id)
+        for c in contacts
+    ]
+    members += [
+        Member(u.display_name, phones.normalize(u.phone) or u.phone or "", user_id=u.id)
+        for u in teammates
+    ]
+    return members
+
+
+# --- idempotency ------------------------------------------------------------------------
+
+
+def _replay(ctx: Ctx, scope: str, key: str) -> Response | None:
+    row = ctx.sandbox.db.one(
+        "SELECT status, body FROM idempotency WHERE user_id = ? AND scope = ? AND key = ?",
+        (ctx.user.id, scope, key),
+    )
+    if row is None:
+        return None
+    response = JSONResponse(json.loads(row["body"]), status_code=row["status"])
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _remember(conn: Any, ctx: Ctx, scope: str, key: str, status: int, body: Any) -> None:
+    conn.execute(
+        "INSERT INTO idempotency (user_id, scope, key, status, body) VALUES (?, ?, ?, ?, ?)",
+        (ctx.user.id, scope, key, status, dumps(body)),
+    )

@@ -1,0 +1,163 @@
+"""Users, business numbers and contacts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services import phones, rules
+from services.models import Contact
+from services.sandbox import changes, clock, views
+from services.sandbox.bodies import ContactPatch, ContactSearch
+from services.sandbox.db import dumps
+from services.sandbox.problems import invalid, not_found
+from services.sandbox.web import Ctx, check_location, json_body, ok
+
+
+async def me(request: Request, ctx: Ctx) -> Response:
+    row = ctx.sandbox.db.one("SELECT * FROM users WHERE id = ?", (ctx.user.id,))
+    assert row is not None
+    return ok(request, {"user": views.user(row)})
+
+
+async def teammates(request: Request, ctx: Ctx) -> Response:
+    location = check_location(ctx, request.query_params.get("locationId"))
+    rows = ctx.sandbox.db.all(
+        "SELECT * FROM users WHERE location_id = ? ORDER BY first_name, last_name", (location,)
+    )
+    return ok(request, {"users": [views.user(row) for row in rows]})
+
+
+async def numbers(request: Request, ctx: Ctx) -> Response:
+    location = check_location(ctx, request.path_params["location_id"])
+    rows = ctx.sandbox.db.all(
+        "SELECT * FROM numbers WHERE location_id = ? ORDER BY phone_number", (location,)
+    )
+    return ok(request, {"numbers": [views.number(row) for row in rows]})
+
+
+async def search_contacts(request: Request, ctx: Ctx) -> Response:
+    body = await json_body(request, ContactSearch)
+    location = check_location(ctx, body.location_id)
+    rows = ctx.sandbox.db.all(
+        "SELECT * FROM contacts WHERE location_id = ? AND deleted = 0", (location,)
+    )
+    wires = [views.contact(row) for row in rows]
+    visible_ids = {
+        c.id for c in rules.visible_contacts([Contact.model_validate(w) for w in wires], ctx.user)
+    }
+    matches = [w for w in wires if w["id"] in visible_ids and _matches(w, body.query)]
+    matches.sort(key=_sort_key)
+    after = _after_key(body.search_after)
+    page = [w for w in matches if after is None or _sort_key(w) > after][: body.page_limit]
+    for wire in page:
+        wire["searchAfter"] = list(_sort_key(wire))
+    return ok(request, {"contacts": page, "total": len(matches)})
+
+
+def _sort_key(wire: dict[str, Any]) -> tuple[str, str]:
+    name = wire["name"] or wire["phone"] or wire["email"] or ""
+    return (str(name).lower(), str(wire["id"]))
+
+
+def _after_key(value: list[str | int] | None) -> tuple[str, str] | None:
+    if value is None:
+        return None
+    if len(value) != 2 or not all(isinstance(part, str) for part in value):
+        raise invalid(["Field 'searchAfter' must be the value of the last contact of a page."])
+    return (str(value[0]), str(value[1]))
+
+
+def _matches(wire: dict[str, Any], query: str) -> bool:
+    text = query.strip().lower()
+    if not text:
+        return True
+    name = str(wire["name"] or "").lower()
+    email = str(wire["email"] or "").lower()
+    if text in name or (email and text in email):
+        return True
+    wanted = phones.digits(text)
+    return len(wanted) >= 3 and wanted in phones.digits(wire["phone"])
+
+
+def _visible_contact(ctx: Ctx, contact_id: str) -> Contact:
+    contact = ctx.sandbox.contact(contact_id)
+    if contact is None or not rules.visible_contacts([contact], ctx.user):
+        raise not_found("Contact")
+    return contact
+
+
+async def get_contact(request: Request, ctx: Ctx) -> Response:
+    contact = _visible_contact(ctx, request.path_params["contact_id"])
+    row = ctx.sandbox.db.one("SELECT * FROM contacts WHERE id = ?", (contact.id,))
+    assert row is not None
+    return ok(request, {"contact": views.contact(row)})
+
+
+async def update_contact(request: Request, ctx: Ctx) -> Response:
+    contact = _visible_contact(ctx, request.path_params["contact_id"])
+    body = await json_body(request, ContactPatch)
+    fields = _patch_columns(ctx, body)
+    sandbox = ctx.sandbox
+    with sandbox.write() as conn:
+        before = conn.execute(
+            "SELECT dnd_status FROM contacts WHERE id = ?", (contact.id,)
+        ).fetchone()
+        if fields:
+            assignments = ", ".join(f"{column} = ?" for column in fields)
+            conn.execute(
+                f"UPDATE contacts SET {assignments}, date_updated = ? WHERE id = ?",
+                (*fields.values(), clock.iso(clock.now()), contact.id),
+            )
+        dnd_changed = "dnd_status" in fields and fields["dnd_status"] != before["dnd_status"]
+        changes.contact_updated(conn, sandbox.db, contact.id, dnd_changed=dnd_changed)
+    row = sandbox.db.one("SELECT * FROM contacts WHERE id = ?", (contact.id,))
+    assert row is not None
+    return ok(request, {"contact": views.contact(row)})
+
+
+def _patch_columns(ctx: Ctx, body: ContactPatch) -> dict[str, Any]:
+    """Only the fields the request named, validated, as column values."""
+    given = body.model_fields_set
+    columns: dict[str, Any] = {}
+    problems: list[str] = []
+    for field, column in (("first_name", "first_name"), ("last_name", "last_name")):
+        if field in given:
+            columns[column] = (getattr(body, field) or "").strip() or None
+    if "email" in given:
+        columns["email"] = (body.email or "").strip() or None
+    if "phone" in given:
+        raw = (body.phone or "").strip()
+        normal = phones.normalize(raw) if raw else None
+        if raw and normal is None:
+            problems.append(f"{raw} is not a valid phone number.")
+        columns["phone"] = normal
+    if "assigned_to" in given:
+        user_id = body.assigned_to or None
+        known = ctx.sandbox.db.one(
+            "SELECT id FROM users WHERE id = ? AND location_id = ?",
+            (user_id, ctx.user.location_id),
+        )
+        if user_id is not None and known is None:
+            problems.append(f"There is no teammate with id {user_id}.")
+        columns["assigned_to"] = user_id
+    if "dnd_settings" in given and body.dnd_settings is not None and body.dnd_settings.SMS:
+        columns["dnd_status"] = body.dnd_settings.SMS.status
+    if "tags" in given:
+        columns["tags"] = dumps(body.tags or [])
+    if problems:
+        raise invalid(problems)
+    return columns
+
+
+async def delete_contact(request: Request, ctx: Ctx) -> Response:
+    contact = _visible_contact(ctx, request.path_params["contact_id"])
+    with ctx.sandbox.write() as conn:
+        conn.execute(
+            "UPDATE contacts SET deleted = 1, date_updated = ? WHERE id = ?",
+            (clock.iso(clock.now()), contact.id),
+        )
+        changes.contact_deleted(conn, ctx.sandbox.db, contact.id)
+    return ok(request, {"succeded": True})

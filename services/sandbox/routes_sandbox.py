@@ -1,0 +1,29 @@
+"""The simulation's own controls: a phone texting in, and the carrier's knobs."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from services.sandbox import inbound
+from services.sandbox.bodies import CarrierTune, Inbound
+from services.sandbox.web import Ctx, json_body, ok
+
+
+async def receive(request: Request, ctx: Ctx) -> Response:
+    body = await json_body(request, Inbound)
+    text = inbound.InboundText(
+        sender=body.from_, to=body.to, body=body.body, media_urls=body.media_urls
+    )
+    answer = inbound.receive(ctx.sandbox, ctx.user.location_id or "", text)
+    return ok(request, answer, status=201)
+
+
+async def tune(request: Request, ctx: Ctx) -> Response:
+    body = await json_body(request, CarrierTune)
+    settings = ctx.sandbox.carrier.tune(
+        latency_ms=body.latency_ms,
+        fail_rate=None if body.fail_rate is None else float(body.fail_rate),
+        max_mms_bytes=body.max_mms_bytes,
+    )
+    return ok(request, {"carrier": settings.wire()})
