@@ -247,13 +247,14 @@ def _icc(image: Image.Image) -> bytes | None:
 
 
 def _encode_jpeg(image: Image.Image, quality: int, icc: bytes | None) -> bytes:
-    rgb = image if image.mode == "RGB" else image.convert("RGB")
-    rgb.info = {}  # nothing of the source's metadata rides along
+    # Greyscale stays greyscale: a third of the bytes for the same picture.
+    pixels = image if image.mode in ("RGB", "L") else image.convert("RGB")
+    pixels.info = {}  # nothing of the source's metadata rides along
     out = io.BytesIO()
     options: dict[str, object] = {"quality": quality, "optimize": True, "progressive": True}
     if icc:
         options["icc_profile"] = icc
-    rgb.save(out, "JPEG", **options)
+    pixels.save(out, "JPEG", **options)
     return out.getvalue()
 
 
@@ -313,7 +314,7 @@ def _fit_scale(encoded_bytes: int, max_bytes: int) -> float:
 def _compress_jpeg(
     pixels: Image.Image, name: str, max_bytes: int, icc: bytes | None
 ) -> ImageOutput:
-    if pixels.mode != "RGB":
+    if pixels.mode not in ("RGB", "L"):
         pixels = pixels.convert("RGB")
     # Estimate the pixel count from the bytes per pixel of a small probe.
     probe = _resize(pixels, min(1.0, PROBE_EDGE / max(pixels.size)))

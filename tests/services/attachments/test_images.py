@@ -165,3 +165,30 @@ def test_a_decompression_bomb_is_refused_from_its_header(width: int, height: int
 def test_garbage_with_an_image_signature_is_refused_not_crashing(data: bytes) -> None:
     with pytest.raises(ImageProblem):
         optimise_image(data, "junk.png")
+
+
+def _save(image: Image.Image, fmt: str, **options: object) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **options)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("mode", "fmt", "out_mode"),
+    [
+        ("I;16", "PNG", "RGB"),  # 16-bit greyscale scan
+        ("LA", "PNG", "RGB"),  # an alpha channel nobody uses
+        ("RGBA", "PNG", "RGB"),
+        ("CMYK", "JPEG", "RGB"),  # print-ready artwork
+        ("L", "JPEG", "L"),  # greyscale stays greyscale
+        ("RGB", "GIF", "RGB"),  # a large still GIF
+    ],
+)
+def test_large_images_of_every_mode_compress_without_crashing(
+    mode: str, fmt: str, out_mode: str
+) -> None:
+    source = _save(files.noisy_rgb(1500, 1500).convert(mode), fmt)
+    assert len(source) > RELIABLE_MMS_BYTES
+    output = optimise_image(source, f"scan.{fmt.lower()}")
+    assert len(output.data) <= RELIABLE_MMS_BYTES
+    assert _open(output.data).mode == out_mode
