@@ -70,7 +70,11 @@ class GroupCreate(Body):
 
 class SendMessage(Body):
     type: Literal["SMS"] = "SMS"
-    conversation_id: str = Field(max_length=MAX_ID_CHARS)
+    conversation_id: str | None = Field(default=None, max_length=MAX_ID_CHARS)
+    # LeadConnector's one-to-one form: the contact (and optionally the numbers) instead.
+    contact_id: str | None = Field(default=None, max_length=MAX_ID_CHARS)
+    from_number: str | None = Field(default=None, max_length=40)
+    to_number: str | None = Field(default=None, max_length=40)
     message: str = Field(default="", max_length=MAX_MESSAGE_CHARS)
     attachments: list[str] = Field(default_factory=list, max_length=50)
     client_message_id: str | None = Field(default=None, min_length=1, max_length=MAX_ID_CHARS)

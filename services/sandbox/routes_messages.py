@@ -11,7 +11,7 @@ from starlette.responses import FileResponse, Response
 
 from services import rules
 from services.models import Conversation
-from services.sandbox import changes, clock, uploads, views
+from services.sandbox import changes, clock, direct, uploads, views
 from services.sandbox.access import refuse, visible_conversation
 from services.sandbox.bodies import SendMessage
 from services.sandbox.db import Row
@@ -53,7 +53,10 @@ async def history(request: Request, ctx: Ctx) -> Response:
 
 async def send(request: Request, ctx: Ctx) -> Response:
     body = await json_body(request, SendMessage)
-    conversation = visible_conversation(ctx.sandbox, body.conversation_id, ctx.user)
+    if body.conversation_id:
+        conversation = visible_conversation(ctx.sandbox, body.conversation_id, ctx.user)
+    else:
+        conversation = direct.conversation_for(ctx, body.contact_id, body.from_number)
     client_id = body.client_message_id or request.headers.get("idempotency-key") or None
     if client_id is not None:
         replay = _replay(ctx, conversation.id, client_id)
