@@ -21,7 +21,7 @@ from services import limits
 from services.attachments.display import IconCategory, human_size, icon_category
 from services.attachments.images import ImageOutput, ImageProblem, optimise_image
 from services.attachments.names import safe_filename, split_extension
-from services.attachments.sniff import mismatch_reason
+from services.attachments.sniff import TEXT_EXTENSIONS, mismatch_reason, text_as_utf8
 from services.rules import AttachmentInfo, Violation, ViolationCode, attachment_violations
 
 # Extensions Pillow decodes: these are checked pixel by pixel and compressed.
@@ -75,7 +75,8 @@ class PreparedAttachment:
     original_name: str
     original_size: int
     original: bytes = field(repr=False)
-    # True when ``data`` is not the picked bytes (resized, re-encoded, stripped).
+    # True when ``data`` is a picture resized, re-encoded or stripped. (Text
+    # transcoded to UTF-8 doesn't count: nothing is lost, nothing to offer back.)
     compressed: bool = False
     width: int | None = None
     height: int | None = None
@@ -274,12 +275,14 @@ def _prepared_as_is(
     subject: str, name: str, extension: str, data: bytes, image_max_bytes: int
 ) -> PreparedAttachment:
     # HEIC, video, audio and documents go as picked: Pillow can't decode HEIC
-    # without a plugin, and nothing else here can shrink the others.
+    # without a plugin, and nothing else here can shrink the others. Text goes
+    # as UTF-8, the only encoding the backend (and most phones) read.
+    sent = text_as_utf8(data) if extension in TEXT_EXTENSIONS else data
     return PreparedAttachment(
         key=subject,
         name=name,
         mime=limits.ALLOWED_ATTACHMENT_TYPES[extension],
-        data=data,
+        data=sent,
         original_name=name,
         original_size=len(data),
         original=data,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 import zipfile
 from collections.abc import Callable
 
@@ -19,6 +20,10 @@ import filetype
 TEXT_SNIFF_BYTES = 64 * 1024
 # Share of control characters (other than whitespace) text may contain.
 MAX_CONTROL_SHARE = 0.01
+
+# Markup in a "text" file: a web page or SVG that a browser would run.
+_MARKUP = re.compile(r"<\s*(script|html|svg|iframe|body|!doctype)", re.IGNORECASE)
+TEXT_EXTENSIONS = frozenset({".txt", ".csv", ".vcf", ".ics"})
 
 _OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
@@ -162,16 +167,48 @@ def _decode(prefix: bytes, encoding: str) -> str | None:
     return text
 
 
+def _plain_text(data: bytes) -> str | None:
+    text = decode_text_prefix(data)
+    # The backend refuses markup in text too: a browser would render it.
+    return None if text is None or _MARKUP.search(text) else text
+
+
 def _text(data: bytes) -> bool:
-    return decode_text_prefix(data) is not None
+    return _plain_text(data) is not None
 
 
 def _text_starting(marker: str) -> Callable[[bytes], bool]:
     def check(data: bytes) -> bool:
-        text = decode_text_prefix(data)
+        text = _plain_text(data)
         return text is not None and text.lstrip().upper().startswith(marker)
 
     return check
+
+
+def text_as_utf8(data: bytes) -> bytes:
+    """A text file's bytes as UTF-8 without BOM (what phones and the backend read).
+
+    UTF-8 comes back as the same object; UTF-16 and Windows-1252 (Excel's
+    CSVs, Outlook's vCards) are transcoded; anything undecodable is returned
+    unchanged for the content check to judge.
+    """
+    for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            return _transcode(data[len(bom) :], encoding) or data
+    if data.startswith(codecs.BOM_UTF8):
+        return _transcode(data, "utf-8-sig") or data
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return _transcode(data, "cp1252") or data
+    return data
+
+
+def _transcode(data: bytes, encoding: str) -> bytes | None:
+    try:
+        return data.decode(encoding).encode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 # Extension → (a check on the content, what the file should be, in words).
@@ -218,7 +255,10 @@ def describe_content(data: bytes) -> str:
         return "an empty file"
     kind = filetype.guess(data[:8192])
     if kind is None:
-        return "something else" if decode_text_prefix(data) is None else "plain text"
+        text = decode_text_prefix(data)
+        if text is not None and _MARKUP.search(text):
+            return "a web page or script"
+        return "something else" if text is None else "plain text"
     extension = str(kind.extension)
     return _DESCRIPTIONS.get(extension, f"a .{extension} file")
 

@@ -218,3 +218,10 @@ async def test_async_versions_run_in_a_worker_thread_so_the_loop_keeps_running()
     assert check.ok and isinstance(single, PreparedAttachment)
     assert threads and loop_thread not in threads
     assert ticks > 10  # the loop ran other work while Pillow compressed
+
+
+def test_an_excel_csv_is_sent_as_utf8_and_its_original_kept() -> None:
+    picked = "name,city\nJosé,Montréal\n".encode("cp1252")
+    item = _prepared(prepare_attachment(AttachmentSource("list.csv", picked)))
+    assert item.data == "name,city\nJosé,Montréal\n".encode()
+    assert item.original is picked and not item.compressed

@@ -5,7 +5,12 @@ import codecs
 import pytest
 
 from services import limits
-from services.attachments.sniff import content_matches, expected_kind, mismatch_reason
+from services.attachments.sniff import (
+    content_matches,
+    expected_kind,
+    mismatch_reason,
+    text_as_utf8,
+)
 from tests.services import attachment_files as files
 
 
@@ -49,6 +54,8 @@ def test_an_exe_renamed_jpg_is_refused_saying_what_it_is() -> None:
         (".vcf", b"Name: Ana\r\nPhone: 555\r\n"),
         (".ics", files.vcard()),
         (".mp3", files.pdf()),
+        (".txt", b"<html><body>hi</body></html>"),  # a web page named .txt
+        (".csv", b"a,b\n< script >alert(1)</script>\n"),
         (".zip", files.office_zip("a.txt")),  # not an allowed extension at all
     ],
 )
@@ -70,3 +77,26 @@ def test_files_that_are_not_what_they_say_are_refused(extension: str, data: byte
 )
 def test_text_and_headers_are_read_leniently(extension: str, data: bytes) -> None:
     assert content_matches(extension, data)
+
+
+def test_markup_is_described_as_such() -> None:
+    reason = mismatch_reason("notes.txt", ".txt", b"<!DOCTYPE html><p>x</p>")
+    assert reason is not None and "a web page or script" in reason
+
+
+@pytest.mark.parametrize(
+    ("data", "utf8"),
+    [
+        ("José,Zoë\n".encode("cp1252"), "José,Zoë\n".encode()),
+        (codecs.BOM_UTF16_LE + "Grüße".encode("utf-16-le"), "Grüße".encode()),
+        (codecs.BOM_UTF16_BE + "Grüße".encode("utf-16-be"), "Grüße".encode()),
+        (codecs.BOM_UTF8 + b"plain", b"plain"),
+    ],
+)
+def test_text_is_sent_as_utf8(data: bytes, utf8: bytes) -> None:
+    assert text_as_utf8(data) == utf8
+
+
+def test_utf8_text_is_not_copied() -> None:
+    data = "ok ✓".encode()
+    assert text_as_utf8(data) is data
