@@ -106,6 +106,7 @@ class Store:
         self._applied: set[str] = set()
         self._contacts = SearchIndex()
         self._teammates = SearchIndex()
+        self._seq = 0
         self._load()
 
     # --- lifecycle ---------------------------------------------------------------
@@ -124,6 +125,7 @@ class Store:
         self._order = sorted(_sort_key(s) for s in self._summaries.values())
         self._unread_total = sum(s.unread_count for s in self._summaries.values())
         self._drafts = dict(self._db.execute("SELECT conversation_id, text FROM drafts"))
+        self._seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
         rows = self._db.execute(
             "SELECT id FROM applied_events ORDER BY seq DESC LIMIT ?", (_APPLIED_KEEP,)
         )
@@ -354,9 +356,9 @@ class Store:
         if before is not None:
             anchor = self._find_row(before)
             if anchor is not None:
-                sql += " AND (date_ms < ? OR (date_ms = ? AND key < ?))"
-                args += [anchor[1], anchor[1], anchor[0]]
-        sql += " ORDER BY date_ms DESC, key DESC LIMIT ?"
+                sql += " AND (date_ms < ? OR (date_ms = ? AND seq < ?))"
+                args += [anchor[1], anchor[1], anchor[2]]
+        sql += " ORDER BY date_ms DESC, seq DESC LIMIT ?"
         args.append(limit)
         rows = self._db.execute(sql, args).fetchall()
         return [LocalMessage.model_validate_json(row[0]) for row in reversed(rows)]
@@ -368,22 +370,23 @@ class Store:
         found = self._db.execute("SELECT json FROM messages WHERE key = ?", (row[0],)).fetchone()
         return LocalMessage.model_validate_json(found[0]) if found else None
 
-    def _find_row(self, ref: str) -> tuple[str, int] | None:
-        """(key, date_ms) of a message named by key, server id or client message id."""
-        for sql, arg in (
-            ("SELECT key, date_ms FROM messages WHERE key = ?", ref),
-            ("SELECT key, date_ms FROM messages WHERE server_id = ?", ref),
-            ("SELECT key, date_ms FROM messages WHERE key = ?", f"c:{ref}"),
-        ):
-            row = self._db.execute(sql, (arg,)).fetchone()
+    def _find_row(self, ref: str) -> tuple[str, int, int] | None:
+        """(key, date_ms, seq) of a message named by key, server id or client message id."""
+        for column, arg in (("key", ref), ("server_id", ref), ("key", f"c:{ref}")):
+            row = self._db.execute(
+                f"SELECT key, date_ms, seq FROM messages WHERE {column} = ?", (arg,)
+            ).fetchone()
             if row is not None:
-                return (str(row[0]), int(row[1]))
+                return (str(row[0]), int(row[1]), int(row[2]))
         return None
 
     def put_messages(self, conversation_id: str, messages: Iterable[Message]) -> None:
         """Cache server messages (any order); each is added, reconciled or left alone."""
+        batch = list(messages)
+        if len(batch) > 1 and batch[0].date_added > batch[-1].date_added:
+            batch.reverse()  # a page comes newest first; store in arrival order
         with self._tx():
-            for message in messages:
+            for message in batch:
                 self._upsert_server_message(message)
 
     def _upsert_server_message(self, message: Message) -> LocalMessage | None:
@@ -414,9 +417,12 @@ class Store:
 
     def _write_message(self, key: str, message: LocalMessage) -> None:
         server_id = message.id if message.local_state == "sent" else None
+        self._seq += 1
+        # An existing row keeps its place (seq): reconciling must not reorder.
         self._db.execute(
-            "INSERT INTO messages (key, server_id, conversation_id, date_ms, local_state, json)"
-            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+            "INSERT INTO messages"
+            " (key, server_id, conversation_id, date_ms, seq, local_state, json)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
             " server_id = excluded.server_id, date_ms = excluded.date_ms,"
             " local_state = excluded.local_state, json = excluded.json",
             (
@@ -424,6 +430,7 @@ class Store:
                 server_id,
                 message.conversation_id,
                 _ms(message.date_added),
+                self._seq,
                 message.local_state,
                 message.model_dump_json(by_alias=True),
             ),
@@ -681,6 +688,10 @@ class Store:
                 self._update_status(inner)
         elif kind is EventType.CONVERSATION_UPDATED:
             inner = _inner(data, "conversation")
+            if "participants" in inner and "id" in inner:
+                # The whole conversation: also brings in one this device never saw.
+                self.put_conversation(Conversation.model_validate(inner))
+                return
             cid = inner.get("id") or inner.get("conversationId")
             if isinstance(cid, str):
                 self.update_conversation(cid, **inner)

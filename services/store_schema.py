@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Tables only this device can fill; every other table is a cache of the server.
 _PRECIOUS = ("drafts", "outbox")
@@ -37,10 +37,13 @@ CREATE TABLE IF NOT EXISTS messages (
     server_id TEXT UNIQUE,
     conversation_id TEXT NOT NULL,
     date_ms INTEGER NOT NULL,
+    -- Arrival order: breaks ties between messages of the same millisecond the
+    -- way the server does (its own sequence), since events arrive in that order.
+    seq INTEGER NOT NULL,
     local_state TEXT NOT NULL,
     json TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS messages_thread ON messages (conversation_id, date_ms, key);
+CREATE INDEX IF NOT EXISTS messages_thread ON messages (conversation_id, date_ms, seq);
 CREATE TABLE IF NOT EXISTS contacts (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,

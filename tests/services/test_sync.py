@@ -1,0 +1,300 @@
+"""Sync against the real sandbox in-process: live updates between two clients,
+inbound texts, resuming from the cursor, notifications, read marks, fallbacks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from services.api import ApiClient, RetryPolicy
+from services.models import Conversation, Direction
+from services.store import Store
+from services.store_types import (
+    Change,
+    ConnectionChanged,
+    ConnectionState,
+    MessageAdded,
+)
+from services.sync import LiveMode
+from tests.services.sync_support import (
+    FlakyTransport,
+    client_for,
+    eventually,
+    make_sync,
+    sandbox_app,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+@dataclass
+class RecordingNotifier:
+    shown: list[tuple[str, str, str]] = field(default_factory=list)
+
+    async def notify(self, title: str, body: str, conversation_id: str) -> None:
+        self.shown.append((title, body, conversation_id))
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Starlette:
+    return sandbox_app(tmp_path)
+
+
+@pytest.fixture
+async def admin(app: Starlette) -> AsyncIterator[ApiClient]:
+    async with client_for(app, "demo-admin") as client:
+        yield client
+
+
+@pytest.fixture
+async def staff(app: Starlette) -> AsyncIterator[ApiClient]:
+    async with client_for(app, "demo-staff") as client:
+        yield client
+
+
+async def shared_group(admin: ApiClient, staff: ApiClient) -> Conversation:
+    """A group both demo users can see that is not blocked."""
+    mine = {c.id for c in (await staff.search_conversations(limit=50)).conversations}
+    for summary in (await admin.search_conversations(limit=50)).conversations:
+        if summary.id in mine and summary.is_group and not summary.blocked:
+            return await admin.get_conversation(summary.id)
+    raise AssertionError("the demo seed has no group shared by admin and staff")
+
+
+def bodies(store: Store, cid: str) -> list[str]:
+    return [m.body for m in store.messages(cid, limit=500)]
+
+
+async def test_a_message_sent_by_one_client_reaches_the_other_through_events(
+    admin: ApiClient, staff: ApiClient
+) -> None:
+    group = await shared_group(admin, staff)
+    admin_store, staff_store = Store(), Store()
+    sender, receiver = make_sync(admin, admin_store), make_sync(staff, staff_store)
+    await sender.start()
+    await receiver.start()
+    try:
+        await eventually(lambda: receiver.connection_state is ConnectionState.CONNECTED)
+        await eventually(lambda: staff_store.summary(group.id) is not None)
+        local = await sender.send(group.id, "See you at 6")
+        assert local.local_state == "sending"
+        assert bodies(admin_store, group.id)[-1] == "See you at 6"
+
+        await eventually(lambda: "See you at 6" in bodies(staff_store, group.id))
+        await eventually(lambda: admin_store.messages(group.id)[-1].local_state == "sent")
+        assert bodies(admin_store, group.id).count("See you at 6") == 1
+        assert bodies(staff_store, group.id).count("See you at 6") == 1
+        summary = staff_store.summary(group.id)
+        assert summary is not None and summary.last_message_body == "See you at 6"
+    finally:
+        await sender.stop()
+        await receiver.stop()
+
+
+async def test_an_inbound_text_appears_in_both_stores_and_notifies(
+    admin: ApiClient, staff: ApiClient
+) -> None:
+    group = await shared_group(admin, staff)
+    stores = (Store(), Store())
+    notifiers = (RecordingNotifier(), RecordingNotifier())
+    syncs = [
+        make_sync(client, store, notifier=notifier)
+        for client, store, notifier in zip((admin, staff), stores, notifiers, strict=True)
+    ]
+    for sync in syncs:
+        await sync.start()
+    try:
+        for sync in syncs:
+            await eventually(lambda s=sync: s.connection_state is ConnectionState.CONNECTED)
+        sender, *others = group.participants
+        await admin.sandbox_inbound(
+            sender.phone, [group.from_number or "", *(p.phone for p in others)], "Running late"
+        )
+        for store in stores:
+            await eventually(lambda s=store: "Running late" in bodies(s, group.id))
+            inbound = [m for m in store.messages(group.id) if m.body == "Running late"]
+            assert len(inbound) == 1 and inbound[0].direction is Direction.INBOUND
+        for notifier in notifiers:
+            await eventually(lambda n=notifier: len(n.shown) == 1)
+            _title, body, cid = notifier.shown[0]
+            assert cid == group.id and "Running late" in body and sender.name in body
+    finally:
+        for sync in syncs:
+            await sync.stop()
+
+
+async def test_the_open_thread_is_marked_read_instead_of_notified(
+    admin: ApiClient, staff: ApiClient
+) -> None:
+    group = await shared_group(admin, staff)
+    store, notifier = Store(), RecordingNotifier()
+    sync = make_sync(staff, store, notifier=notifier)
+    sync.open_conversation_id = group.id
+    await sync.start()
+    try:
+        await eventually(lambda: sync.connection_state is ConnectionState.CONNECTED)
+        await sync.mark_read(group.id)
+        sender, *others = group.participants
+        await admin.sandbox_inbound(
+            sender.phone, [group.from_number or "", *(p.phone for p in others)], "Are you there?"
+        )
+        await eventually(lambda: "Are you there?" in bodies(store, group.id))
+
+        async def unread_on_server() -> int:
+            page = await admin.search_conversations(limit=50)
+            return {c.id: c.unread_count for c in page.conversations}[group.id]
+
+        for _ in range(500):  # bounded: the read mark follows the event within moments
+            if await unread_on_server() == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert await unread_on_server() == 0
+        assert notifier.shown == []
+        summary = store.summary(group.id)
+        assert summary is not None and summary.unread_count == 0
+    finally:
+        await sync.stop()
+
+
+async def test_resuming_from_the_cursor_misses_nothing_and_repeats_nothing(
+    tmp_path: Path, admin: ApiClient, staff: ApiClient
+) -> None:
+    group = await shared_group(admin, staff)
+    db = str(tmp_path / "staff.db")
+    store = Store(db)
+    added: Counter[str] = Counter()
+
+    def count(change: Change) -> None:
+        if isinstance(change, MessageAdded):
+            added[change.message.id] += 1
+
+    store.subscribe(count)
+    sync = make_sync(staff, store)
+    await sync.start()
+    await admin.send_message(group.id, "before the drop")
+    await eventually(lambda: "before the drop" in bodies(store, group.id))
+    await sync.stop()  # the connection drops; the app may even restart
+    store.close()
+
+    for i in range(5):
+        await admin.send_message(group.id, f"while away {i}")
+
+    store = Store(db)
+    store.subscribe(count)
+    sync = make_sync(staff, store)
+    await sync.start()
+    try:
+        await eventually(lambda: "while away 4" in bodies(store, group.id))
+        await admin.send_message(group.id, "after the return")
+        await eventually(lambda: "after the return" in bodies(store, group.id))
+        seen = bodies(store, group.id)
+        expected = ["before the drop", *(f"while away {i}" for i in range(5)), "after the return"]
+        assert [b for b in seen if b in expected] == expected
+        assert all(n == 1 for n in added.values()), added
+    finally:
+        await sync.stop()
+
+
+async def test_connection_state_goes_offline_and_comes_back(app: Starlette) -> None:
+    flaky = FlakyTransport(httpx.ASGITransport(app=app))
+    client = client_for(flaky, "demo-staff", retry=RetryPolicy.never())
+    store = Store()
+    states: list[ConnectionState] = []
+    store.subscribe(lambda c: states.append(c.state) if isinstance(c, ConnectionChanged) else None)
+    sync = make_sync(client, store, live=LiveMode.LONG_POLL, long_poll_wait=1)
+    await sync.start()
+    try:
+        await eventually(lambda: sync.connection_state is ConnectionState.CONNECTED)
+        flaky.down = True
+        await eventually(lambda: sync.connection_state is ConnectionState.OFFLINE)
+        flaky.down = False
+        await eventually(lambda: sync.connection_state is ConnectionState.CONNECTED)
+        assert states[:1] == [ConnectionState.CONNECTED]
+        assert ConnectionState.OFFLINE in states
+        assert states[-1] is ConnectionState.CONNECTED
+    finally:
+        await sync.stop()
+        await client.aclose()
+
+
+async def test_sse_refused_in_process_falls_back_to_long_poll(
+    admin: ApiClient, staff: ApiClient
+) -> None:
+    group = await shared_group(admin, staff)
+    store = Store()
+    sync = make_sync(staff, store, live=LiveMode.SSE)
+    await sync.start()
+    try:
+        await eventually(lambda: sync.mode is LiveMode.LONG_POLL)
+        await admin.send_message(group.id, "via long-poll")
+        await eventually(lambda: "via long-poll" in bodies(store, group.id))
+    finally:
+        await sync.stop()
+
+
+async def test_polling_fallback_picks_up_new_messages(admin: ApiClient, staff: ApiClient) -> None:
+    group = await shared_group(admin, staff)
+    store, notifier = Store(), RecordingNotifier()
+    sync = make_sync(staff, store, notifier=notifier, live=LiveMode.POLL, poll_interval=0.05)
+    await sync.load_conversation(group.id)
+    await sync.start()
+    try:
+        await eventually(lambda: sync.connection_state is ConnectionState.CONNECTED)
+        sender, *others = group.participants
+        await admin.sandbox_inbound(
+            sender.phone, [group.from_number or "", *(p.phone for p in others)], "polled"
+        )
+        await eventually(lambda: "polled" in bodies(store, group.id))
+        await eventually(lambda: len(notifier.shown) == 1)
+    finally:
+        await sync.stop()
+
+
+async def test_cold_start_reads_the_cache_with_the_backend_unreachable(
+    tmp_path: Path, admin: ApiClient, staff: ApiClient
+) -> None:
+    group = await shared_group(admin, staff)
+    db = str(tmp_path / "staff.db")
+    store = Store(db)
+    sync = make_sync(staff, store)
+    await sync.refresh_conversations()
+    await sync.load_conversation(group.id)
+    history = bodies(store, group.id)
+    store.close()
+
+    dead = FlakyTransport(httpx.MockTransport(lambda r: httpx.Response(500)))
+    dead.down = True
+    offline_client = client_for(dead, "demo-staff", retry=RetryPolicy.never())
+    store = Store(db)
+    sync = make_sync(offline_client, store)
+    assert bodies(store, group.id) == history and history
+    assert group.id in [s.id for s in store.conversations()]
+    await sync.start()
+    try:
+        await eventually(lambda: sync.connection_state is ConnectionState.OFFLINE)
+    finally:
+        await sync.stop()
+        await offline_client.aclose()
+
+
+async def test_load_older_pages_back_through_history(admin: ApiClient, staff: ApiClient) -> None:
+    group = await shared_group(admin, staff)
+    for i in range(60):
+        await admin.send_message(group.id, f"bulk {i}")
+    store = Store()
+    sync = make_sync(staff, store)
+    await sync.load_conversation(group.id)
+    first = len(store.messages(group.id, limit=1000))
+    while await sync.load_older(group.id):
+        pass
+    everything = bodies(store, group.id)
+    assert len(everything) > first
+    bulk = [b for b in everything if b.startswith("bulk ")]
+    assert bulk == [f"bulk {i}" for i in range(60)]
