@@ -104,10 +104,28 @@ def _pdf(data: bytes) -> bool:
     return b"%PDF-" in data[:1024]
 
 
-def _ole2(data: bytes) -> bool:
-    # .doc, .xls and .ppt share this container; telling them apart means
-    # parsing its directory, and a mix-up there is harmless.
-    return data.startswith(_OLE2)
+def _ole2_stream(*names: str) -> Callable[[bytes], bool]:
+    """An OLE2 compound file holding a stream called one of ``names``.
+
+    .doc, .xls and .ppt share the container with installers (.msi) and
+    Outlook messages; the main stream's name tells them apart. Directory
+    entries are 128 bytes, aligned to 128 after the 512-byte header, each
+    starting with its name in UTF-16.
+    """
+    patterns = [name.encode("utf-16-le") + b"\x00\x00" for name in names]
+
+    def check(data: bytes) -> bool:
+        if not data.startswith(_OLE2):
+            return False
+        for pattern in patterns:
+            at = data.find(pattern, 512)
+            while at >= 0:
+                if at % 128 == 0:
+                    return True
+                at = data.find(pattern, at + 1)
+        return False
+
+    return check
 
 
 def _zip_members(data: bytes) -> list[str] | None:
@@ -229,9 +247,9 @@ _CHECKS: dict[str, tuple[Callable[[bytes], bool], str]] = {
     ".m4a": (_iso_media, "an M4A audio file"),
     ".amr": (_amr, "an AMR audio file"),
     ".pdf": (_pdf, "a PDF"),
-    ".doc": (_ole2, "a Word document"),
-    ".xls": (_ole2, "an Excel workbook"),
-    ".ppt": (_ole2, "a PowerPoint presentation"),
+    ".doc": (_ole2_stream("WordDocument"), "a Word document"),
+    ".xls": (_ole2_stream("Workbook", "Book"), "an Excel workbook"),
+    ".ppt": (_ole2_stream("PowerPoint Document"), "a PowerPoint presentation"),
     ".docx": (_ooxml("word/"), "a Word document"),
     ".xlsx": (_ooxml("xl/"), "an Excel workbook"),
     ".pptx": (_ooxml("ppt/"), "a PowerPoint presentation"),

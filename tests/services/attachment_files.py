@@ -178,9 +178,26 @@ def odt() -> bytes:
     return out.getvalue()
 
 
-def ole2(size: int = 1024) -> bytes:
-    """The compound-file header shared by .doc, .xls and .ppt."""
-    return b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * (size - 8)
+# What each legacy Office format's main stream starts with, and its name.
+_OLE2_STREAMS = {
+    "doc": (b"\xec\xa5\xc1\x00", "WordDocument"),  # the Word file information block
+    "xls": (b"\x09\x08\x10\x00\x00\x06\x05\x00", "Workbook"),  # a BIFF8 BOF record
+    "ppt": (b"\x0f\x00\xe8\x03", "PowerPoint Document"),  # a DocumentContainer record
+}
+
+
+def ole2(kind: str = "doc", stream: str | None = None) -> bytes:
+    """A minimal OLE2 compound file: header, the main stream's first sector, a directory.
+
+    ``stream`` overrides the directory entry's name (an .msi has other streams).
+    """
+    magic, name = _OLE2_STREAMS[kind]
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * (512 - 8)
+    first_sector = magic + b"\x00" * (512 - len(magic))
+    entry_name = (stream or name).encode("utf-16-le") + b"\x00\x00"
+    root = "Root Entry".encode("utf-16-le") + b"\x00\x00"
+    directory = root.ljust(128, b"\x00") + entry_name.ljust(128, b"\x00")
+    return header + first_sector + directory.ljust(512, b"\x00")
 
 
 def iso_media(brand: bytes, size: int = 1024) -> bytes:
@@ -224,9 +241,9 @@ def samples() -> dict[str, bytes]:
                 ".m4a": iso_media(b"M4A "),
                 ".amr": b"#!AMR\n" + b"\x00" * 60,
                 ".pdf": pdf(),
-                ".doc": ole2(),
-                ".xls": ole2(),
-                ".ppt": ole2(),
+                ".doc": ole2("doc"),
+                ".xls": ole2("xls"),
+                ".ppt": ole2("ppt"),
                 ".docx": docx(),
                 ".xlsx": xlsx(),
                 ".pptx": pptx(),

@@ -48,6 +48,9 @@ def test_an_exe_renamed_jpg_is_refused_saying_what_it_is() -> None:
         (".xlsx", files.office_zip("xl/workbook.xml")),  # no [Content_Types].xml
         (".docx", files.office_zip("[Content_Types].xml", "word")[:40]),  # a cut-off ZIP
         (".odt", files.docx()),
+        (".doc", files.ole2("xls")),  # a workbook named .doc
+        (".xls", files.ole2("xls", stream="MsiFile")),  # an installer is OLE2 too
+        (".ppt", files.ole2("doc")),
         (".heic", files.iso_media(b"mp42")),  # a video named .heic
         (".txt", b"text\x00with\x00nuls"),
         (".csv", bytes(range(1, 32)) * 10),  # control characters, not text
