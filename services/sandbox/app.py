@@ -15,11 +15,12 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from services import limits
 from services.sandbox import (
+    openapi,
     routes_conversations,
     routes_events,
     routes_messages,
@@ -70,7 +71,12 @@ def routes() -> list[Route]:
         Route(
             "/attachments/{attachment_id}/{name:path}", routes_messages.download, methods=["GET"]
         ),
+        Route("/openapi.json", _openapi, methods=["GET"]),
     ]
+
+
+async def _openapi(request: Request) -> Response:
+    return JSONResponse(openapi.document())
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

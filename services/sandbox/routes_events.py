@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -66,7 +67,7 @@ def _wait_seconds(request: Request) -> float:
         value = float(raw)
     except ValueError:
         raise invalid(["Query parameter 'wait' must be a number of seconds."]) from None
-    if value != value or value < 0:
+    if not math.isfinite(value) or value < 0:
         raise invalid(["Query parameter 'wait' must be a number of seconds."])
     return min(value, MAX_WAIT_S)
 

@@ -110,6 +110,8 @@ async def json_body(request: Request, model: type[M]) -> M:
         data = json.loads(raw or b"{}")
     except (ValueError, UnicodeDecodeError):
         raise bad_request("The request body is not valid JSON.") from None
+    except RecursionError:
+        raise bad_request("The request body is nested too deeply.") from None
     if not isinstance(data, dict):
         raise invalid(["The request body must be a JSON object."])
     try:
