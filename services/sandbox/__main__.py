@@ -35,7 +35,10 @@ def main(argv: list[str] | None = None) -> None:
         latency_ms=args.latency_ms,
         fail_rate=args.fail_rate,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    # Open event streams would otherwise hold a Ctrl+C for as long as they stay connected.
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=2
+    )
 
 
 if __name__ == "__main__":
