@@ -238,6 +238,16 @@ class ApiClient:
         """Whether events()/stream_events() exist; without them, poll search_conversations()."""
         return not self.leadconnector
 
+    @property
+    def supports_streaming(self) -> bool:
+        """Whether stream_events() can work; in-process (ASGI) answers are buffered, so no."""
+        return self.supports_events and not self._in_process
+
+    @property
+    def in_process(self) -> bool:
+        """The backend is the embedded one, reached without a network."""
+        return self._in_process
+
     def _require_extension(self, feature: str) -> None:
         """Contract extensions ([ext]) do not exist on LeadConnector's public API."""
         if self.leadconnector:

@@ -164,6 +164,8 @@ async def test_stream_events_in_process_asks_for_long_poll_instead():
     transport = httpx.ASGITransport(app=_tiny_asgi_app)
     async with ApiClient("http://embedded.invalid", TOKEN, transport=transport) as api:
         assert api.supports_events
+        assert api.in_process
+        assert not api.supports_streaming
         with pytest.raises(UnsupportedFeatureError):
             [e async for e in api.stream_events()]
 
@@ -602,6 +604,8 @@ async def test_capabilities_tell_the_ui_before_it_tries(make_client):
     async with make_client(FakeServer(ok({}))) as ours:
         assert ours.supports_groups
         assert ours.supports_events
+        assert ours.supports_streaming
+        assert not ours.in_process
 
 
 async def test_leadconnector_contact_update_uses_put(make_client):
