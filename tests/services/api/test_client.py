@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+import ssl
 import uuid
 
 import httpx
@@ -82,6 +84,14 @@ async def test_set_token_replaces_the_token(make_client):
         api.set_token("new-token")
         await api.me()
     assert server.last.headers["Authorization"] == "Bearer new-token"
+
+
+async def test_tls_verification_cannot_be_turned_off():
+    assert "verify" not in inspect.signature(ApiClient).parameters
+    api = ApiClient(BASE, TOKEN)
+    pool = api._http._transport._pool  # type: ignore[attr-defined]
+    assert pool._ssl_context.verify_mode is ssl.CERT_REQUIRED
+    await api.aclose()
 
 
 @pytest.mark.parametrize("bad", ["tøken", "tok\nen", "tok\ten"])
