@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from services import rules
 from services.models import Conversation, User
 from services.sandbox.core import Sandbox
@@ -30,7 +28,3 @@ def refuse(violations: list[rules.Violation]) -> None:
     sentences = [v.message for v in rules.deciding(violations)]
     message: str | list[str] = sentences if status == 422 else " ".join(sentences)
     raise ApiProblem(status, message)
-
-
-def wire_model(conversation: Conversation) -> dict[str, Any]:
-    return conversation.to_wire()

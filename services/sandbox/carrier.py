@@ -141,6 +141,9 @@ class Carrier:
         return "sent", None
 
     async def aclose(self) -> None:
+        """Stop delivering; the next request resumes what was left (a shared transport
+        outlives any one of its clients)."""
+        self._resumed = False
         tasks = [task for task in self._tasks if not task.done()]
         for task in tasks:
             task.cancel()

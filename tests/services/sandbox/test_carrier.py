@@ -10,7 +10,7 @@ from services.api import ApiClient, RetryPolicy
 from services.models import MessageStatus
 from services.sandbox import seed
 from services.sandbox.carrier import overall
-from services.sandbox.embedded import embedded_transport
+from services.sandbox.embedded import SandboxTransport, embedded_transport
 from tests.services.sandbox.conftest import BASE
 
 pytestmark = pytest.mark.anyio
@@ -57,3 +57,27 @@ async def test_unfinished_deliveries_resume_after_a_restart(tmp_path: Path) -> N
 async def test_latency_is_tunable(admin: ApiClient) -> None:
     answer = await admin.sandbox_carrier(latency_ms=1234, max_mms_bytes=2048)
     assert answer["carrier"] == {"latencyMs": 1234, "failRate": 0.0, "maxMmsBytes": 2048}
+
+
+async def test_a_shared_transport_keeps_delivering_after_one_client_closes(
+    transport: SandboxTransport,
+) -> None:
+    """The app shares one transport between the demo users; signing one out must not
+    strand the other's messages."""
+    carrier = transport.sandbox.carrier
+    async with ApiClient(
+        BASE, seed.ADMIN_TOKEN, transport=transport, retry=RetryPolicy.never()
+    ) as api:
+        page = await api.search_conversations(limit=100)
+        crew = next(c.id for c in page.conversations if c.name == "Weekend crew")
+        carrier.tune(latency_ms=60_000)
+        await api.send_message(crew, "in flight at sign-out")
+        cursor = (await api.events(wait=0)).cursor
+        await carrier.aclose()  # what closing the other client does
+        carrier.tune(latency_ms=0)
+        for _ in range(50):
+            cursor = (await api.events(after=cursor, wait=2)).cursor
+            message = (await api.get_messages(crew, limit=1)).messages[0]
+            if message.status is MessageStatus.DELIVERED:
+                break
+        assert message.status is MessageStatus.DELIVERED
