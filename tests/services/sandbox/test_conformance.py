@@ -224,6 +224,21 @@ async def test_repeated_idempotency_key_creates_one_group(admin: ApiClient) -> N
     assert (await admin.search_conversations(limit=100)).total == before + 1
 
 
+async def test_group_replay_answers_even_when_creation_would_now_be_refused(
+    admin: ApiClient,
+) -> None:
+    first = await admin.create_group(
+        "contacts", seed.STAFF_NUMBER, contact_ids=OTHERS, idempotency_key="k-2"
+    )
+    await admin.update_contact(OTHERS[0], dnd_settings={"SMS": {"status": "active"}})
+    again = await admin.create_group(
+        "contacts", seed.STAFF_NUMBER, contact_ids=OTHERS, idempotency_key="k-2"
+    )
+    assert again.id == first.id and not again.blocked  # the original answer
+    with pytest.raises(ValidationError, match="Do Not Disturb"):
+        await admin.create_group("contacts", seed.STAFF_NUMBER, contact_ids=OTHERS)
+
+
 async def test_ten_participants_is_422(admin: ApiClient) -> None:
     ten = [seed.contact_id(c[0], c[1]) for c in seed.CONTACTS[13:23]]
     with pytest.raises(ValidationError) as refused:
