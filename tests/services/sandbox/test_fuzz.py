@@ -207,3 +207,38 @@ def test_unknown_path_and_method_are_contract_errors(raw: Raw) -> None:
     assert missing.status_code == 404
     assert_contract_answer(wrong := raw.request("DELETE", "/conversations/search"))
     assert wrong.status_code in (404, 405)
+
+
+multipart_parts = st.lists(
+    st.tuples(
+        st.sampled_from(["fileAttachment", "conversationId", "isGroupSms", "other", ""]),
+        st.one_of(st.none(), st.text(max_size=20)),  # a file name, or a plain field
+        st.binary(max_size=300),
+    ),
+    max_size=3,
+)
+
+
+@FUZZ
+@given(
+    parts=multipart_parts,
+    boundary=st.sampled_from(["b0undary", "x", ""]),
+    truncate=st.integers(0, 400),
+)
+def test_uploads_never_5xx(raw: Raw, parts: list[Any], boundary: str, truncate: int) -> None:
+    body = b""
+    for field_name, filename, payload in parts:
+        disposition = f'form-data; name="{field_name}"'
+        if filename is not None:
+            disposition += f'; filename="{filename}"'
+        body += f"--{boundary}\r\nContent-Disposition: {disposition}\r\n\r\n".encode()
+        body += payload + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    if truncate:
+        body = body[:truncate]
+    answer = raw.post(
+        "/conversations/messages/upload",
+        content=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert_contract_answer(answer)
