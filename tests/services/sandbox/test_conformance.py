@@ -6,6 +6,8 @@ the event stream resuming from a cursor, and the STOP story end to end.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from services.api import ApiClient
@@ -27,7 +29,7 @@ from services.models import (
     MessageStatus,
     ParticipantTag,
 )
-from services.sandbox import seed
+from services.sandbox import seed, seed_media
 from services.sandbox.embedded import SandboxTransport
 from tests.services.sandbox.conftest import BASE, collect_events
 
@@ -368,7 +370,7 @@ async def test_more_than_ten_attachments_is_413(admin: ApiClient) -> None:
 
 async def test_upload_send_and_download(admin: ApiClient) -> None:
     crew = await by_name(admin, "Weekend crew")
-    pdf = seed.seed_media.flyer_pdf("Agenda")
+    pdf = seed_media.flyer_pdf("Agenda")
     url = await admin.upload(crew.id, "agenda.pdf", pdf, "application/pdf")
     assert url.startswith(BASE) and url.endswith("/agenda.pdf")
     sent = await admin.send_message(crew.id, "", attachments=[url])
@@ -386,7 +388,7 @@ async def test_one_to_one_by_contact(admin: ApiClient) -> None:
 # --- the carrier and the event stream ----------------------------------------------------------
 
 
-def delivered(message_id: str, recipients: int) -> object:
+def delivered(message_id: str, recipients: int) -> Callable[[list[Event]], bool]:
     def check(events: list[Event]) -> bool:
         done = {
             e.data.get("participantId")
@@ -408,7 +410,7 @@ async def test_each_recipient_goes_queued_sent_delivered(admin: ApiClient) -> No
     events, _ = await collect_events(
         admin,
         start,
-        delivered(sent.message_id, len(crew.participants)),  # type: ignore[arg-type]
+        delivered(sent.message_id, len(crew.participants)),
     )
     steps: dict[str, list[str]] = {}
     for e in events:
@@ -424,10 +426,10 @@ async def test_each_recipient_goes_queued_sent_delivered(admin: ApiClient) -> No
 async def test_media_over_the_carrier_limit_is_undelivered(admin: ApiClient) -> None:
     await admin.sandbox_carrier(max_mms_bytes=100)
     crew = await by_name(admin, "Weekend crew")
-    url = await admin.upload(crew.id, "plan.png", seed.seed_media.floor_plan_png(), "image/png")
+    url = await admin.upload(crew.id, "plan.png", seed_media.floor_plan_png(), "image/png")
     start = (await admin.events(wait=0)).cursor or "0"
     sent = await admin.send_message(crew.id, "", attachments=[url])
-    await collect_events(admin, start, delivered(sent.message_id, 4))  # type: ignore[arg-type]
+    await collect_events(admin, start, delivered(sent.message_id, 4))
     message = (await admin.get_messages(crew.id, limit=1)).messages[0]
     assert message.status is MessageStatus.UNDELIVERED
     assert all(r.error and "limit" in r.error for r in message.recipients)
@@ -439,7 +441,7 @@ async def test_fail_rate_one_fails_every_recipient(admin: ApiClient) -> None:
     crew = await by_name(admin, "Weekend crew")
     start = (await admin.events(wait=0)).cursor or "0"
     sent = await admin.send_message(crew.id, "doomed")
-    await collect_events(admin, start, delivered(sent.message_id, 4))  # type: ignore[arg-type]
+    await collect_events(admin, start, delivered(sent.message_id, 4))
     message = (await admin.get_messages(crew.id, limit=1)).messages[0]
     assert message.status is MessageStatus.FAILED
 
@@ -452,7 +454,7 @@ async def test_events_resume_from_any_cursor_without_gaps_or_repeats(admin: ApiC
     all_at_once, end = await collect_events(
         admin,
         start,
-        delivered(sent.message_id, 4),  # type: ignore[arg-type]
+        delivered(sent.message_id, 4),
     )
     # Read the same stretch again in small steps, resuming from each answer's cursor.
     pieces: list[Event] = []

@@ -7,7 +7,7 @@ import pytest
 from services.api import ApiClient
 from services.api.errors import ValidationError
 from services.models import DndStatus
-from services.sandbox import seed
+from services.sandbox import seed, seed_media
 from services.sandbox.inbound import keyword
 
 pytestmark = pytest.mark.anyio
@@ -48,7 +48,7 @@ async def test_to_must_name_one_business_number(admin: ApiClient) -> None:
 async def test_inbound_media_and_unread(admin: ApiClient) -> None:
     group = await admin.create_group("contacts", seed.STAFF_NUMBER, contact_ids=TRIO)
     phones = [p.phone for p in group.participants]
-    url = await admin.upload(group.id, "pic.png", seed.seed_media.floor_plan_png(), "image/png")
+    url = await admin.upload(group.id, "pic.png", seed_media.floor_plan_png(), "image/png")
     await admin.sandbox_inbound(phones[2], [seed.STAFF_NUMBER, *phones[:2]], "look", [url])
     latest = (await admin.get_messages(group.id, limit=1)).messages[0]
     assert latest.attachments == [url] and latest.from_ == phones[2]
