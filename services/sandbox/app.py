@@ -102,6 +102,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         await sandbox.aclose()
+        sandbox.db.close()  # checkpoints the WAL into the main file
 
     app = Starlette(
         routes=routes(),

@@ -7,11 +7,14 @@ from starlette.responses import Response
 
 from services.sandbox import inbound
 from services.sandbox.bodies import CarrierTune, Inbound
+from services.sandbox.problems import invalid
 from services.sandbox.web import Ctx, json_body, ok
 
 
 async def receive(request: Request, ctx: Ctx) -> Response:
     body = await json_body(request, Inbound)
+    if not body.body.strip() and not body.media_urls:
+        raise invalid(["An inbound text needs a body or media."])
     text = inbound.InboundText(
         sender=body.from_, to=body.to, body=body.body, media_urls=body.media_urls
     )

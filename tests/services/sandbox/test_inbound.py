@@ -74,3 +74,8 @@ async def test_stop_reaches_a_contact_through_their_routing_number(admin: ApiCli
 async def test_other_words_change_nothing(admin: ApiClient) -> None:
     await admin.sandbox_inbound("+14155550120", [seed.STAFF_NUMBER], "please stop by at noon")
     assert (await admin.get_contact(TRIO[0])).dnd_status is DndStatus.INACTIVE
+
+
+async def test_an_empty_inbound_text_is_422(admin: ApiClient) -> None:
+    with pytest.raises(ValidationError):
+        await admin.sandbox_inbound("+14155550120", [seed.STAFF_NUMBER], "   ")
