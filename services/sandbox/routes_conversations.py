@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from starlette.requests import Request
@@ -219,7 +220,9 @@ def _replay(ctx: Ctx, scope: str, key: str) -> Response | None:
     return response
 
 
-def _remember(conn: Any, ctx: Ctx, scope: str, key: str, status: int, body: Any) -> None:
+def _remember(
+    conn: sqlite3.Connection, ctx: Ctx, scope: str, key: str, status: int, body: Any
+) -> None:
     conn.execute(
         "INSERT INTO idempotency (user_id, scope, key, status, body) VALUES (?, ?, ?, ?, ?)",
         (ctx.user.id, scope, key, status, dumps(body)),
