@@ -107,6 +107,7 @@ class Store:
         self._contacts = SearchIndex()
         self._teammates = SearchIndex()
         self._seq = 0
+        self._low_seq = 0
         self._load()
 
     # --- lifecycle ---------------------------------------------------------------
@@ -125,7 +126,9 @@ class Store:
         self._order = sorted(_sort_key(s) for s in self._summaries.values())
         self._unread_total = sum(s.unread_count for s in self._summaries.values())
         self._drafts = dict(self._db.execute("SELECT conversation_id, text FROM drafts"))
-        self._seq = self._db.execute("SELECT COALESCE(MAX(seq), 0) FROM messages").fetchone()[0]
+        self._seq, self._low_seq = self._db.execute(
+            "SELECT COALESCE(MAX(seq), 0), MIN(COALESCE(MIN(seq), 0), 0) FROM messages"
+        ).fetchone()
         rows = self._db.execute(
             "SELECT id FROM applied_events ORDER BY seq DESC LIMIT ?", (_APPLIED_KEEP,)
         )
@@ -385,11 +388,20 @@ class Store:
         batch = list(messages)
         if len(batch) > 1 and batch[0].date_added > batch[-1].date_added:
             batch.reverse()  # a page comes newest first; store in arrival order
+        floor = self._db.execute(
+            "SELECT MIN(date_ms) FROM messages WHERE conversation_id = ?", (conversation_id,)
+        ).fetchone()[0]
+        # An older page goes in front of what is cached, even within the same millisecond.
+        older = [m for m in batch if floor is not None and _ms(m.date_added) <= floor]
         with self._tx():
-            for message in batch:
+            for message in reversed(older):
+                self._upsert_server_message(message, prepend=True)
+            for message in batch[len(older) :]:
                 self._upsert_server_message(message)
 
-    def _upsert_server_message(self, message: Message) -> LocalMessage | None:
+    def _upsert_server_message(
+        self, message: Message, *, prepend: bool = False
+    ) -> LocalMessage | None:
         cmid = message.client_message_id
         row = self._db.execute(
             "SELECT key, json FROM messages WHERE server_id = ?", (message.id,)
@@ -406,7 +418,7 @@ class Store:
         if old is not None and old == local:
             return None
         key = row[0] if row else row_key(message.id, cmid)
-        self._write_message(key, local)
+        self._write_message(key, local, prepend=prepend)
         if local_id and old is not None and old.local_state != "sent":
             # The server has it: the outbox entry is done, whoever finishes first.
             self._db.execute("DELETE FROM outbox WHERE local_id = ?", (local_id,))
@@ -415,9 +427,14 @@ class Store:
         self._bump_preview(local)
         return local
 
-    def _write_message(self, key: str, message: LocalMessage) -> None:
+    def _write_message(self, key: str, message: LocalMessage, *, prepend: bool = False) -> None:
         server_id = message.id if message.local_state == "sent" else None
-        self._seq += 1
+        if prepend:
+            self._low_seq -= 1
+            seq = self._low_seq
+        else:
+            self._seq += 1
+            seq = self._seq
         # An existing row keeps its place (seq): reconciling must not reorder.
         self._db.execute(
             "INSERT INTO messages"
@@ -430,7 +447,7 @@ class Store:
                 server_id,
                 message.conversation_id,
                 _ms(message.date_added),
-                self._seq,
+                seq,
                 message.local_state,
                 message.model_dump_json(by_alias=True),
             ),

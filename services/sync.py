@@ -74,7 +74,8 @@ class Sync:
         self.store = store
         self.notifier: Notifier = notifier or NullNotifier()
         self.open_conversation_id: str | None = None
-        self.user_id = user_id
+        self._user_id = user_id
+        self._ever_connected = False
         self._live = LiveMode(live)
         self._mode = self._initial_mode()
         self._long_poll_wait = long_poll_wait
@@ -92,6 +93,16 @@ class Sync:
         )
 
     # --- lifecycle -----------------------------------------------------------------
+
+    @property
+    def user_id(self) -> str | None:
+        """The signed-in user: their own messages are not news (fetched when not given)."""
+        return self._user_id
+
+    @user_id.setter
+    def user_id(self, value: str | None) -> None:
+        self._user_id = value
+        self.outbox.user_id = value
 
     @property
     def connection_state(self) -> ConnectionState:
@@ -233,6 +244,7 @@ class Sync:
         self._state = state
         self.store.emit(ConnectionChanged(state))
         if state is ConnectionState.CONNECTED:
+            self._ever_connected = True
             self.outbox.nudge(now=True)  # the network is back: resend without waiting
 
     async def _run_events(self) -> None:
@@ -247,16 +259,18 @@ class Sync:
                     continue
                 await self._catch_up()
                 failures = 0
-                if self._mode is LiveMode.SSE:
-                    await self._stream()
+                await self._learn_user()
+                if self._mode is LiveMode.SSE and not await self._stream():
+                    # A stream that ends without a single event: do not spin on it.
+                    await asyncio.sleep(self._backoff.delay(1))
             except (UnsupportedFeatureError, NotFoundError) as error:
                 self._fall_back(error)
             except ApiError as error:
                 failures += 1
+                # Never reached this session (a cold start): say offline at once.
+                offline = failures >= _OFFLINE_AFTER or not self._ever_connected
                 self._set_state(
-                    ConnectionState.OFFLINE
-                    if failures >= _OFFLINE_AFTER
-                    else ConnectionState.RECONNECTING
+                    ConnectionState.OFFLINE if offline else ConnectionState.RECONNECTING
                 )
                 delay = self._backoff.delay(failures)
                 log.info("live updates: %s; reconnecting in %.1fs", error, delay)
@@ -288,10 +302,19 @@ class Sync:
             if not batch.events or self._mode is LiveMode.LONG_POLL:
                 return
 
-    async def _stream(self) -> None:
+    async def _stream(self) -> bool:
+        """Follow the stream until the server closes it; whether any event came."""
+        got = False
         async for event in self.client.stream_events(after=self.store.cursor()):
+            got = True
             await self._apply([event], event.id)
         # The server closed the stream (restart, proxy timeout): reconnect at once.
+        return got
+
+    async def _learn_user(self) -> None:
+        if self._user_id is None:
+            with contextlib.suppress(ApiError):
+                self.user_id = (await self.client.me()).id
 
     async def _apply(self, events: Sequence[Event], cursor: str | None) -> None:
         fresh = self.store.apply_events(events, cursor)

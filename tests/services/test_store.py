@@ -270,3 +270,13 @@ def test_unsubscribe_stops_changes() -> None:
     unsubscribe()
     store.put_conversations([summary("a", 1)])
     assert seen == []
+
+
+def test_same_millisecond_messages_keep_server_order_across_pages() -> None:
+    # Pages arrive newest first, and the older page arrives later.
+    store = Store()
+    newest = [message(f"n{i}", "c1", 5, body=f"b{i}") for i in range(10, 20)]
+    older = [message(f"n{i}", "c1", 5, body=f"b{i}") for i in range(10)]
+    store.put_messages("c1", list(reversed(newest)))
+    store.put_messages("c1", list(reversed(older)))
+    assert [m.body for m in store.messages("c1")] == [f"b{i}" for i in range(20)]
