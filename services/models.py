@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -104,6 +104,12 @@ class PhoneNumber(Wire):
     def _none_is_empty(cls, value: object) -> object:
         return [] if value is None else value
 
+    @field_validator("friendly_name", mode="before")
+    @classmethod
+    def _none_is_blank(cls, value: object) -> object:
+        # LeadConnector's phone-system answer has "friendlyName": null for unnamed numbers.
+        return "" if value is None else value
+
 
 # --- contacts --------------------------------------------------------------------
 
@@ -139,6 +145,21 @@ class Contact(Wire):
     tags: list[str] = Field(default_factory=list)
     # Opaque cursor of a search answer: sent back to get the next page.
     search_after: Any = None
+    # LeadConnector's "dnd": Do Not Disturb on every channel, SMS included.
+    dnd_all_channels: bool | None = Field(default=None, alias="dnd")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_from_lower_case(cls, data: Any) -> Any:
+        """LeadConnector's contact search may carry only the lower-case name fields."""
+        if not isinstance(data, dict):
+            return data
+        filled = dict(data)
+        for key in ("firstName", "lastName"):
+            lower = data.get(f"{key}LowerCase")
+            if not data.get(key) and isinstance(lower, str) and lower:
+                filled[key] = lower.title()
+        return filled
 
     @property
     def display_name(self) -> str:
@@ -154,6 +175,8 @@ class Contact(Wire):
     @property
     def dnd(self) -> bool:
         """SMS Do Not Disturb is on; an unknown status errs on the side of not texting."""
+        if self.dnd_all_channels:
+            return True
         return self.dnd_status in (DndStatus.ACTIVE, DndStatus.PERMANENT, DndStatus.UNKNOWN)
 
 
@@ -219,6 +242,15 @@ class ConversationSummary(Wire):
     unread_count: int = 0
     participant_count: int = 0
     blocked: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_from_contact(cls, data: Any) -> Any:
+        """LeadConnector names a one-to-one row by its contact (``fullName``/``contactName``)."""
+        if not isinstance(data, dict) or data.get("name"):
+            return data
+        name = data.get("fullName") or data.get("contactName")
+        return {**data, "name": name} if isinstance(name, str) and name else data
 
     @field_validator("type", mode="before")
     @classmethod

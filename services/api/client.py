@@ -56,6 +56,7 @@ from services.models import (
     GroupKind,
     Message,
     MessagesPage,
+    Participant,
     PhoneNumber,
     SendResult,
     User,
@@ -84,11 +85,29 @@ _EVENT_BATCH = pydantic.TypeAdapter(EventBatch)
 
 @dataclass(frozen=True)
 class RateLimit:
-    """The server's latest ``X-RateLimit-*`` report (None where a header was absent)."""
+    """The server's latest ``X-RateLimit-*`` report (None where a header was absent).
+
+    ``limit`` is ``X-RateLimit-Limit`` (the contract's name) or ``X-RateLimit-Max``
+    (LeadConnector's name for the same burst limit); the daily figures are
+    LeadConnector's ``X-RateLimit-Limit-Daily`` and ``X-RateLimit-Daily-Remaining``.
+    """
 
     limit: int | None
     remaining: int | None
     interval_ms: int | None
+    daily_limit: int | None = None
+    daily_remaining: int | None = None
+
+
+_RATE_LIMIT_HEADERS = (
+    "X-RateLimit-Limit",
+    "X-RateLimit-Max",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Limit-Daily",
+    "X-RateLimit-Daily-Remaining",
+)
+# LeadConnector pages business numbers (50 by default); its documented maximum gets them all.
+LEADCONNECTOR_NUMBERS_PAGE = 1000
 
 
 def _header_int(headers: httpx.Headers, name: str) -> int | None:
@@ -127,6 +146,8 @@ class ApiClient:
         self.retry = retry if retry is not None else RetryPolicy()
         self.leadconnector = is_leadconnector(self.base_url)
         self.rate_limit: RateLimit | None = None
+        # LeadConnector sends by contact: conversation id -> its contact, learned once.
+        self._lc_contacts: dict[str, str] = {}
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             transport=transport,
@@ -167,12 +188,17 @@ class ApiClient:
         return headers
 
     def _note_rate_limit(self, response: httpx.Response) -> None:
-        if "X-RateLimit-Limit" in response.headers or "X-RateLimit-Remaining" in response.headers:
-            self.rate_limit = RateLimit(
-                limit=_header_int(response.headers, "X-RateLimit-Limit"),
-                remaining=_header_int(response.headers, "X-RateLimit-Remaining"),
-                interval_ms=_header_int(response.headers, "X-RateLimit-Interval-Milliseconds"),
-            )
+        headers = response.headers
+        if not any(name in headers for name in _RATE_LIMIT_HEADERS):
+            return
+        limit = _header_int(headers, "X-RateLimit-Limit")
+        self.rate_limit = RateLimit(
+            limit=limit if limit is not None else _header_int(headers, "X-RateLimit-Max"),
+            remaining=_header_int(headers, "X-RateLimit-Remaining"),
+            interval_ms=_header_int(headers, "X-RateLimit-Interval-Milliseconds"),
+            daily_limit=_header_int(headers, "X-RateLimit-Limit-Daily"),
+            daily_remaining=_header_int(headers, "X-RateLimit-Daily-Remaining"),
+        )
 
     async def _send(
         self,
@@ -281,7 +307,8 @@ class ApiClient:
 
     async def phone_numbers(self) -> list[PhoneNumber]:
         path = f"/phone-system/numbers/location/{await self.location_id()}"
-        payload = await self._json("GET", path)
+        params = {"pageSize": LEADCONNECTOR_NUMBERS_PAGE} if self.leadconnector else None
+        payload = await self._json("GET", path, params=params)
         return validate(_NUMBERS, field(payload, "numbers", path), path)
 
     # --- contacts --------------------------------------------------------------------
@@ -360,7 +387,16 @@ class ApiClient:
         return validate(_CONVERSATION, unwrap(payload, "conversation"), path)
 
     async def mark_read(self, conversation_id: str) -> None:
-        await self._send("PUT", f"/conversations/{conversation_id}", json={"unreadCount": 0})
+        body: dict[str, Any] = {"unreadCount": 0}
+        if self.leadconnector:
+            # LeadConnector's UpdateConversationDto requires the location.
+            body["locationId"] = await self.location_id()
+        await self._send("PUT", f"/conversations/{conversation_id}", json=body)
+
+    async def participants(self, conversation_id: str) -> list[Participant]:
+        """Who is in a conversation. An extension: LeadConnector's public API lists no members."""
+        self._require_extension("list the members of group chats")
+        return (await self.get_conversation(conversation_id)).participants
 
     async def create_group(
         self,
@@ -403,7 +439,7 @@ class ApiClient:
         path = f"/conversations/{conversation_id}/messages"
         params = {"limit": limit, "lastMessageId": last_message_id}
         payload = await self._json("GET", path, params=params)
-        return validate(_MESSAGES_PAGE, field(payload, "messages", path), path)
+        return validate(_MESSAGES_PAGE, _messages_page(payload, path), path)
 
     def iter_messages(self, conversation_id: str, page_size: int = 20) -> AsyncIterator[Message]:
         """Every message of a thread, newest first."""
@@ -426,7 +462,15 @@ class ApiClient:
         repeat: the server answers a replay with the original result. Keep it with
         the outbox entry so a retry after a crash reuses it. ``contact_id``,
         ``from_number`` and ``to_number`` are what LeadConnector's one-to-one send needs.
+
+        On LeadConnector only one-to-one SMS exists: a group conversation (or one
+        whose contact cannot be found) raises UnsupportedFeatureError before
+        anything is sent. See ``_send_leadconnector`` for its duplicate risk.
         """
+        if self.leadconnector:
+            return await self._send_leadconnector(
+                conversation_id, body, attachments, contact_id, from_number, to_number
+            )
         cmid = client_message_id or str(uuid.uuid4())
         payload_body: dict[str, Any] = {
             "type": "SMS",
@@ -443,6 +487,56 @@ class ApiClient:
         )
         return validate(_SEND_RESULT, payload, path)
 
+    async def _send_leadconnector(
+        self,
+        conversation_id: str,
+        body: str,
+        attachments: Iterable[str],
+        contact_id: str | None,
+        from_number: str | None,
+        to_number: str | None,
+    ) -> SendResult:
+        """LeadConnector's one-to-one send: ``{type, contactId, message, attachments, ...}``.
+
+        Only its documented fields go in the body (it has no ``conversationId`` or
+        ``clientMessageId``), and it ignores ``Idempotency-Key``, so nothing makes a
+        repeat safe: the send is not retried once the request may have left the
+        device. A send whose answer is lost stays failed for the user to retry,
+        which can deliver the text twice — the residual risk of this backend.
+        """
+        contact = contact_id or await self._leadconnector_contact(conversation_id)
+        payload_body: dict[str, Any] = {"type": "SMS", "contactId": contact, "message": body}
+        urls = list(attachments)
+        if urls:
+            payload_body["attachments"] = urls
+        extra = {"fromNumber": from_number, "toNumber": to_number}
+        payload_body.update({k: v for k, v in extra.items() if v is not None})
+        path = "/conversations/messages"
+        payload = await self._json("POST", path, json=payload_body, idempotent=False)
+        if isinstance(payload, dict) and "conversationId" not in payload:
+            payload = {**payload, "conversationId": conversation_id}
+        return validate(_SEND_RESULT, payload, path)
+
+    async def _leadconnector_contact(self, conversation_id: str) -> str:
+        """The contact of a one-to-one LeadConnector conversation; groups are refused."""
+        cached = self._lc_contacts.get(conversation_id)
+        if cached is not None:
+            return cached
+        conversation = await self.get_conversation(conversation_id)
+        if conversation.is_group:
+            raise UnsupportedFeatureError(
+                "send messages into group chats",
+                f"conversation {conversation_id} is TYPE_GROUP_SMS; "
+                "LeadConnector's public API has no group send",
+            )
+        if not conversation.contact_id:
+            raise UnsupportedFeatureError(
+                "send messages into this conversation",
+                f"conversation {conversation_id} has no contactId to send to",
+            )
+        self._lc_contacts[conversation_id] = conversation.contact_id
+        return conversation.contact_id
+
     async def upload(
         self,
         conversation_id: str,
@@ -458,7 +552,20 @@ class ApiClient:
         if the upload is retried.
         """
         path = "/conversations/messages/upload"
-        body, content_type_header = encode_upload(conversation_id, filename, data, content_type)
+        location: str | None = None
+        if self.leadconnector:
+            # Its sends are one-to-one only, so refuse a group's file before uploading it;
+            # its upload form wants the location and is not a group-SMS upload.
+            await self._leadconnector_contact(conversation_id)
+            location = await self.location_id()
+        body, content_type_header = encode_upload(
+            conversation_id,
+            filename,
+            data,
+            content_type,
+            group_sms=not self.leadconnector,
+            location_id=location,
+        )
         headers = {
             "Content-Type": content_type_header,
             "Content-Length": str(len(body)),
@@ -583,6 +690,17 @@ def _checked_token(token: str) -> str:
     if not token.isascii() or not token.isprintable():
         raise AuthError("token contains characters no token has", status_code=401)
     return token
+
+
+def _messages_page(payload: Any, what: str) -> Any:
+    """The page object of a messages answer.
+
+    LeadConnector answers ``{"messages": {"lastMessageId", "nextPage", "messages": [...]}}``
+    (as does the contract), while its published schema shows the page unwrapped;
+    accept both so a fix on either side cannot break the thread view.
+    """
+    inner = field(payload, "messages", what)
+    return inner if isinstance(inner, dict) else payload
 
 
 def _with_read(timeout: httpx.Timeout, read: float) -> httpx.Timeout:

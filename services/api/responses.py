@@ -69,6 +69,19 @@ def _server_messages(response: httpx.Response) -> list[str]:
     return []
 
 
+def _burst_window(response: httpx.Response) -> float | None:
+    """Seconds until a burst limit resets, for a 429 that gave no ``Retry-After``.
+
+    LeadConnector documents only its ``X-RateLimit-*`` headers; waiting one burst
+    interval (10 s there) is the shortest wait that can succeed.
+    """
+    try:
+        interval_ms = int(response.headers["X-RateLimit-Interval-Milliseconds"])
+    except (KeyError, ValueError):
+        return None
+    return interval_ms / 1000 if interval_ms > 0 else None
+
+
 def error_for(response: httpx.Response, what: str) -> errors.ResponseError:
     """The hierarchy's error for an error-status response (4xx/5xx)."""
     status = response.status_code
@@ -76,6 +89,8 @@ def error_for(response: httpx.Response, what: str) -> errors.ResponseError:
     server_message = "; ".join(messages)
     detail = f"{what}: HTTP {status}" + (f": {server_message}" if server_message else "")
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    if status == 429 and retry_after is None:
+        retry_after = _burst_window(response)
     if status == 422:
         return errors.ValidationError(detail, status_code=status, messages=messages)
     if status == 409:

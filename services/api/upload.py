@@ -12,17 +12,30 @@ CHUNK_BYTES = 64 * 1024
 
 
 def encode_upload(
-    conversation_id: str, filename: str, data: bytes, content_type: str
+    conversation_id: str,
+    filename: str,
+    data: bytes,
+    content_type: str,
+    *,
+    group_sms: bool = True,
+    location_id: str | None = None,
 ) -> tuple[bytes, str]:
-    """The multipart body and its Content-Type for one file of a group SMS.
+    """The multipart body and its Content-Type for one file of a message.
 
-    httpx encodes it (boundary, escaping of the file name); we keep the bytes
-    so each attempt can stream them afresh and count what left.
+    ``group_sms`` adds ``isGroupSms=true`` (one file per request, the contract's
+    group upload); ``location_id`` adds the ``locationId`` LeadConnector's form
+    requires. httpx encodes it (boundary, escaping of the file name); we keep
+    the bytes so each attempt can stream them afresh and count what left.
     """
+    fields = {"conversationId": conversation_id}
+    if group_sms:
+        fields["isGroupSms"] = "true"
+    if location_id is not None:
+        fields["locationId"] = location_id
     request = httpx.Request(
         "POST",
         "http://upload.invalid/",
-        data={"conversationId": conversation_id, "isGroupSms": "true"},
+        data=fields,
         files={"fileAttachment": (filename, data, content_type)},
     )
     return request.read(), request.headers["Content-Type"]
