@@ -9,11 +9,23 @@ staff see the same data.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.config import AppConfig
 from services.models import PhoneNumber, User
+
+
+class InAppNotifier:
+    """Sync's notifier for the open windows: each window shows a notice (a snack bar)."""
+
+    def __init__(self) -> None:
+        self.listeners: list[Callable[[str, str, str], None]] = []
+
+    async def notify(self, title: str, body: str, conversation_id: str) -> None:
+        for listener in list(self.listeners):
+            listener(title, body, conversation_id)
 
 
 @dataclass
@@ -25,6 +37,7 @@ class Backend:
     me: User
     numbers: list[PhoneNumber] = field(default_factory=list)
     teammates: list[User] = field(default_factory=list)
+    notifier: InAppNotifier = field(default_factory=InAppNotifier)
 
     async def close(self) -> None:
         await self.sync.stop()
@@ -70,16 +83,12 @@ async def connect(cfg: AppConfig) -> Backend:
 
 
 async def _build(cfg: AppConfig) -> Backend:
-    from services.sync import Sync
-
     from services.store import Store
+    from services.sync import Sync
 
     client = _client(cfg)
     try:
         me = await client.me()
-        location = cfg.location_id or me.location_id
-        if location and getattr(client, "location_id", None) is None:
-            client.location_id = location
         numbers = await client.phone_numbers()
         try:
             teammates = await client.teammates()
@@ -90,9 +99,10 @@ async def _build(cfg: AppConfig) -> Backend:
         raise
     safe_user = "".join(ch for ch in me.id if ch.isalnum() or ch in "-_")
     store = Store(str(cfg.data_dir / f"cache-{safe_user}.sqlite3"))
-    sync = Sync(client, store)
+    notifier = InAppNotifier()
+    sync = Sync(client, store, notifier, user_id=me.id)
     await sync.start()
-    return Backend(cfg, client, store, sync, me, list(numbers), list(teammates))
+    return Backend(cfg, client, store, sync, me, list(numbers), list(teammates), notifier)
 
 
 async def close_all() -> None:

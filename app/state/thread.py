@@ -128,6 +128,7 @@ class ThreadVM(ViewModel):
         self.rows: list[Row] = []
         self.has_older = True
         self.loading_older = False
+        self._load_window()  # the cached page shows at once, before any network
 
     # --- what the header, banner and composer show ---------------------------------
 
@@ -253,9 +254,7 @@ class ThreadVM(ViewModel):
         return None
 
     async def open(self) -> None:
-        """Show the cached window at once, then fetch the newest page and mark read."""
-        self._load_window()
-        self.emit("reset")
+        """Fetch the newest page (the cached one is already shown) and mark read."""
         try:
             await self.sync.load_conversation(self.conversation_id)
         except Exception as exc:

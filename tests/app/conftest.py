@@ -10,7 +10,7 @@ nothing mounts). It leans on session internals: flet is pinned exactly.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +20,7 @@ import pytest
 from flet.controls.base_control import BaseControl
 from flet.controls.context import _context_page
 from flet.messaging.connection import Connection
-from flet.messaging.protocol import Message, configure_encode_object_for_msgpack
+from flet.messaging.protocol import Message, MessageAction, configure_encode_object_for_msgpack
 from flet.messaging.session import Session
 from flet.pubsub.pubsub_hub import PubSubHub
 
@@ -38,9 +38,21 @@ class RecordingConnection(Connection):
         super().__init__()
         self.pubsubhub = PubSubHub()
         self.sent: list[tuple[Message, int]] = []
+        self.session: Session | None = None
+        self.invoked: list[str] = []
 
     def send_message(self, message: Message) -> None:
         self.sent.append((message, len(encode([message.action, message.body]))))
+        if message.action == MessageAction.INVOKE_METHOD and self.session is not None:
+            # A client answers method calls (focus, pick_files...); answer "done, nothing".
+            body = message.body
+            self.invoked.append(body.name)
+            session = self.session
+            self.loop.call_soon(
+                lambda: session.handle_invoke_method_results(
+                    body.control_id, body.call_id, None, None
+                )
+            )
 
 
 @dataclass
@@ -57,6 +69,10 @@ class FakeSession:
     def mark(self) -> None:
         """Start counting sent bytes from now."""
         self._mark = len(self.conn.sent)
+
+    def total_bytes(self) -> int:
+        """Everything sent so far, the register's page patch included."""
+        return self.register_bytes + sum(size for _, size in self.conn.sent)
 
     def bytes_since_mark(self) -> int:
         return sum(size for _, size in self.conn.sent[self._mark :])
@@ -87,10 +103,12 @@ async def settle(rounds: int = 5) -> None:
 
 
 @pytest.fixture
-def fake_session() -> Iterator[FakeSession]:
+async def fake_session() -> AsyncIterator[FakeSession]:
+    """A session on the test's event loop (use from ``@pytest.mark.anyio`` tests)."""
     conn = RecordingConnection()
-    conn.loop = asyncio.get_event_loop_policy().get_event_loop()
+    conn.loop = asyncio.get_running_loop()
     session = Session(conn)
+    conn.session = session
     token = _context_page.set(session.page)
     try:
         yield FakeSession(session=session, conn=conn)

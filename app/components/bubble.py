@@ -1,0 +1,133 @@
+"""A message bubble: outbound right in the primary colour, inbound left with the sender.
+
+``MessageBubble.show(item)`` changes one bubble in place (state icon, error),
+so a delivery update costs a few bytes, not a list rebuild.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import flet as ft
+
+from app.components.attachments import BytesCache, ImageAttachment, file_chip
+from app.state import fmt
+from app.state.thread import MessageItem
+
+_STATE_ICONS = {
+    "sending": (ft.Icons.SCHEDULE, None),
+    "sent": (ft.Icons.DONE, None),
+    "delivered": (ft.Icons.DONE_ALL, ft.Colors.PRIMARY),
+    "failed": (ft.Icons.ERROR, ft.Colors.ERROR),
+}
+
+
+class MessageBubble(ft.Semantics):
+    def __init__(
+        self,
+        item: MessageItem,
+        *,
+        cache: BytesCache | None,
+        on_tap: Callable[[MessageItem], None],
+        on_retry: Callable[[MessageItem], None],
+        on_image: Callable[[bytes], None],
+        on_download: Callable[[str], None],
+    ) -> None:
+        self.item = item
+        self._on_tap, self._on_retry = on_tap, on_retry
+        self.state_icon = ft.Icon(ft.Icons.SCHEDULE, size=14)
+        self.meta_text = ft.Text("", size=11, color=ft.Colors.ON_SURFACE_VARIANT)
+        self.retry = ft.TextButton(
+            "Retry",
+            icon=ft.Icons.REFRESH,
+            visible=False,
+            on_click=lambda _: self._on_retry(self.item),
+            tooltip="Send this message again",
+        )
+        out = item.outbound
+        body: list[ft.Control] = []
+        for url in item.attachments:
+            if fmt.is_image_url(url) and cache is not None:
+                body.append(ImageAttachment(url, cache, on_image))
+            else:
+                body.append(file_chip(url, on_download))
+        if item.body:
+            body.append(
+                ft.Text(
+                    item.body,
+                    selectable=True,
+                    size=15,
+                    color=ft.Colors.ON_PRIMARY if out else ft.Colors.ON_SURFACE,
+                )
+            )
+        self.box = ft.Container(
+            content=ft.Column(body, spacing=6, tight=True),
+            padding=ft.Padding.symmetric(horizontal=12, vertical=8),
+            bgcolor=ft.Colors.PRIMARY if out else ft.Colors.SURFACE_CONTAINER_HIGHEST,
+            border_radius=ft.BorderRadius.only(
+                top_left=18,
+                top_right=18,
+                bottom_left=18 if out else 4,
+                bottom_right=4 if out else 18,
+            ),
+            on_click=lambda _: self._on_tap(self.item),
+            ink=True,
+            expand=3,
+            expand_loose=True,
+        )
+        spacer = ft.Container(expand=1)
+        line = ft.Row(
+            [spacer, self.box] if out else [self.box, spacer],
+            alignment=ft.MainAxisAlignment.END if out else ft.MainAxisAlignment.START,
+            vertical_alignment=ft.CrossAxisAlignment.END,
+        )
+        meta = ft.Row(
+            [self.meta_text, self.state_icon, self.retry] if out else [self.meta_text],
+            alignment=ft.MainAxisAlignment.END if out else ft.MainAxisAlignment.START,
+            spacing=4,
+        )
+        parts: list[ft.Control] = []
+        if item.sender:
+            parts.append(
+                ft.Container(
+                    ft.Text(
+                        item.sender,
+                        size=12,
+                        weight=ft.FontWeight.W_600,
+                        color=ft.Colors.ON_SURFACE_VARIANT,
+                    ),
+                    padding=ft.Padding.only(left=0 if out else 12, right=12 if out else 0),
+                    alignment=ft.Alignment.CENTER_RIGHT if out else ft.Alignment.CENTER_LEFT,
+                )
+            )
+        parts += [line, meta]
+        super().__init__(
+            identifier=f"message-{item.key}",
+            label=item.semantics_label,
+            content=ft.Container(
+                ft.Column(parts, spacing=2, tight=True),
+                padding=ft.Padding.symmetric(horizontal=12, vertical=3),
+            ),
+        )
+        self._apply_state(item)
+
+    def _apply_state(self, item: MessageItem) -> None:
+        icon, color = _STATE_ICONS.get(item.state, (None, None))
+        self.state_icon.visible = icon is not None
+        if icon is not None:
+            self.state_icon.icon = icon
+            self.state_icon.color = color or ft.Colors.ON_SURFACE_VARIANT
+        words = item.time if not item.outbound else f"{item.time} · {item.state_label}"
+        if item.state == "failed" and item.error:
+            words = f"{item.time} · {item.error}"
+        self.meta_text.value = words
+        self.meta_text.color = (
+            ft.Colors.ERROR if item.state == "failed" else ft.Colors.ON_SURFACE_VARIANT
+        )
+        self.retry.visible = item.state == "failed"
+        self.label = item.semantics_label
+
+    def show(self, item: MessageItem) -> None:
+        """Show a newer version of the same message (status changes); caller updates."""
+        self.item = item
+        self._apply_state(item)

@@ -1,0 +1,202 @@
+"""Conversations: search, Create New Message, and the windowed list of threads."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from app.components.avatar import avatar, group_avatar
+from app.components.connection import ConnectionIndicator
+from app.state.conversations import ConversationRow, ConversationsVM
+from app.views.ui import handle, refresh
+
+
+class ConversationTile(ft.Semantics):
+    def __init__(self, row: ConversationRow, on_open: Callable[[str], None]) -> None:
+        self.row = row
+        self._on_open = on_open
+        super().__init__(identifier=f"conversation-{row.id}", label=row.semantics_label)
+        self.show(row, selected=False)
+
+    def show(self, row: ConversationRow, selected: bool) -> None:
+        self.row = row
+        self.label = row.semantics_label
+        lead = (
+            group_avatar(row.color, blocked=row.blocked)
+            if row.is_group
+            else avatar(row.initials, row.color)
+        )
+        bold = ft.FontWeight.W_700 if row.unread else ft.FontWeight.W_500
+        trailing: list[ft.Control] = [
+            ft.Text(
+                row.time,
+                size=12,
+                color=ft.Colors.PRIMARY if row.unread else ft.Colors.ON_SURFACE_VARIANT,
+            )
+        ]
+        if row.unread:
+            trailing.append(
+                ft.Container(
+                    ft.Text(
+                        str(row.unread),
+                        size=11,
+                        color=ft.Colors.ON_PRIMARY,
+                        weight=ft.FontWeight.W_700,
+                    ),
+                    bgcolor=ft.Colors.PRIMARY,
+                    border_radius=10,
+                    padding=ft.Padding.symmetric(horizontal=7, vertical=1),
+                )
+            )
+        title: list[ft.Control] = [
+            ft.Text(
+                row.title,
+                weight=bold,
+                size=15,
+                max_lines=1,
+                overflow=ft.TextOverflow.ELLIPSIS,
+                expand=True,
+            )
+        ]
+        if row.blocked:
+            title.append(
+                ft.Icon(
+                    ft.Icons.DO_NOT_DISTURB_ON,
+                    size=16,
+                    color=ft.Colors.ERROR,
+                    tooltip="Blocked: a participant turned on Do Not Disturb",
+                )
+            )
+        self.content = ft.ListTile(
+            leading=lead,
+            title=ft.Row(title, spacing=4),
+            subtitle=ft.Text(
+                row.preview or " ",
+                max_lines=1,
+                overflow=ft.TextOverflow.ELLIPSIS,
+                weight=ft.FontWeight.W_600 if row.unread else None,
+                color=ft.Colors.ON_SURFACE if row.unread else ft.Colors.ON_SURFACE_VARIANT,
+            ),
+            trailing=ft.Column(
+                trailing,
+                spacing=4,
+                tight=True,
+                horizontal_alignment=ft.CrossAxisAlignment.END,
+                alignment=ft.MainAxisAlignment.CENTER,
+            ),
+            selected=selected,
+            on_click=lambda _: self._on_open(self.row.id),
+            content_padding=ft.Padding.symmetric(horizontal=12),
+        )
+
+
+class ConversationsView:
+    def __init__(
+        self,
+        vm: ConversationsVM,
+        *,
+        on_open: Callable[[str], None],
+        on_new: Callable[[], Any],
+        indicator: ConnectionIndicator,
+    ) -> None:
+        self.vm, self.on_open = vm, on_open
+        self.tiles: dict[str, ConversationTile] = {}
+        self.search = ft.TextField(
+            hint_text="Search conversations",
+            prefix_icon=ft.Icons.SEARCH,
+            on_change=self._on_search,
+            dense=True,
+            border=ft.OutlineInputBorder(border_radius=24),
+            filled=True,
+            content_padding=ft.Padding.symmetric(horizontal=12, vertical=8),
+        )
+        self.new_button = ft.FilledButton(
+            "Create New Message",
+            icon=ft.Icons.EDIT_SQUARE,
+            on_click=lambda _: on_new(),
+            tooltip="Create New Message (Ctrl+N)",
+        )
+        self.more = ft.TextButton("Show more conversations", on_click=self._on_more, visible=False)
+        self.empty = ft.Container(
+            ft.Text(
+                "No conversations yet. Create New Message to start one.",
+                color=ft.Colors.ON_SURFACE_VARIANT,
+                text_align=ft.TextAlign.CENTER,
+            ),
+            padding=24,
+            visible=False,
+            alignment=ft.Alignment.CENTER,
+        )
+        self.list = ft.ListView(
+            expand=True, spacing=0, on_scroll=self._on_scroll, scroll_interval=200
+        )
+        self.title = ft.Text("Conversations", size=22, weight=ft.FontWeight.W_700, expand=True)
+        self.root = ft.Container(
+            ft.Column(
+                [
+                    ft.Container(
+                        ft.Row(
+                            [self.title, indicator], vertical_alignment=ft.CrossAxisAlignment.CENTER
+                        ),
+                        padding=ft.Padding.only(left=16, right=8, top=12),
+                    ),
+                    ft.Container(
+                        handle(self.search, "search-conversations"),
+                        padding=ft.Padding.symmetric(horizontal=12),
+                    ),
+                    ft.Container(
+                        handle(self.new_button, "create-new-message"),
+                        padding=ft.Padding.symmetric(horizontal=12),
+                    ),
+                    self.empty,
+                    self.list,
+                ],
+                spacing=10,
+                expand=True,
+                horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+            ),
+            expand=True,
+        )
+        vm.listen(self._on_vm)
+
+    # --- rendering: reuse tiles so the diff sends only changed rows -----------------------
+
+    def render(self) -> None:
+        controls: list[ft.Control] = []
+        keep: dict[str, ConversationTile] = {}
+        for row in self.vm.rows:
+            tile = self.tiles.get(row.id)
+            selected = row.id == self.vm.selected_id
+            if tile is None:
+                tile = ConversationTile(row, self.on_open)
+                tile.show(row, selected)
+            elif tile.row != row or bool(tile.content.selected) != selected:
+                tile.show(row, selected)
+            keep[row.id] = tile
+            controls.append(tile)
+        self.tiles = keep
+        self.more.visible = self.vm.has_more
+        controls.append(self.more)
+        self.list.controls = controls
+        self.empty.visible = not self.vm.rows
+        if self.vm.query and not self.vm.rows:
+            self.empty.content.value = f"No conversations match “{self.vm.query}”."
+        else:
+            self.empty.content.value = "No conversations yet. Create New Message to start one."
+        refresh(self.list, self.empty)
+
+    def _on_vm(self, what: str, payload: Any) -> None:
+        if what in ("rows", "selected"):
+            self.render()
+
+    def _on_search(self, e: ft.Event) -> None:
+        self.vm.set_query(self.search.value or "")
+
+    def _on_more(self, _: ft.Event) -> None:
+        self.vm.show_more()
+
+    def _on_scroll(self, e: ft.OnScrollEvent) -> None:
+        if e.max_scroll_extent and e.pixels >= e.max_scroll_extent - 200:
+            self.vm.show_more()

@@ -1,0 +1,268 @@
+"""The New Group wizard: Message Contacts / Teammates → Group Conversation → Send from →
+participants (search, chips, live 2–9 counter, disabled rows with reasons) → optional name →
+Create Conversation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from app.components.avatar import avatar
+from app.state.new_group import NewGroupVM, PickRow
+from app.views.ui import back_button, handle, header, refresh, say
+from services.models import GroupKind
+
+
+def choice(label: str, selected: bool, on_click: Callable[[], Any], ident: str) -> ft.Control:
+    icon = ft.Icons.CHECK if selected else None
+    button = (
+        ft.FilledButton(label, icon=icon, on_click=lambda _: on_click())
+        if selected
+        else ft.OutlinedButton(label, on_click=lambda _: on_click())
+    )
+    return ft.Semantics(identifier=ident, selected=selected, content=button)
+
+
+def section(title: str, *body: ft.Control) -> ft.Control:
+    return ft.Column(
+        [ft.Text(title, size=13, weight=ft.FontWeight.W_600, color=ft.Colors.PRIMARY), *body],
+        spacing=8,
+        tight=True,
+    )
+
+
+class NewGroupView:
+    def __init__(
+        self,
+        vm: NewGroupVM,
+        *,
+        page: ft.Page,
+        on_created: Callable[[str], Any],
+        on_back: Callable[[], None] | None,
+    ) -> None:
+        self.vm, self.page, self.on_created = vm, page, on_created
+        self.audience = ft.Row(spacing=8, wrap=True)
+        self.kind_row = ft.Row(spacing=8, wrap=True)
+        self.from_group = ft.RadioGroup(content=ft.Column([], spacing=0), on_change=self._on_from)
+        self.from_empty = handle(
+            ft.Container(
+                ft.Row(
+                    [
+                        ft.Icon(ft.Icons.PHONE_DISABLED, color=ft.Colors.ERROR),
+                        ft.Text(vm.from_empty_state or "", expand=True),
+                    ],
+                    spacing=10,
+                ),
+                bgcolor=ft.Colors.ERROR_CONTAINER,
+                padding=12,
+                border_radius=12,
+            ),
+            "no-from-numbers",
+        )
+        self.search = ft.TextField(
+            hint_text="Search contacts",
+            prefix_icon=ft.Icons.SEARCH,
+            on_change=self._on_search,
+            dense=True,
+            filled=True,
+            border=ft.OutlineInputBorder(border_radius=24),
+            content_padding=ft.Padding.symmetric(horizontal=12, vertical=8),
+        )
+        self.chips = ft.Row([], wrap=True, spacing=6, run_spacing=6)
+        self.counter = ft.Text("", weight=ft.FontWeight.W_600)
+        self.notice = ft.Text("", color=ft.Colors.ERROR, visible=False)
+        self.rows = ft.Column([], spacing=0)
+        self.more = ft.TextButton("Show more contacts", on_click=self._on_more, visible=False)
+        self.name = ft.TextField(
+            label="Group name (optional)", on_change=self._on_name, max_length=60, dense=True
+        )
+        self.name_section = section("Group name", handle(self.name, "group-name"))
+        self.reasons = ft.Text(
+            "", size=12, color=ft.Colors.ERROR, max_lines=3, overflow=ft.TextOverflow.ELLIPSIS
+        )
+        self.create = ft.FilledButton(
+            "Create Conversation", icon=ft.Icons.CHECK, on_click=self._on_create, disabled=True
+        )
+        back = back_button(lambda _: on_back(), "Back to conversations") if on_back else None
+        body = ft.Column(
+            [
+                section("Message", self.audience),
+                section("Conversation type", self.kind_row),
+                section("Send from", self.from_group, self.from_empty),
+                section(
+                    "Participants",
+                    handle(self.search, "search-contacts"),
+                    self.chips,
+                    handle(self.counter, "counter"),
+                    handle(self.notice, "pick-notice"),
+                    self.rows,
+                    self.more,
+                ),
+                self.name_section,
+            ],
+            spacing=20,
+            scroll=ft.ScrollMode.AUTO,
+            expand=True,
+        )
+        footer = ft.Container(
+            ft.Row(
+                [
+                    handle(self.reasons, "create-reasons"),
+                    handle(self.create, "create-conversation"),
+                ],
+                vertical_alignment=ft.CrossAxisAlignment.CENTER,
+                spacing=12,
+            ),
+            padding=ft.Padding.symmetric(horizontal=16, vertical=10),
+            border=ft.Border.only(top=ft.BorderSide(1, ft.Colors.OUTLINE_VARIANT)),
+        )
+        self.reasons.expand = True
+        self.root = handle(
+            ft.Column(
+                [
+                    header("Create New Message", back=back),
+                    ft.Container(body, padding=ft.Padding.symmetric(horizontal=16), expand=True),
+                    footer,
+                ],
+                spacing=0,
+                expand=True,
+            ),
+            "new-group",
+        )
+        self.root.expand = True
+        vm.listen(self._on_vm)
+        self.render()
+
+    async def start(self) -> None:
+        await self.vm.search("")
+
+    # --- rendering ---------------------------------------------------------------------------
+
+    def render(self) -> None:
+        vm = self.vm
+        contacts = vm.kind is GroupKind.CONTACTS
+        self.audience.controls = [
+            choice(
+                "Message Contacts",
+                contacts,
+                lambda: self._set_kind(GroupKind.CONTACTS),
+                "message-contacts",
+            ),
+            choice(
+                "Message Teammates",
+                not contacts,
+                lambda: self._set_kind(GroupKind.TEAMMATES),
+                "message-teammates",
+            ),
+        ]
+        self.kind_row.controls = [
+            choice(
+                "Group Conversation", vm.group, lambda: vm.set_group(True), "group-conversation"
+            ),
+            choice("One-to-one SMS", not vm.group, lambda: vm.set_group(False), "one-to-one"),
+        ]
+        self.from_group.content.controls = [
+            handle(ft.Radio(value=o.number, label=o.label), f"from-{o.number}")
+            for o in vm.from_options
+        ]
+        self.from_group.value = vm.from_number
+        self.from_group.visible = bool(vm.from_options)
+        self.from_empty.visible = not vm.from_options
+        self.search.hint_text = "Search contacts" if contacts else "Search teammates"
+        self.chips.controls = [
+            ft.Chip(
+                label=ft.Text(name),
+                on_delete=lambda _, i=i: self._toggle(i),
+                delete_icon_tooltip=f"Remove {name}",
+            )
+            for i, name in vm.chips
+        ]
+        self.counter.value = vm.counter if vm.group else f"{vm.count} of 1 selected"
+        self.counter.color = (
+            None if (vm.counter_ok if vm.group else vm.count == 1) else ft.Colors.ERROR
+        )
+        self.notice.value = vm.notice or ""
+        self.notice.visible = bool(vm.notice)
+        self.rows.controls = [self._row(r) for r in vm.rows()]
+        if not self.rows.controls:
+            self.rows.controls = [
+                ft.Text(
+                    "No contacts match." if vm.query else "No one to show.",
+                    color=ft.Colors.ON_SURFACE_VARIANT,
+                )
+            ]
+        self.more.visible = vm.has_more and contacts
+        self.name_section.visible = vm.group
+        self._render_validity()
+
+    def _render_validity(self) -> None:
+        reasons = self.vm.reasons
+        self.reasons.value = reasons[0] if reasons else ""
+        self.create.disabled = not self.vm.can_create
+        self.create.content = (
+            "Creating…"
+            if self.vm.creating
+            else ("Create Conversation" if self.vm.group else "Open Conversation")
+        )
+
+    def _row(self, r: PickRow) -> ft.Control:
+        if r.selected:
+            trailing: ft.Control = ft.Icon(ft.Icons.CHECK_CIRCLE, color=ft.Colors.PRIMARY)
+        elif r.disabled:
+            trailing = ft.Icon(ft.Icons.BLOCK, color=ft.Colors.ERROR, tooltip=r.reason)
+        else:
+            trailing = ft.Icon(ft.Icons.RADIO_BUTTON_UNCHECKED, color=ft.Colors.OUTLINE)
+        sub = r.reason if r.disabled else r.phone
+        return ft.Semantics(
+            identifier=f"pick-{r.id}",
+            label=r.semantics_label,
+            selected=r.selected,
+            content=ft.ListTile(
+                leading=ft.Container(
+                    avatar(r.initials, r.color, size=36), opacity=0.45 if r.disabled else 1
+                ),
+                title=ft.Text(r.name, color=ft.Colors.ON_SURFACE_VARIANT if r.disabled else None),
+                subtitle=ft.Text(sub or "", color=ft.Colors.ERROR if r.disabled else None),
+                trailing=trailing,
+                on_click=lambda _, i=r.id: self._toggle(i),
+                dense=True,
+            ),
+        )
+
+    def _on_vm(self, what: str, payload: Any) -> None:
+        if what == "changed":
+            self.render()
+            refresh(self.root)
+        elif what == "validity":
+            self._render_validity()
+            refresh(self.reasons, self.create)
+        elif what == "error":
+            say(self.page, payload)
+
+    # --- actions --------------------------------------------------------------------------------
+
+    def _set_kind(self, kind: GroupKind) -> None:
+        self.vm.set_kind(kind)
+        self.page.run_task(self.vm.search, self.search.value or "")
+
+    def _toggle(self, member_id: str) -> None:
+        self.vm.toggle(member_id)
+
+    def _on_from(self, _: ft.Event) -> None:
+        self.vm.set_from(self.from_group.value)
+
+    async def _on_search(self, _: ft.Event) -> None:
+        await self.vm.search(self.search.value or "")
+
+    async def _on_more(self, _: ft.Event) -> None:
+        await self.vm.load_more()
+
+    def _on_name(self, _: ft.Event) -> None:
+        self.vm.set_name(self.name.value or "")
+
+    async def _on_create(self, _: ft.Event) -> None:
+        cid = await self.vm.create()
+        if cid:
+            await self.on_created(cid)

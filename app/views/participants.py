@@ -1,0 +1,119 @@
+"""The Participants panel behind Chat Participants: search, routing numbers, tags."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from app.components.participant_row import participant_row
+from app.state.participants import ParticipantsVM
+from app.views.ui import back_button, handle, header, refresh
+
+
+class ParticipantsView:
+    def __init__(
+        self,
+        vm: ParticipantsVM,
+        *,
+        on_close: Callable[[], None],
+        on_new_group: Callable[[], Any],
+        narrow: bool,
+    ) -> None:
+        self.vm = vm
+        self.search = ft.TextField(
+            hint_text="Search participants",
+            prefix_icon=ft.Icons.SEARCH,
+            on_change=self._on_search,
+            dense=True,
+            filled=True,
+            border=ft.OutlineInputBorder(border_radius=24),
+            content_padding=ft.Padding.symmetric(horizontal=12, vertical=8),
+        )
+        self.list = ft.Column([], spacing=0, scroll=ft.ScrollMode.AUTO, expand=True)
+        self.none = ft.Text("", color=ft.Colors.ON_SURFACE_VARIANT, visible=False)
+        close = back_button(lambda _: on_close(), "Back to the conversation") if narrow else None
+        actions = (
+            []
+            if narrow
+            else [
+                handle(
+                    ft.IconButton(
+                        ft.Icons.CLOSE,
+                        tooltip="Close participants (Esc)",
+                        on_click=lambda _: on_close(),
+                    ),
+                    "close-participants",
+                )
+            ]
+        )
+        self.root = handle(
+            ft.Container(
+                ft.Column(
+                    [
+                        header("Chat Participants", back=close, actions=actions),
+                        ft.Container(
+                            handle(self.search, "search-participants"),
+                            padding=ft.Padding.symmetric(horizontal=12),
+                        ),
+                        ft.Container(
+                            ft.Text(vm.from_line, size=13, color=ft.Colors.ON_SURFACE_VARIANT),
+                            padding=ft.Padding.symmetric(horizontal=16),
+                            visible=bool(vm.from_line),
+                        ),
+                        ft.Container(self.none, padding=ft.Padding.symmetric(horizontal=16)),
+                        self.list,
+                        ft.Divider(height=1),
+                        ft.Container(
+                            ft.Column(
+                                [
+                                    ft.Row(
+                                        [
+                                            ft.Icon(
+                                                ft.Icons.INFO_OUTLINE,
+                                                size=18,
+                                                color=ft.Colors.ON_SURFACE_VARIANT,
+                                            ),
+                                            ft.Text(
+                                                vm.note,
+                                                size=13,
+                                                expand=True,
+                                                color=ft.Colors.ON_SURFACE_VARIANT,
+                                            ),
+                                        ]
+                                    ),
+                                    handle(
+                                        ft.OutlinedButton(
+                                            "New group with these participants",
+                                            icon=ft.Icons.GROUP_ADD,
+                                            on_click=lambda _: on_new_group(),
+                                        ),
+                                        "new-group-with-these",
+                                    ),
+                                ],
+                                spacing=8,
+                                tight=True,
+                            ),
+                            padding=ft.Padding.only(left=16, right=16, top=8, bottom=16),
+                        ),
+                    ],
+                    spacing=8,
+                    expand=True,
+                ),
+                expand=True,
+            ),
+            "participants-panel",
+        )
+        self.render()
+
+    def render(self) -> None:
+        rows = self.vm.rows()
+        self.list.controls = [participant_row(r) for r in rows]
+        self.none.visible = not rows
+        self.none.value = f"No participant matches “{self.vm.query}”." if not rows else ""
+        refresh(self.list, self.none)
+
+    def _on_search(self, _: ft.Event) -> None:
+        self.vm.set_query(self.search.value or "")
+        self.render()

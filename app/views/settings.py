@@ -1,0 +1,112 @@
+"""Settings: which backend, who is signed in, switch demo admin/staff, theme."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from app.config import DEMO_TOKENS, AppConfig
+from app.views.ui import back_button, handle, header
+from services.models import User
+
+
+class SettingsView:
+    def __init__(
+        self,
+        *,
+        cfg: AppConfig,
+        me: User,
+        theme_mode: ft.ThemeMode,
+        on_switch_user: Callable[[str], Any],
+        on_theme: Callable[[ft.ThemeMode], None],
+        on_back: Callable[[], None] | None,
+    ) -> None:
+        role = (
+            "Admin"
+            if me.is_admin
+            else ("Staff, assigned contacts only" if me.assigned_data_only else "Staff")
+        )
+        tiles: list[ft.Control] = [
+            ft.ListTile(
+                leading=ft.Icon(ft.Icons.DNS_OUTLINED),
+                title=ft.Text("Backend"),
+                subtitle=ft.Text(cfg.backend_label()),
+            ),
+            handle(
+                ft.ListTile(
+                    leading=ft.Icon(ft.Icons.ACCOUNT_CIRCLE_OUTLINED),
+                    title=ft.Text("Signed in as"),
+                    subtitle=ft.Text(f"{me.display_name} · {role}"),
+                ),
+                "signed-in-as",
+            ),
+        ]
+        if cfg.demo_token:
+            other = "demo-staff" if cfg.token == "demo-admin" else "demo-admin"
+            label = "Switch to the staff user" if other == "demo-staff" else "Switch to the admin"
+            tiles.append(
+                ft.Container(
+                    ft.Column(
+                        [
+                            ft.Text(
+                                "The demo has an admin and a staff user who sees only the "
+                                "contacts assigned to them and the numbers linked to them.",
+                                size=13,
+                                color=ft.Colors.ON_SURFACE_VARIANT,
+                            ),
+                            handle(
+                                ft.OutlinedButton(
+                                    label,
+                                    icon=ft.Icons.SWITCH_ACCOUNT,
+                                    on_click=lambda _: on_switch_user(other),
+                                    tooltip=f"Sign in as {DEMO_TOKENS[other]}",
+                                ),
+                                "switch-user",
+                            ),
+                        ],
+                        spacing=8,
+                        tight=True,
+                    ),
+                    padding=ft.Padding.symmetric(horizontal=16),
+                )
+            )
+        self.theme = ft.RadioGroup(
+            value=theme_mode.value,
+            on_change=lambda e: on_theme(ft.ThemeMode(self.theme.value)),
+            content=ft.Row(
+                [
+                    ft.Radio(value=ft.ThemeMode.SYSTEM.value, label="System"),
+                    ft.Radio(value=ft.ThemeMode.LIGHT.value, label="Light"),
+                    ft.Radio(value=ft.ThemeMode.DARK.value, label="Dark"),
+                ],
+                wrap=True,
+            ),
+        )
+        tiles.append(
+            ft.Container(
+                ft.Column(
+                    [
+                        ft.Text("Appearance", weight=ft.FontWeight.W_600),
+                        handle(self.theme, "theme"),
+                    ],
+                    spacing=4,
+                    tight=True,
+                ),
+                padding=ft.Padding.symmetric(horizontal=16, vertical=8),
+            )
+        )
+        back = back_button(lambda _: on_back(), "Back") if on_back else None
+        self.root = handle(
+            ft.Column(
+                [
+                    header("Settings", back=back),
+                    ft.Column(tiles, spacing=8, scroll=ft.ScrollMode.AUTO, expand=True),
+                ],
+                spacing=0,
+                expand=True,
+            ),
+            "settings",
+        )
+        self.root.expand = True

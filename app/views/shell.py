@@ -1,0 +1,491 @@
+"""The app's frame: sign-in, adaptive layout, navigation, keyboard, notices.
+
+Side by side at 900 px and wider (rail, conversations, thread, participants
+panel); one screen at a time below that, with a bottom NavigationBar
+(Conversations, New, Settings) and back navigation.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import flet as ft
+
+from app import theme
+from app.backend import Backend, connect
+from app.components.attachments import BytesCache
+from app.components.connection import ConnectionIndicator
+from app.config import AppConfig
+from app.state.base import user_message
+from app.state.conversations import ConversationsVM
+from app.state.new_group import NewGroupVM
+from app.state.participants import ParticipantsVM
+from app.state.thread import ThreadVM
+from app.views.conversations import ConversationsView
+from app.views.new_group import NewGroupView
+from app.views.participants import ParticipantsView
+from app.views.settings import SettingsView
+from app.views.thread import ThreadView
+from app.views.ui import handle, say
+from services.models import GroupKind
+
+log = logging.getLogger("app")
+ROUTES = ("list", "new", "settings")
+
+
+class Shell:
+    def __init__(self, page: ft.Page, cfg: AppConfig) -> None:
+        self.page, self.cfg = page, cfg
+        self.backend: Backend | None = None
+        self.route = "list"  # list | thread | new | settings
+        self.panel_open = False
+        self.wide: bool | None = None
+        self.theme_mode = ft.ThemeMode.SYSTEM
+        self.root = ft.Container(expand=True)
+        self.indicator = ConnectionIndicator()
+        self.thread_vm: ThreadVM | None = None
+        self.thread_view: ThreadView | None = None
+        self.new_view: NewGroupView | None = None
+        self.participants_view: ParticipantsView | None = None
+        self.settings_view: SettingsView | None = None
+        self._unsubscribe: Any = None
+        self.file_picker: ft.FilePicker | None = None
+        self.cache: BytesCache | None = None
+
+    # --- start-up ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        page = self.page
+        page.title = "Group Chat for SMS"
+        page.padding = 0
+        page.spacing = 0
+        theme.apply(page, self.theme_mode)
+        page.on_resize = self._on_resize
+        page.on_keyboard_event = self._on_key
+        page.on_disconnect = lambda _: self._detach()
+        page.on_close = lambda _: self._detach()
+        page.add(ft.SafeArea(self.root, expand=True))
+        await self._connect()
+
+    def _message_screen(self, text: str, *, busy: bool, retry: bool = False) -> None:
+        parts: list[ft.Control] = []
+        if busy:
+            parts.append(ft.ProgressRing())
+        parts.append(ft.Text(text, text_align=ft.TextAlign.CENTER, size=16))
+        if retry:
+            parts.append(ft.FilledButton("Try again", on_click=self._on_retry_connect))
+        self.root.content = handle(
+            ft.Container(
+                ft.Column(
+                    parts,
+                    horizontal_alignment=ft.CrossAxisAlignment.CENTER,
+                    alignment=ft.MainAxisAlignment.CENTER,
+                    spacing=16,
+                    tight=True,
+                ),
+                alignment=ft.Alignment.CENTER,
+                padding=32,
+                expand=True,
+            ),
+            "status-screen",
+        )
+        self.page.update()
+
+    async def _on_retry_connect(self, _: ft.Event) -> None:
+        await self._connect()
+
+    async def _connect(self) -> None:
+        self._message_screen("Signing in…", busy=True)
+        try:
+            self.backend = await connect(self.cfg)
+        except Exception as exc:
+            log.warning("sign-in failed", exc_info=exc)
+            self._message_screen(
+                f"Couldn't sign in to {self.cfg.backend_label()}. {user_message(exc)}",
+                busy=False,
+                retry=True,
+            )
+            return
+        self._wire(self.backend)
+
+    def _wire(self, b: Backend) -> None:
+        self.cache = BytesCache(b.client.download)
+        self.file_picker = ft.FilePicker()
+        self.conv_vm = ConversationsVM(b.store, b.sync)
+        self.conv_view = ConversationsView(
+            self.conv_vm, on_open=self.open_thread, on_new=self.open_new, indicator=self.indicator
+        )
+        self.conv_vm.listen(self._on_conv_vm)
+        self._unsubscribe = b.store.subscribe(self._on_change)
+        b.notifier.listeners.append(self._on_notice)
+        self.indicator.set_state(b.sync.connection_state)
+        self.settings_view = self._settings()
+        self.conv_vm.refresh()
+        self.route, self.panel_open = "list", False
+        self.wide = None
+        self.layout()
+        self.page.run_task(self.conv_vm.reload)
+
+    def _detach(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+            self._unsubscribe = None
+        if self.backend and self._on_notice in self.backend.notifier.listeners:
+            self.backend.notifier.listeners.remove(self._on_notice)
+        if self.backend and self.thread_vm:
+            self.backend.sync.open_conversation_id = None
+
+    # --- layout -----------------------------------------------------------------------------
+
+    def is_wide(self) -> bool:
+        return (self.page.width or 1280) >= theme.WIDE
+
+    def layout(self) -> None:
+        if self.backend is None:
+            return
+        self.wide = self.is_wide()
+        self.root.content = self._wide() if self.wide else self._narrow()
+        if self.thread_view is not None:
+            self.thread_view.back.visible = not self.wide
+        self.page.update()
+
+    def _nav_index(self) -> int:
+        return {"new": 1, "settings": 2}.get(self.route, 0)
+
+    def _unread_badge(self) -> str | None:
+        n = self.conv_vm.unread_total()
+        return str(n) if n else None
+
+    def _wide(self) -> ft.Control:
+        rail = handle(
+            ft.NavigationRail(
+                selected_index=self._nav_index(),
+                label_type=ft.NavigationRailLabelType.ALL,
+                on_change=self._on_nav,
+                min_width=72,
+                destinations=[
+                    ft.NavigationRailDestination(
+                        icon=ft.Icon(ft.Icons.CHAT_BUBBLE_OUTLINE, badge=self._unread_badge()),
+                        selected_icon=ft.Icons.CHAT_BUBBLE,
+                        label="Conversations",
+                    ),
+                    ft.NavigationRailDestination(icon=ft.Icons.EDIT_SQUARE, label="New"),
+                    ft.NavigationRailDestination(
+                        icon=ft.Icons.SETTINGS_OUTLINED,
+                        selected_icon=ft.Icons.SETTINGS,
+                        label="Settings",
+                    ),
+                ],
+            ),
+            "nav",
+        )
+        detail = self._detail()
+        row: list[ft.Control] = [
+            rail,
+            ft.VerticalDivider(width=1),
+            ft.Container(self.conv_view.root, width=theme.LIST_WIDTH),
+            ft.VerticalDivider(width=1),
+            ft.Container(detail, expand=True),
+        ]
+        if self.panel_open and self.route == "thread" and self.participants_view:
+            row += [
+                ft.VerticalDivider(width=1),
+                ft.Container(self.participants_view.root, width=340),
+            ]
+        return ft.Row(row, spacing=0, expand=True, vertical_alignment=ft.CrossAxisAlignment.STRETCH)
+
+    def _detail(self) -> ft.Control:
+        if self.route == "thread" and self.thread_view:
+            return self.thread_view.root
+        if self.route == "new" and self.new_view:
+            return self.new_view.root
+        if self.route == "settings" and self.settings_view:
+            return self.settings_view.root
+        return handle(
+            ft.Container(
+                ft.Column(
+                    [
+                        ft.Icon(ft.Icons.FORUM_OUTLINED, size=64, color=ft.Colors.OUTLINE),
+                        ft.Text(
+                            "Choose a conversation, or Create New Message to start a group.",
+                            color=ft.Colors.ON_SURFACE_VARIANT,
+                            text_align=ft.TextAlign.CENTER,
+                        ),
+                    ],
+                    horizontal_alignment=ft.CrossAxisAlignment.CENTER,
+                    alignment=ft.MainAxisAlignment.CENTER,
+                    tight=True,
+                ),
+                alignment=ft.Alignment.CENTER,
+                expand=True,
+            ),
+            "empty-detail",
+        )
+
+    def _narrow(self) -> ft.Control:
+        if self.route == "thread" and self.thread_view:
+            screen = (
+                self.participants_view.root
+                if self.panel_open and self.participants_view
+                else self.thread_view.root
+            )
+            return ft.Column([ft.Container(screen, expand=True)], spacing=0, expand=True)
+        screen = self._detail() if self.route in ("new", "settings") else self.conv_view.root
+        nav = handle(
+            ft.NavigationBar(
+                selected_index=self._nav_index(),
+                on_change=self._on_nav,
+                destinations=[
+                    ft.NavigationBarDestination(
+                        icon=ft.Icon(ft.Icons.CHAT_BUBBLE_OUTLINE, badge=self._unread_badge()),
+                        selected_icon=ft.Icons.CHAT_BUBBLE,
+                        label="Conversations",
+                    ),
+                    ft.NavigationBarDestination(icon=ft.Icons.EDIT_SQUARE, label="New"),
+                    ft.NavigationBarDestination(
+                        icon=ft.Icons.SETTINGS_OUTLINED,
+                        selected_icon=ft.Icons.SETTINGS,
+                        label="Settings",
+                    ),
+                ],
+            ),
+            "nav",
+        )
+        return ft.Column([ft.Container(screen, expand=True), nav], spacing=0, expand=True)
+
+    def _on_resize(self, _: Any) -> None:
+        if self.backend is not None and self.is_wide() != self.wide:
+            if (
+                self.participants_view is not None
+                and self.thread_vm
+                and self.thread_vm.conversation
+            ):
+                self.participants_view = self._participants(self.thread_vm.conversation)
+            self.layout()
+
+    # --- navigation ----------------------------------------------------------------------------
+
+    async def _on_nav(self, e: ft.Event) -> None:
+        index = int(e.control.selected_index or 0)
+        target = ROUTES[index]
+        if target == "new":
+            await self.open_new()
+        elif target == "settings":
+            self.route, self.panel_open = "settings", False
+            self.layout()
+        else:
+            self.go_list()
+
+    def go_list(self) -> None:
+        self.route, self.panel_open = "list", False
+        self._close_thread()
+        self.conv_vm.select(None)
+        self.layout()
+
+    def _close_thread(self) -> None:
+        if self.thread_vm is not None and self.backend is not None:
+            self.backend.sync.open_conversation_id = None
+        self.thread_vm = None
+        self.thread_view = None
+        self.participants_view = None
+
+    async def open_thread(self, conversation_id: str) -> None:
+        b = self.backend
+        if b is None:
+            return
+        self._close_thread()
+        vm = ThreadVM(
+            store=b.store,
+            sync=b.sync,
+            me=b.me,
+            numbers=b.numbers,
+            teammates=b.teammates,
+            conversation_id=conversation_id,
+        )
+        self.thread_vm = vm
+        self.thread_view = ThreadView(
+            vm,
+            page=self.page,
+            cache=self.cache,
+            on_back=self.go_list,
+            on_participants=self.toggle_participants,
+            on_recreate=self.recreate_without_blockers,
+            pick_files=self.pick_files,
+            download=self.download,
+        )
+        b.sync.open_conversation_id = conversation_id
+        self.route, self.panel_open = "thread", False
+        self.conv_vm.select(conversation_id)
+        self.layout()
+        await vm.open()
+
+    def toggle_participants(self) -> None:
+        vm = self.thread_vm
+        if vm is None or vm.conversation is None:
+            return
+        self.panel_open = not self.panel_open
+        if self.panel_open:
+            self.participants_view = self._participants(vm.conversation)
+        self.layout()
+
+    def _participants(self, conversation: Any) -> ParticipantsView:
+        pvm = ParticipantsVM(conversation)
+        return ParticipantsView(
+            pvm,
+            on_close=self.close_panel,
+            on_new_group=lambda: self.page.run_task(self._new_with, pvm, set()),
+            narrow=not self.is_wide(),
+        )
+
+    def close_panel(self) -> None:
+        self.panel_open = False
+        self.layout()
+
+    async def _new_with(self, pvm: ParticipantsVM, without: set[str]) -> None:
+        conv = pvm.conversation
+        await self.open_new(prefill=(pvm.kind, conv.from_number, pvm.member_ids(without)))
+
+    async def recreate_without_blockers(self) -> None:
+        vm = self.thread_vm
+        if vm is None or vm.conversation is None:
+            return
+        blockers = {p.id for p in vm.blockers()}
+        await self._new_with(ParticipantsVM(vm.conversation), blockers)
+
+    async def open_new(
+        self, prefill: tuple[GroupKind, str | None, list[str]] | None = None
+    ) -> None:
+        b = self.backend
+        if b is None:
+            return
+        self._close_thread()
+        vm = NewGroupVM(
+            client=b.client, store=b.store, me=b.me, numbers=b.numbers, teammates=b.teammates
+        )
+        self.new_view = NewGroupView(vm, page=self.page, on_created=self.open_thread, on_back=None)
+        self.route, self.panel_open = "new", False
+        self.conv_vm.select(None)
+        self.layout()
+        if prefill:
+            await vm.prefill(*prefill)
+        await self.new_view.start()
+
+    # --- settings ------------------------------------------------------------------------------
+
+    def _settings(self) -> SettingsView:
+        assert self.backend is not None
+        return SettingsView(
+            cfg=self.cfg,
+            me=self.backend.me,
+            theme_mode=self.theme_mode,
+            on_switch_user=lambda token: self.page.run_task(self.switch_user, token),
+            on_theme=self.set_theme,
+            on_back=None,
+        )
+
+    def set_theme(self, mode: ft.ThemeMode) -> None:
+        self.theme_mode = mode
+        self.page.theme_mode = mode
+        self.page.update()
+
+    async def switch_user(self, token: str) -> None:
+        self._detach()
+        self._close_thread()
+        self.new_view = None
+        self.cfg = self.cfg.with_token(token)
+        await self._connect()
+
+    # --- services: files -------------------------------------------------------------------------
+
+    async def pick_files(self) -> list[Any]:
+        from services.outbox import OutgoingFile
+
+        assert self.file_picker is not None
+        try:
+            files = await self.file_picker.pick_files(allow_multiple=True, with_data=True)
+        except Exception as exc:
+            say(self.page, f"Couldn't open the file picker. {user_message(exc)}")
+            return []
+        out = []
+        for f in files or []:
+            if f.bytes is None and f.path is None:
+                continue
+            out.append(OutgoingFile(name=f.name, data=f.bytes, path=f.path))
+        return out
+
+    async def download(self, url: str) -> None:
+        from app.state.fmt import file_name_from_url
+
+        try:
+            assert self.cache is not None and self.file_picker is not None
+            data = await self.cache.get(url)
+            await self.file_picker.save_file(file_name=file_name_from_url(url), src_bytes=data)
+        except Exception as exc:
+            say(self.page, f"Couldn't download the file. {user_message(exc)}")
+
+    # --- changes from the store ----------------------------------------------------------------
+
+    def _on_change(self, change: Any) -> None:
+        name = type(change).__name__
+        if name == "ConnectionChanged":
+            self.indicator.set_state(str(change.state))
+            if _mounted(self.indicator):
+                self.indicator.update()
+            return
+        self.conv_vm.on_store_change(change)
+        if self.thread_vm is not None:
+            self.thread_vm.on_store_change(change)
+        if name in ("ConversationChanged", "ConversationsReset"):
+            self._refresh_badges()
+
+    def _refresh_badges(self) -> None:
+        badge = self._unread_badge()
+        if getattr(self, "_shown_badge", None) != badge:
+            self._shown_badge = badge
+            self.layout()
+
+    def _on_conv_vm(self, what: str, payload: Any) -> None:
+        if what == "error":
+            say(self.page, payload)
+
+    def _on_notice(self, title: str, body: str, conversation_id: str) -> None:
+        if self.thread_vm is not None and self.thread_vm.conversation_id == conversation_id:
+            return
+        self.page.show_dialog(
+            ft.SnackBar(
+                ft.Semantics(
+                    identifier="notice",
+                    live_region=True,
+                    content=ft.Text(f"{title}: {body}", max_lines=2),
+                ),
+                action="Open",
+                on_action=lambda _: self.page.run_task(self.open_thread, conversation_id),
+                behavior=ft.SnackBarBehavior.FLOATING,
+                duration=5000,
+            )
+        )
+
+    # --- keyboard --------------------------------------------------------------------------------
+
+    async def _on_key(self, e: ft.KeyboardEvent) -> None:
+        command = e.ctrl or e.meta
+        key = (e.key or "").upper()
+        if command and key == "N":
+            await self.open_new()
+        elif command and key == "F":
+            if self.route != "list" and not self.is_wide():
+                self.go_list()
+            await self.conv_view.search.focus()
+        elif key == "ESCAPE":
+            if self.panel_open:
+                self.close_panel()
+            elif self.route in ("new", "settings") or not self.is_wide():
+                self.go_list()
+
+
+def _mounted(control: ft.BaseControl) -> bool:
+    try:
+        return control.page is not None
+    except RuntimeError:
+        return False

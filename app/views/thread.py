@@ -1,0 +1,433 @@
+"""The Thread: header, blocked banner, messages (newest at the bottom), composer.
+
+The list is a reversed ListView: index 0 is the newest row, so a new message is
+one insert at 0 and the view opens at the bottom; older pages go on the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import flet as ft
+
+from app.components.attachments import BytesCache
+from app.components.avatar import avatar_stack
+from app.components.bubble import MessageBubble
+from app.components.separator import date_separator
+from app.state import fmt
+from app.state.thread import DaySeparator, MessageItem, Row, ThreadVM
+from app.views.ui import back_button, handle, header, refresh, say
+
+
+class ThreadView:
+    def __init__(
+        self,
+        vm: ThreadVM,
+        *,
+        page: ft.Page,
+        cache: BytesCache | None,
+        on_back: Callable[[], None] | None,
+        on_participants: Callable[[], None],
+        on_recreate: Callable[[], Any],
+        pick_files: Callable[[], Any],
+        download: Callable[[str], Any],
+    ) -> None:
+        self.vm, self.page, self.cache = vm, page, cache
+        self.on_recreate, self.pick_files, self.download = on_recreate, pick_files, download
+        self.bubbles: dict[str, MessageBubble] = {}
+        self.attachments: list[Any] = []  # picked files waiting to be sent
+        self.title = ft.Text(
+            "", size=18, weight=ft.FontWeight.W_600, max_lines=1, overflow=ft.TextOverflow.ELLIPSIS
+        )
+        self.subtitle = ft.Text(
+            "",
+            size=12,
+            color=ft.Colors.ON_SURFACE_VARIANT,
+            max_lines=1,
+            overflow=ft.TextOverflow.ELLIPSIS,
+        )
+        self.avatars = ft.Container()
+        self.participants_button = handle(
+            ft.TextButton(
+                "Chat Participants",
+                icon=ft.Icons.PEOPLE_OUTLINE,
+                on_click=lambda _: on_participants(),
+                tooltip="Chat Participants: who is in this group",
+            ),
+            "chat-participants",
+        )
+        back = back_button(lambda _: on_back() if on_back else None, "Back to conversations")
+        self.back = back
+        self.header = header(
+            "",
+            back=back,
+            actions=[self.participants_button],
+            subtitle=None,
+        )
+        # Replace the header's title column with our live texts and avatars.
+        title_block = ft.Column([self.title, self.subtitle], spacing=0, tight=True, expand=True)
+        row: ft.Row = self.header.content  # type: ignore[assignment]
+        row.controls[1] = ft.Row(
+            [self.avatars, title_block],
+            spacing=10,
+            expand=True,
+            vertical_alignment=ft.CrossAxisAlignment.CENTER,
+        )
+        self.banner_text = ft.Text("", color=ft.Colors.ON_ERROR_CONTAINER, expand=True)
+        self.banner_action = ft.FilledTonalButton("", on_click=lambda _: self.on_recreate())
+        self.banner = handle(
+            ft.Container(
+                ft.Column(
+                    [
+                        ft.Row(
+                            [
+                                ft.Icon(ft.Icons.DO_NOT_DISTURB_ON, color=ft.Colors.ERROR),
+                                self.banner_text,
+                            ],
+                            spacing=10,
+                        ),
+                        ft.Row([self.banner_action], alignment=ft.MainAxisAlignment.END),
+                    ],
+                    spacing=6,
+                    tight=True,
+                ),
+                bgcolor=ft.Colors.ERROR_CONTAINER,
+                padding=12,
+                margin=ft.Margin.symmetric(horizontal=8),
+                border_radius=12,
+            ),
+            "blocked-banner",
+        )
+        self.older = ft.Container(
+            ft.TextButton(
+                "Load earlier messages", icon=ft.Icons.HISTORY, on_click=self._on_older_click
+            ),
+            alignment=ft.Alignment.CENTER,
+            padding=8,
+        )
+        self.list = ft.ListView(
+            reverse=True,
+            expand=True,
+            spacing=0,
+            on_scroll=self._on_scroll,
+            scroll_interval=200,
+            padding=ft.Padding.only(top=8, bottom=8),
+        )
+        self.input = ft.TextField(
+            hint_text="Type a message",
+            multiline=True,
+            shift_enter=True,
+            min_lines=1,
+            max_lines=5,
+            expand=True,
+            border=ft.OutlineInputBorder(border_radius=22),
+            filled=True,
+            dense=True,
+            content_padding=ft.Padding.symmetric(horizontal=14, vertical=10),
+            on_submit=self._on_submit,
+            on_change=self._on_type,
+            autofocus=True,
+        )
+        self.send_button = ft.IconButton(
+            ft.Icons.SEND,
+            tooltip="Send",
+            on_click=self._on_send_click,
+            style=ft.ButtonStyle(bgcolor=ft.Colors.PRIMARY, color=ft.Colors.ON_PRIMARY),
+        )
+        self.attach_button = ft.IconButton(
+            ft.Icons.ATTACH_FILE, tooltip="Attach files", on_click=self._on_attach
+        )
+        self.picked = ft.Row([], wrap=True, spacing=6, visible=False)
+        self.composer = ft.Container(
+            ft.Column(
+                [
+                    self.picked,
+                    ft.Row(
+                        [
+                            handle(self.attach_button, "attach"),
+                            handle(self.input, "composer"),
+                            handle(self.send_button, "send"),
+                        ],
+                        vertical_alignment=ft.CrossAxisAlignment.END,
+                        spacing=4,
+                    ),
+                ],
+                spacing=4,
+                tight=True,
+            ),
+            padding=ft.Padding.only(left=4, right=8, top=6, bottom=8),
+        )
+        self.no_send = handle(
+            ft.Container(
+                ft.Row(
+                    [
+                        ft.Icon(ft.Icons.LOCK_OUTLINE, color=ft.Colors.ON_SURFACE_VARIANT),
+                        ft.Text(
+                            "You can't send from this number",
+                            expand=True,
+                            color=ft.Colors.ON_SURFACE_VARIANT,
+                        ),
+                    ],
+                    spacing=10,
+                ),
+                padding=16,
+                bgcolor=ft.Colors.SURFACE_CONTAINER,
+            ),
+            "composer-blocked",
+        )
+        self.root = handle(
+            ft.Column(
+                [
+                    self.header,
+                    ft.Divider(height=1),
+                    self.banner,
+                    self.list,
+                    self.composer,
+                    self.no_send,
+                ],
+                spacing=0,
+                expand=True,
+            ),
+            "thread",
+        )
+        self.root.expand = True
+        vm.listen(self._on_vm)
+        self.input.value = vm.draft()
+        self.show_header()
+        self.render_all()
+
+    # --- header, banner, composer --------------------------------------------------------
+
+    def _header_state(self) -> tuple[Any, ...]:
+        vm = self.vm
+        return (
+            vm.title,
+            vm.subtitle,
+            vm.banner,
+            vm.recreate_label,
+            vm.composer_block,
+            tuple(vm.participant_name(p) for p in vm.participants),
+        )
+
+    def show_header(self) -> None:
+        vm = self.vm
+        self._shown_header = self._header_state()
+        self.title.value = vm.title
+        self.subtitle.value = vm.subtitle
+        people = [
+            (
+                fmt.initials(vm.participant_name(p)),
+                fmt.avatar_color(p.contact_id or p.user_id or p.id),
+                vm.participant_name(p),
+            )
+            for p in vm.participants
+        ]
+        self.avatars.content = avatar_stack(people, size=30) if people else None
+        self.avatars.visible = bool(people)
+        banner = vm.banner
+        self.banner.visible = banner is not None
+        self.banner_text.value = banner or ""
+        label = vm.recreate_label
+        self.banner_action.content = label or "Create new group"
+        self.banner_action.visible = label is not None
+        block = vm.composer_block
+        self.no_send.visible = block is not None
+        self.no_send.content.content.controls[1].value = block or ""
+        self.composer.visible = block is None
+        blocked = banner is not None
+        self.input.disabled = blocked
+        self.send_button.disabled = blocked
+        self.attach_button.disabled = blocked
+        self.participants_button.visible = bool(vm.participants)
+
+    # --- rows ------------------------------------------------------------------------------
+
+    def _control_for(self, row: Row) -> ft.Control:
+        if isinstance(row, DaySeparator):
+            return date_separator(row.label)
+        bubble = MessageBubble(
+            row,
+            cache=self.cache,
+            on_tap=self._on_bubble_tap,
+            on_retry=self._on_retry,
+            on_image=self._on_image,
+            on_download=lambda url: self.page.run_task(self.download, url),
+        )
+        self.bubbles[row.key] = bubble
+        return bubble
+
+    def render_all(self) -> None:
+        self.bubbles = {}
+        controls = [self._control_for(r) for r in reversed(self.vm.rows)]
+        if self.vm.has_older and self.vm.messages:
+            controls.append(self.older)
+        self.list.controls = controls
+
+    def _on_vm(self, what: str, payload: Any) -> None:
+        if what == "append":
+            for row in payload:  # newest last in payload → each goes to the bottom (index 0)
+                self.list.controls.insert(0, self._control_for(row))
+            refresh(self.list)
+        elif what == "update":
+            bubble = self.bubbles.get(payload.key)
+            if bubble is not None:
+                bubble.show(payload)
+                refresh(bubble)
+        elif what == "remove":
+            bubble = self.bubbles.pop(payload, None)
+            if bubble is not None and bubble in self.list.controls:
+                self.list.controls.remove(bubble)
+                refresh(self.list)
+        elif what == "drop_top_separator":
+            self._drop_top_separator()
+        elif what == "prepend":
+            self._prepend(payload)
+        elif what == "reset":
+            self.render_all()
+            refresh(self.list)
+        elif what == "header":
+            state = self._header_state()
+            if state != self._shown_header:  # a new message also bumps the conversation
+                self.show_header()
+                refresh(self.header, self.banner, self.composer, self.no_send)
+        elif what == "error":
+            say(self.page, payload)
+
+    def _drop_top_separator(self) -> None:
+        controls = self.list.controls
+        idx = len(controls) - (2 if controls and controls[-1] is self.older else 1)
+        if idx >= 0 and not isinstance(controls[idx], MessageBubble):
+            controls.pop(idx)
+
+    def _prepend(self, rows: list[Row]) -> None:
+        controls = self.list.controls
+        if controls and controls[-1] is self.older:
+            controls.pop()
+        controls.extend(self._control_for(r) for r in reversed(rows))
+        if self.vm.has_older:
+            controls.append(self.older)
+        refresh(self.list)
+
+    async def load_older(self) -> None:
+        rows = await self.vm.load_older()
+        if not rows and not self.vm.has_older and self.older in self.list.controls:
+            self.list.controls.remove(self.older)
+            refresh(self.list)
+
+    def _on_older_click(self, _: ft.Event) -> None:
+        self.page.run_task(self.load_older)
+
+    def _on_scroll(self, e: ft.OnScrollEvent) -> None:
+        # Reversed list: the top (older messages) is the max extent.
+        near_top = bool(e.max_scroll_extent) and e.pixels >= e.max_scroll_extent - 300
+        if near_top and self.vm.has_older and not self.vm.loading_older:
+            self.page.run_task(self.load_older)
+
+    # --- actions ---------------------------------------------------------------------------
+
+    async def send(self) -> None:
+        text = self.input.value or ""
+        files = list(self.attachments)
+        if not text.strip() and not files:
+            return
+        self.input.value = ""
+        self.attachments = []
+        self._show_picked()
+        refresh(self.input, self.picked)
+        ok = await self.vm.send(text, files)
+        if not ok:
+            self.input.value = text  # keep what they typed so nothing is lost
+            self.attachments = files
+            self._show_picked()
+            refresh(self.input, self.picked)
+        await self.input.focus()
+
+    async def _on_submit(self, _: ft.Event) -> None:
+        await self.send()
+
+    async def _on_send_click(self, _: ft.Event) -> None:
+        await self.send()
+
+    def _on_type(self, _: ft.Event) -> None:
+        self.vm.set_draft(self.input.value or "")
+
+    async def _on_attach(self, _: ft.Event) -> None:
+        picked = await self.pick_files()
+        if picked:
+            self.attachments += list(picked)
+            self._show_picked()
+            refresh(self.picked)
+
+    def _show_picked(self) -> None:
+        self.picked.controls = [
+            ft.Chip(
+                label=ft.Text(
+                    f"{f.name} ({fmt.file_size(len(f.data or b''))})" if f.data else f.name
+                ),
+                leading=ft.Icon(ft.Icons.ATTACH_FILE),
+                on_delete=lambda _, f=f: self._unpick(f),
+                delete_icon_tooltip="Remove this file",
+            )
+            for f in self.attachments
+        ]
+        self.picked.visible = bool(self.attachments)
+
+    def _unpick(self, f: Any) -> None:
+        if f in self.attachments:
+            self.attachments.remove(f)
+        self._show_picked()
+        refresh(self.picked)
+
+    def _on_retry(self, item: MessageItem) -> None:
+        self.page.run_task(self.vm.retry, item)
+
+    def _on_bubble_tap(self, item: MessageItem) -> None:
+        lines = self.vm.delivery(item)
+        tiles = [
+            ft.ListTile(
+                title=ft.Text(line.name),
+                subtitle=ft.Text(line.phone + (f" — {line.error}" if line.error else "")),
+                trailing=ft.Text(
+                    line.status,
+                    weight=ft.FontWeight.W_600,
+                    color=ft.Colors.ERROR
+                    if line.error or line.status in ("Failed", "Not delivered", "Opted out")
+                    else None,
+                ),
+            )
+            for line in lines
+        ]
+        self.page.show_dialog(
+            ft.BottomSheet(
+                handle(
+                    ft.Container(
+                        ft.Column(
+                            [
+                                ft.Text("Delivery", size=18, weight=ft.FontWeight.W_600),
+                                ft.Text(
+                                    item.body or "Attachment",
+                                    max_lines=2,
+                                    overflow=ft.TextOverflow.ELLIPSIS,
+                                    color=ft.Colors.ON_SURFACE_VARIANT,
+                                ),
+                                *tiles,
+                            ],
+                            tight=True,
+                            scroll=ft.ScrollMode.AUTO,
+                        ),
+                        padding=20,
+                    ),
+                    "delivery-detail",
+                ),
+                show_drag_handle=True,
+            )
+        )
+
+    def _on_image(self, data: bytes) -> None:
+        self.page.show_dialog(
+            ft.AlertDialog(
+                content=ft.Image(src=data, fit=ft.BoxFit.CONTAIN),
+                actions=[ft.TextButton("Close", on_click=lambda _: self.page.pop_dialog())],
+            )
+        )

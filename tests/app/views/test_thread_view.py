@@ -1,0 +1,131 @@
+"""The thread view on Flet's real diff engine: appending one message sends one bubble."""
+
+from __future__ import annotations
+
+import flet as ft
+import pytest
+
+from app.state.thread import ThreadVM
+from app.views.thread import ThreadView
+from services.models import Direction, MessageStatus
+from services.store import Store
+from tests.app.conftest import FakeSession, find, settle, texts
+from tests.app.fakes import FakeSync, make_message
+from tests.factories import make_admin, make_contacts, make_conversation, make_number, make_user
+
+
+def build(fake: FakeSession, n_messages: int = 30, me=None, blocked=False, numbers=None):
+    me = me or make_admin(id="admin")
+    store = Store(":memory:")
+    people = make_contacts(3)
+    fields = {"name": "Soccer parents"}
+    if blocked:
+        fields |= {"blocked": True}
+    conv = make_conversation(contacts=people, **fields)
+    if blocked:
+        conv = conv.model_copy(update={"blocked_by": [conv.participants[1].id]})
+    store.put_conversation(conv)
+    msgs = [make_message(conv, body=f"hello {i}") for i in range(n_messages)]
+    store.put_messages(conv.id, msgs)
+    sync = FakeSync(store, me)
+    vm = ThreadVM(
+        store=store, sync=sync, me=me, numbers=numbers or [make_number()], conversation_id=conv.id
+    )
+    store.subscribe(vm.on_store_change)
+    view = ThreadView(
+        vm,
+        page=fake.page,
+        cache=None,
+        on_back=None,
+        on_participants=lambda: None,
+        on_recreate=lambda: None,
+        pick_files=lambda: None,
+        download=lambda url: None,
+    )
+    fake.register()
+    fake.page.add(view.root)
+    return store, conv, vm, view, sync
+
+
+@pytest.mark.anyio
+async def test_appending_one_message_sends_one_bubble_not_the_list(fake_session: FakeSession):
+    store, conv, _vm, view, _ = build(fake_session, n_messages=30)
+    whole_thread = fake_session.total_bytes()
+    fake_session.mark()
+    store.put_messages(
+        conv.id,
+        [
+            make_message(
+                conv,
+                body="the new one",
+                direction=Direction.INBOUND,
+                participant_id=conv.participants[0].id,
+            )
+        ],
+    )
+    sent = fake_session.bytes_since_mark()
+    # One bubble, not thirty: a small fraction of drawing the thread.
+    assert 0 < sent < whole_thread / 10
+    msgs = fake_session.messages_since_mark()
+    assert len(msgs) == 1
+    assert "the new one" in texts(view.list.controls[0])
+    assert "hello 0" not in repr(msgs[0].body)
+
+
+@pytest.mark.anyio
+async def test_a_status_change_updates_one_bubble(fake_session: FakeSession):
+    store, conv, vm, view, sync = build(fake_session, n_messages=10)
+    await sync.send(conv.id, "on my way")
+    local = vm.messages[-1]
+    assert view.bubbles[local.key].item.state == "sending"
+    fake_session.mark()
+    store.outbox_sent(local.local_id, "srv_1", MessageStatus.QUEUED)
+    assert view.bubbles[local.key].item.state == "sent"
+    assert fake_session.bytes_since_mark() < 2000
+
+
+@pytest.mark.anyio
+async def test_enter_sends_and_clears_the_composer(fake_session: FakeSession):
+    store, conv, _vm, view, sync = build(fake_session, n_messages=2)
+    await fake_session.type_into(view.input, "See you at 5")
+    assert store.draft(conv.id) == "See you at 5"
+    await fake_session.event(view.input, "submit")
+    await settle()
+    assert sync.sent == [(conv.id, "See you at 5")]
+    assert view.input.value == ""
+    assert store.draft(conv.id) == ""
+    assert "See you at 5" in texts(view.list.controls[0])
+
+
+@pytest.mark.anyio
+async def test_blocked_group_shows_banner_and_disables_sending(fake_session: FakeSession):
+    _store, conv, _vm, view, _sync = build(fake_session, blocked=True)
+    name = conv.participants[1].name
+    assert view.banner.visible
+    assert view.banner_text.value.startswith(f"{name} turned on Do Not Disturb")
+    assert view.banner_action.content == f"Create new group without {name}"
+    assert view.input.disabled and view.send_button.disabled
+
+
+@pytest.mark.anyio
+async def test_without_access_to_the_from_number_the_composer_is_replaced(fake_session):
+    staff = make_user(id="staff", assigned_data_only=True)
+    _, _, _, view, _ = build(
+        fake_session, me=staff, numbers=[make_number(linked_user="someone_else")]
+    )
+    assert not view.composer.visible and view.no_send.visible
+    assert "You can't send from this number" in texts(view.no_send)
+    assert find(view.root, "composer-blocked") is view.no_send
+
+
+@pytest.mark.anyio
+async def test_older_page_is_added_at_the_top(fake_session: FakeSession):
+    _store, _conv, vm, view, _sync = build(fake_session, n_messages=40)
+    assert len(vm.messages) == 30
+    await view.load_older()
+    assert len(vm.messages) == 40
+    assert "hello 0" in texts(view.list)
+
+
+def test_ft_is_pinned():
+    assert ft.__version__ == "1.0.5"
