@@ -43,8 +43,9 @@ class BytesCache:
 
 class ImageAttachment(ft.Container):
     def __init__(self, url: str, cache: BytesCache, on_open: Callable[[bytes], None]) -> None:
-        self.url, self.cache, self.on_open = url, cache, on_open
-        self.data: bytes | None = None
+        # Container already has `url` and `data` fields: keep ours apart.
+        self.src_url, self.cache, self.on_open = url, cache, on_open
+        self.image_bytes: bytes | None = None
         super().__init__(
             content=ft.ProgressRing(width=20, height=20, stroke_width=2),
             width=220,
@@ -63,8 +64,10 @@ class ImageAttachment(ft.Container):
 
     async def _fetch(self) -> None:
         try:
-            self.data = await self.cache.get(self.url)
-            self.content = ft.Image(src=self.data, fit=ft.BoxFit.COVER, width=220, height=160)
+            self.image_bytes = await self.cache.get(self.src_url)
+            self.content = ft.Image(
+                src=self.image_bytes, fit=ft.BoxFit.COVER, width=220, height=160
+            )
         except Exception:
             self.content = ft.Column(
                 [ft.Icon(ft.Icons.BROKEN_IMAGE), ft.Text("Image not available", size=12)],
@@ -75,8 +78,8 @@ class ImageAttachment(ft.Container):
             self.update()
 
     def _open(self, _: ft.Event) -> None:
-        if self.data:
-            self.on_open(self.data)
+        if self.image_bytes:
+            self.on_open(self.image_bytes)
 
 
 def file_chip(url: str, on_download: Callable[[str], None], size: int | None = None) -> ft.Control:

@@ -35,10 +35,10 @@ def avatar_stack(
         controls.append(
             ft.Container(
                 content=avatar(ini, color, size=size, label=name),
-                left=i * (size * 0.7),
+                left=i * (size * 0.8),
                 border=ft.Border.all(2, ft.Colors.SURFACE),
                 border_radius=size,
             )
         )
-    width = size + (len(shown) - 1) * size * 0.7 if shown else 0
+    width = size + (len(shown) - 1) * size * 0.8 if shown else 0
     return ft.Stack(controls, width=width + 4, height=size + 4)

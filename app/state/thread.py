@@ -269,6 +269,8 @@ class ThreadVM(ViewModel):
     def _load_window(self) -> None:
         self.messages = list(self.store.messages(self.conversation_id, limit=self.PAGE))
         self.rows = self._rows_for(self.messages, None)
+        # A short thread has nothing older; a full page may (the server says on scroll-up).
+        self.has_older = len(self.messages) >= self.PAGE
 
     async def mark_read(self) -> None:
         try:

@@ -14,11 +14,14 @@ from app.views.ui import handle, refresh
 
 
 class ConversationTile(ft.Semantics):
-    def __init__(self, row: ConversationRow, on_open: Callable[[str], None]) -> None:
+    def __init__(self, row: ConversationRow, on_open: Callable[[str], Any]) -> None:
         self.row = row
         self._on_open = on_open
         super().__init__(identifier=f"conversation-{row.id}", label=row.semantics_label)
         self.show(row, selected=False)
+
+    async def _click(self, _: ft.Event) -> None:
+        await self._on_open(self.row.id)
 
     def show(self, row: ConversationRow, selected: bool) -> None:
         self.row = row
@@ -87,7 +90,7 @@ class ConversationTile(ft.Semantics):
                 alignment=ft.MainAxisAlignment.CENTER,
             ),
             selected=selected,
-            on_click=lambda _: self._on_open(self.row.id),
+            on_click=self._click,
             content_padding=ft.Padding.symmetric(horizontal=12),
         )
 
@@ -97,11 +100,11 @@ class ConversationsView:
         self,
         vm: ConversationsVM,
         *,
-        on_open: Callable[[str], None],
+        on_open: Callable[[str], Any],
         on_new: Callable[[], Any],
         indicator: ConnectionIndicator,
     ) -> None:
-        self.vm, self.on_open = vm, on_open
+        self.vm, self.on_open, self.on_new = vm, on_open, on_new
         self.tiles: dict[str, ConversationTile] = {}
         self.search = ft.TextField(
             hint_text="Search conversations",
@@ -115,7 +118,7 @@ class ConversationsView:
         self.new_button = ft.FilledButton(
             "Create New Message",
             icon=ft.Icons.EDIT_SQUARE,
-            on_click=lambda _: on_new(),
+            on_click=self._new,
             tooltip="Create New Message (Ctrl+N)",
         )
         self.more = ft.TextButton("Show more conversations", on_click=self._on_more, visible=False)
@@ -190,6 +193,9 @@ class ConversationsView:
     def _on_vm(self, what: str, payload: Any) -> None:
         if what in ("rows", "selected"):
             self.render()
+
+    async def _new(self, _: ft.Event) -> None:
+        await self.on_new()
 
     def _on_search(self, e: ft.Event) -> None:
         self.vm.set_query(self.search.value or "")

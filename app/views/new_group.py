@@ -30,6 +30,7 @@ def section(title: str, *body: ft.Control) -> ft.Control:
         [ft.Text(title, size=13, weight=ft.FontWeight.W_600, color=ft.Colors.PRIMARY), *body],
         spacing=8,
         tight=True,
+        horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
     )
 
 
@@ -72,7 +73,10 @@ class NewGroupView:
         )
         self.chips = ft.Row([], wrap=True, spacing=6, run_spacing=6)
         self.counter = ft.Text("", weight=ft.FontWeight.W_600)
-        self.notice = ft.Text("", color=ft.Colors.ERROR, visible=False)
+        self.notice = ft.Text("", color=ft.Colors.ERROR)
+        # Flutter's Semantics needs visible content: hide the handle, not the text.
+        self.notice_box = handle(self.notice, "pick-notice")
+        self.notice_box.visible = False
         self.rows = ft.Column([], spacing=0)
         self.more = ft.TextButton("Show more contacts", on_click=self._on_more, visible=False)
         self.name = ft.TextField(
@@ -96,7 +100,7 @@ class NewGroupView:
                     handle(self.search, "search-contacts"),
                     self.chips,
                     handle(self.counter, "counter"),
-                    handle(self.notice, "pick-notice"),
+                    self.notice_box,
                     self.rows,
                     self.more,
                 ),
@@ -184,7 +188,7 @@ class NewGroupView:
             None if (vm.counter_ok if vm.group else vm.count == 1) else ft.Colors.ERROR
         )
         self.notice.value = vm.notice or ""
-        self.notice.visible = bool(vm.notice)
+        self.notice_box.visible = bool(vm.notice)
         self.rows.controls = [self._row(r) for r in vm.rows()]
         if not self.rows.controls:
             self.rows.controls = [

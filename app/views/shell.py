@@ -147,7 +147,7 @@ class Shell:
         self.wide = self.is_wide()
         self.root.content = self._wide() if self.wide else self._narrow()
         if self.thread_view is not None:
-            self.thread_view.back.visible = not self.wide
+            self.thread_view.set_narrow(not self.wide)
         self.page.update()
 
     def _nav_index(self) -> int:

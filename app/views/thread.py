@@ -48,13 +48,21 @@ class ThreadView:
             overflow=ft.TextOverflow.ELLIPSIS,
         )
         self.avatars = ft.Container()
+        self.participants_text = ft.TextButton(
+            "Chat Participants",
+            icon=ft.Icons.PEOPLE_OUTLINE,
+            on_click=lambda _: on_participants(),
+            tooltip="Chat Participants: who is in this group",
+        )
+        # On a phone the words don't fit beside the title: the icon keeps the same name.
+        self.participants_icon = ft.IconButton(
+            ft.Icons.PEOPLE_OUTLINE,
+            tooltip="Chat Participants",
+            on_click=lambda _: on_participants(),
+            visible=False,
+        )
         self.participants_button = handle(
-            ft.TextButton(
-                "Chat Participants",
-                icon=ft.Icons.PEOPLE_OUTLINE,
-                on_click=lambda _: on_participants(),
-                tooltip="Chat Participants: who is in this group",
-            ),
+            ft.Row([self.participants_text, self.participants_icon], spacing=0, tight=True),
             "chat-participants",
         )
         back = back_button(lambda _: on_back() if on_back else None, "Back to conversations")
@@ -75,7 +83,7 @@ class ThreadView:
             vertical_alignment=ft.CrossAxisAlignment.CENTER,
         )
         self.banner_text = ft.Text("", color=ft.Colors.ON_ERROR_CONTAINER, expand=True)
-        self.banner_action = ft.FilledTonalButton("", on_click=lambda _: self.on_recreate())
+        self.banner_action = ft.FilledTonalButton("", on_click=self._recreate)
         self.banner = handle(
             ft.Container(
                 ft.Column(
@@ -133,12 +141,15 @@ class ThreadView:
             ft.Icons.SEND,
             tooltip="Send",
             on_click=self._on_send_click,
-            style=ft.ButtonStyle(bgcolor=ft.Colors.PRIMARY, color=ft.Colors.ON_PRIMARY),
+            bgcolor=ft.Colors.PRIMARY,
+            icon_color=ft.Colors.ON_PRIMARY,
         )
         self.attach_button = ft.IconButton(
             ft.Icons.ATTACH_FILE, tooltip="Attach files", on_click=self._on_attach
         )
         self.picked = ft.Row([], wrap=True, spacing=6, visible=False)
+        # The text field takes the row (a Container honours expand), so Send stays on screen.
+        composer_box = ft.Container(handle(self.input, "composer"), expand=True)
         self.composer = ft.Container(
             ft.Column(
                 [
@@ -146,7 +157,7 @@ class ThreadView:
                     ft.Row(
                         [
                             handle(self.attach_button, "attach"),
-                            handle(self.input, "composer"),
+                            composer_box,
                             handle(self.send_button, "send"),
                         ],
                         vertical_alignment=ft.CrossAxisAlignment.END,
@@ -197,6 +208,15 @@ class ThreadView:
         self.show_header()
         self.render_all()
 
+    def set_narrow(self, narrow: bool) -> None:
+        self.back.visible = narrow
+        self.participants_text.visible = not narrow
+        self.participants_icon.visible = narrow
+        self.avatars.visible = not narrow and bool(self.vm.participants)
+
+    async def _recreate(self, _: ft.Event) -> None:
+        await self.on_recreate()
+
     # --- header, banner, composer --------------------------------------------------------
 
     def _header_state(self) -> tuple[Any, ...]:
@@ -237,6 +257,7 @@ class ThreadView:
         self.composer.visible = block is None
         blocked = banner is not None
         self.input.disabled = blocked
+        self.input.hint_text = "Sending is blocked in this group" if blocked else "Type a message"
         self.send_button.disabled = blocked
         self.attach_button.disabled = blocked
         self.participants_button.visible = bool(vm.participants)

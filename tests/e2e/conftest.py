@@ -198,13 +198,11 @@ class App:
         return self.page.get_by_text(text, exact=exact).first  # type: ignore[attr-defined]
 
     def type_in(self, ident: str, text: str) -> None:
-        scope = f'[flt-semantics-identifier="{ident}"]'
-        box = self.page.locator(f"{scope} input, {scope} textarea").first  # type: ignore[attr-defined]
-        if box.count() == 0:
-            self.by_id(ident).click()
-            box = self.page.locator("input, textarea").last  # type: ignore[attr-defined]
-        box.click()
-        box.fill(text)
+        """Focus the field behind a handle and replace its text by typing, as a person would."""
+        self.by_id(ident).click()
+        self.page.wait_for_timeout(250)  # type: ignore[attr-defined]
+        self.page.keyboard.press("Control+A")  # type: ignore[attr-defined]
+        self.page.keyboard.type(text)  # type: ignore[attr-defined]
 
     def settle(self, seconds: float = 1.0) -> None:
         self.page.mouse.move(5, 5)  # type: ignore[attr-defined]
@@ -219,7 +217,7 @@ class App:
 
 
 @pytest.fixture
-def make_app(browser: object) -> Iterator[object]:
+def make_app(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
     contexts: list[object] = []
 
     def _make(server: Server, viewport: dict[str, int] = DESKTOP, dark: bool = False) -> App:
@@ -230,7 +228,10 @@ def make_app(browser: object) -> Iterator[object]:
         return App(ctx.new_page(), server.url).open()
 
     yield _make
-    for ctx in contexts:
+    for i, ctx in enumerate(contexts):
+        for j, page in enumerate(ctx.pages):  # type: ignore[attr-defined]
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / f"last-{request.node.name}-{i}{j}.png"))
         ctx.close()  # type: ignore[attr-defined]
 
 
