@@ -12,6 +12,7 @@ from services import limits
 from services.models import Contact, Conversation, PhoneNumber, User
 from services.sandbox import views
 from services.sandbox.carrier import Carrier, CarrierSettings
+from services.sandbox.contact_search import ContactSearch
 from services.sandbox.db import Database
 from services.sandbox.events import EventHub
 from services.sandbox.ratelimit import RateLimiter
@@ -31,6 +32,7 @@ class Sandbox:
         self.db = Database(db_path)
         self.files_dir = _files_dir(db_path)
         self.hub = EventHub(self.db)
+        self.contact_search = ContactSearch(self.db)
         self.limiter = RateLimiter(rate_limit, limits.RATE_LIMIT_WINDOW_MS)
         self.carrier = Carrier(
             self,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -146,6 +146,23 @@ class Database:
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         row = self.one(sql, params)
         return None if row is None else row[0]
+
+    def watch(self, table: str, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after any row of ``table`` is inserted, updated or deleted.
+
+        Temporary triggers on this connection (every sandbox write goes through it), so
+        a cache of the table can never miss a change, whichever endpoint made it.
+        """
+        if not table.isidentifier():
+            raise ValueError(f"not a table name: {table!r}")
+        function = f"sandbox_changed_{table}"
+        with self._lock:
+            self._conn.create_function(function, 0, lambda: callback(), deterministic=False)
+            for verb in ("INSERT", "UPDATE", "DELETE"):
+                self._conn.execute(
+                    f"CREATE TEMP TRIGGER IF NOT EXISTS {function}_{verb.lower()}"
+                    f" AFTER {verb} ON main.{table} BEGIN SELECT {function}(); END"
+                )
 
     def close(self) -> None:
         with self._lock:

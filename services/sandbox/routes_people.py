@@ -41,25 +41,26 @@ async def numbers(request: Request, ctx: Ctx) -> Response:
 async def search_contacts(request: Request, ctx: Ctx) -> Response:
     body = await json_body(request, ContactSearch)
     location = check_location(ctx, body.location_id)
-    rows = ctx.sandbox.db.all(
-        "SELECT * FROM contacts WHERE location_id = ? AND deleted = 0", (location,)
+    # rules.visible_contacts: a user limited to assigned data sees only contacts assigned to them.
+    owner = ctx.user.id if ctx.user.assigned_data_only else None
+    found = ctx.sandbox.contact_search.index(location).search(
+        body.query, limit=body.page_limit, after=_after_key(body.search_after), owner=owner
     )
-    wires = [views.contact(row) for row in rows]
-    visible_ids = {
-        c.id for c in rules.visible_contacts([Contact.model_validate(w) for w in wires], ctx.user)
-    }
-    matches = [w for w in wires if w["id"] in visible_ids and _matches(w, body.query)]
-    matches.sort(key=_sort_key)
-    after = _after_key(body.search_after)
-    page = [w for w in matches if after is None or _sort_key(w) > after][: body.page_limit]
-    for wire in page:
-        wire["searchAfter"] = list(_sort_key(wire))
-    return ok(request, {"contacts": page, "total": len(matches)})
+    rows = _rows_by_id(ctx, found.ids)
+    page = []
+    for contact_id, key in zip(found.ids, found.keys, strict=True):
+        wire = views.contact(rows[contact_id])
+        wire["searchAfter"] = list(key)
+        page.append(wire)
+    return ok(request, {"contacts": page, "total": found.total})
 
 
-def _sort_key(wire: dict[str, Any]) -> tuple[str, str]:
-    name = wire["name"] or wire["phone"] or wire["email"] or ""
-    return (str(name).lower(), str(wire["id"]))
+def _rows_by_id(ctx: Ctx, ids: list[str]) -> dict[str, Any]:
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = ctx.sandbox.db.all(f"SELECT * FROM contacts WHERE id IN ({marks})", ids)
+    return {row["id"]: row for row in rows}
 
 
 def _after_key(value: list[str | int] | None) -> tuple[str, str] | None:
@@ -68,18 +69,6 @@ def _after_key(value: list[str | int] | None) -> tuple[str, str] | None:
     if len(value) != 2 or not all(isinstance(part, str) for part in value):
         raise invalid(["Field 'searchAfter' must be the value of the last contact of a page."])
     return (str(value[0]), str(value[1]))
-
-
-def _matches(wire: dict[str, Any], query: str) -> bool:
-    text = query.strip().lower()
-    if not text:
-        return True
-    name = str(wire["name"] or "").lower()
-    email = str(wire["email"] or "").lower()
-    if text in name or (email and text in email):
-        return True
-    wanted = phones.digits(text)
-    return len(wanted) >= 3 and wanted in phones.digits(wire["phone"])
 
 
 def _visible_contact(ctx: Ctx, contact_id: str) -> Contact:
