@@ -88,7 +88,8 @@ class ContactIndex:
         ranks = list(range(len(ordered)))  # one int object per contact, shared by every list
         by_token: dict[str, list[int]] = {}
         by_gram: dict[str, list[int]] = {}
-        # The first keystroke's answer (a letter prefixes thousands of tokens), kept ready.
+        # The first two keystrokes' answers (one or two letters prefix thousands of
+        # tokens, so their unions are the slowest to build), kept ready.
         self._by_initial: dict[str, set[int]] = {}
         self._tokens_of: list[tuple[str, ...]] = []
         for rank, contact in zip(ranks, ordered, strict=True):
@@ -96,7 +97,8 @@ class ContactIndex:
             self._tokens_of.append(mine)
             for token in mine:
                 by_token.setdefault(token, []).append(rank)
-                self._by_initial.setdefault(token[0], set()).add(rank)
+                self._by_initial.setdefault(token[:1], set()).add(rank)
+                self._by_initial.setdefault(token[:2], set()).add(rank)
             digits = self._digits[rank]
             for gram in {digits[i : i + GRAM] for i in range(len(digits) - GRAM + 1)}:
                 by_gram.setdefault(gram, []).append(rank)
@@ -165,7 +167,7 @@ class ContactIndex:
 
     def _prefixed(self, word: str) -> set[int]:
         """Contacts with a token starting with ``word`` (a shared set: never mutate it)."""
-        if len(word) == 1:
+        if len(word) <= 2:
             return self._by_initial.get(word, set())
         found: set[int] = set()
         i = bisect_left(self._tokens, word)
