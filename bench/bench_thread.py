@@ -1,0 +1,480 @@
+"""The app at scale through a Flet session in-process: start, long thread, new messages, memory.
+
+    .venv/bin/python -m bench.bench_thread [--cold-runs N] [--messages N]
+
+The whole app (``app.views.shell.Shell``, wide layout: list and thread side by
+side) runs on Flet's real diff engine in the fake session of
+tests/app/conftest.py, against the embedded sandbox seeded by
+bench/scale_seed.py and a device cache (``services.store.Store``) holding all
+10,000 conversations and every message of the 10,000- and 100-message
+threads. Bytes are the msgpack-encoded messages the session would send to the
+browser. Figures:
+
+1. cold start (a fresh process each run): process spawn to the conversation
+   list painted from the cache, and the bytes of that paint;
+2. opening the 10,000-message thread: time to its first page shown and bytes
+   sent, then until the network refresh of the newest page has settled;
+   one page of older messages (scrolling up);
+3. one new message arriving in the open thread (the server's MessageCreated
+   event applied to the store, as Sync does): Python time and bytes sent,
+   in the 10,000-message thread and in the 100-message one;
+4. peak RSS of that process (``resource.getrusage``), with all of the above
+   loaded and a contact search in the New Group wizard done (which builds
+   the embedded backend's index of 50,000 contacts).
+
+Each measuring run is its own subprocess, so earlier benchmarks in the same
+``python -m bench`` don't inflate the memory figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import itertools
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench import scale_seed
+
+ROOT = Path(__file__).resolve().parent.parent
+SCROLLED_PAGES = 10  # older pages loaded before the last arrival test
+BUDGETS = {
+    "first_page_ms": 300.0,
+    "message_ms": 15.0,
+    "message_bytes": 4096,
+    "long_vs_short": 1.5,
+    "cold_start_s": 1.5,
+    "rss_mb": 300.0,
+}
+
+
+# --- the device cache: built once through the real client, then reused --------------------------
+
+
+def _cache_key() -> str:
+    # The store's schema may change while the app is developed: a new schema, a new cache.
+    schema = (ROOT / "services" / "store_schema.py").read_bytes()
+    return hashlib.sha256(schema + scale_seed.VERSION.encode()).hexdigest()[:12]
+
+
+def cached_store() -> Path:
+    path = scale_seed.CACHE_DIR / f"store-{_cache_key()}.sqlite3"
+    if not path.exists():
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            db = scale_seed.fresh_copy(Path(tmp))
+            partial = path.with_suffix(".partial")
+            partial.unlink(missing_ok=True)
+            asyncio.run(_fill_store(db.path, partial))
+            partial.rename(path)
+        print(f"built device cache {path.name} in {time.perf_counter() - started:.1f} s")
+    return path
+
+
+async def _fill_store(backend_db: Path, target: Path) -> None:
+    from services.api.client import ApiClient
+    from services.sandbox.embedded import embedded_transport
+    from services.store import Store
+
+    transport = embedded_transport(backend_db, seed=None, rate_limit=0, latency_ms=0)
+    store = Store(str(target))
+    async with ApiClient(
+        "http://embedded.invalid", "demo-admin", transport=transport, location_id="loc_demo"
+    ) as client:
+        summaries: list[Any] = []
+        after: tuple[Any, Any] = (None, None)
+        while True:
+            page = await client.search_conversations(
+                limit=100, start_after_date=after[0], start_after_id=after[1]
+            )
+            summaries += page.conversations
+            if len(page.conversations) < 100:
+                break
+            after = (page.conversations[-1].last_message_date, page.conversations[-1].id)
+        store.put_conversations(summaries, replace=True)
+        for cid in (scale_seed.LONG_THREAD, scale_seed.SHORT_THREAD):
+            store.put_conversation(await client.get_conversation(cid))
+            messages: list[Any] = []
+            last = None
+            while True:
+                batch = await client.get_messages(cid, limit=100, last_message_id=last)
+                messages += batch.messages
+                if not batch.next_page:
+                    break
+                last = batch.last_message_id
+            store.put_messages(cid, messages)
+    store.close()
+    await transport.aclose()
+
+
+def prepare(tmp: Path) -> Path:
+    """A data folder as the app keeps it: the demo backend's file and this user's cache."""
+    store = cached_store()
+    backend = scale_seed.cached_db(quiet=True)
+    data = tmp / "data"
+    data.mkdir()
+    shutil.copyfile(backend.path, data / "demo-backend.sqlite3")
+    shutil.copyfile(store, data / "cache-usr_demo_admin.sqlite3")
+    return data
+
+
+# --- in the measuring process ------------------------------------------------------------------
+
+
+class Timeline:
+    """When each message left the session (seconds, perf_counter) and its size."""
+
+    def __init__(self, fake: Any) -> None:
+        self.fake = fake
+        self.times: list[float] = []
+        conn = fake.conn
+        original = conn.send_message
+
+        def send_message(message: Any) -> None:
+            original(message)
+            self.times.append(time.perf_counter())
+
+        conn.send_message = send_message
+
+    def since(self, mark: int) -> tuple[list[float], list[int]]:
+        sizes = [size for _, size in self.fake.conn.sent[mark:]]
+        return self.times[mark:], sizes
+
+
+async def start_app(data: Path) -> tuple[Any, Any, Timeline]:
+    from app.config import AppConfig
+    from app.views.shell import Shell
+    from tests.app.conftest import FakeSession, RecordingConnection
+
+    conn = RecordingConnection()
+    conn.loop = asyncio.get_running_loop()
+    from flet.controls.context import _context_page
+    from flet.messaging.session import Session
+
+    session = Session(conn)
+    conn.session = session
+    _context_page.set(session.page)
+    fake = FakeSession(session=session, conn=conn)
+    timeline = Timeline(fake)
+    fake.register(1280, 800)
+    cfg = AppConfig(token="demo-admin", location_id="loc_demo", data_dir=data)
+    shell = Shell(session.page, cfg)
+    await shell.start()
+    return fake, shell, timeline
+
+
+async def cold_start(data: Path, spawned: float) -> dict[str, Any]:
+    entered = time.time()
+    fake, shell, _ = await start_app(data)
+    painted = time.time()
+    tiles = len(shell.conv_view.tiles)
+    result = {
+        "spawn_to_painted_s": painted - spawned,
+        "in_process_s": painted - entered,
+        "bytes": fake.total_bytes(),
+        "tiles": tiles,
+        "cached_conversations": len(shell.backend.store.conversations()),
+    }
+    await _stop(shell)
+    return result
+
+
+async def _stop(shell: Any) -> None:
+    from app import backend
+
+    await backend.close_all()
+    for transport in backend._transports.values():
+        await transport.aclose()
+
+
+async def _quiet(shell: Any) -> None:
+    """Wait until the list's background reload (Sync paging the server) has finished."""
+    for _ in range(400):
+        await asyncio.sleep(0.05)
+        if not shell.conv_vm.loading:
+            break
+    await asyncio.sleep(0.2)
+
+
+async def open_thread(fake: Any, shell: Any, timeline: Timeline, cid: str) -> dict[str, Any]:
+    """Open from the list; the first page is shown when the shell lays the thread out."""
+    laid_out: list[tuple[float, int]] = []
+    layout = shell.layout
+
+    def timed_layout() -> None:
+        layout()
+        laid_out.append((time.perf_counter(), len(fake.conn.sent)))
+
+    shell.layout = timed_layout
+    mark = len(fake.conn.sent)
+    started = time.perf_counter()
+    try:
+        await shell.open_thread(cid)
+    finally:
+        del shell.layout  # back to the class's method
+    done = time.perf_counter()
+    _, sizes = timeline.since(mark)
+    shown_at, shown_count = laid_out[0]
+    view = shell.thread_view
+    result = {
+        "first_page_ms": (shown_at - started) * 1000,
+        "first_page_bytes": sum(sizes[: shown_count - mark]),
+        "settled_ms": (done - started) * 1000,
+        "bytes": sum(sizes),
+        "messages_sent": len(sizes),
+        "rows_shown": len(view.list.controls),
+    }
+    mark = len(fake.conn.sent)
+    started = time.perf_counter()
+    await view.load_older()
+    older_ms = (time.perf_counter() - started) * 1000
+    _, sizes = timeline.since(mark)
+    result |= {"older_page_ms": older_ms, "older_page_bytes": sum(sizes)}
+    return result
+
+
+_arrived = itertools.count(1)
+
+
+def _arrival(store: Any, cid: str, n: int) -> Any:
+    """The server's MessageCreated event for a new text from a participant."""
+    from services.models import Event
+
+    conv = store.conversation(cid)
+    who = conv.participants[n % len(conv.participants)]
+    n = next(_arrived)  # event and message ids are applied once each: never reuse them
+    newest = store.messages(cid, limit=1)[-1].date_added
+    message = {
+        "id": f"msg_bench_new_{cid}_{n}",
+        "conversationId": cid,
+        "direction": "inbound",
+        "messageType": "TYPE_SMS",
+        "body": f"New message {n}: running ten minutes late, save me a spot",
+        "attachments": [],
+        "dateAdded": (newest + timedelta(seconds=5)).isoformat().replace("+00:00", "Z"),
+        "status": "delivered",
+        "participantId": who.id,
+        "from": who.phone,
+        "recipients": [],
+    }
+    return Event.model_validate(
+        {
+            "id": f"evt_bench_{cid}_{n}",
+            "type": "MessageCreated",
+            "data": {"conversationId": cid, "messageId": message["id"], "message": message},
+        }
+    )
+
+
+class Stopwatch:
+    """Time spent in one listener (the list's or the thread's view-model), summed."""
+
+    def __init__(self, owner: Any, name: str) -> None:
+        self.total = 0.0
+        inner = getattr(owner, name)
+
+        def timed(*args: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return inner(*args)
+            finally:
+                self.total += time.perf_counter() - started
+
+        setattr(owner, name, timed)
+
+
+async def arrivals(
+    fake: Any, shell: Any, cid: str, count: int, older_pages: int = 0
+) -> dict[str, Any]:
+    from tests.app.conftest import settle
+
+    await shell.open_thread(cid)
+    await _quiet(shell)
+    for _ in range(older_pages):  # the user scrolled up: the window holds more rows
+        await shell.thread_view.load_older()
+    store = shell.backend.store
+    in_list = Stopwatch(shell.conv_vm, "on_store_change")
+    in_thread = Stopwatch(shell.thread_vm, "on_store_change")
+    times, sizes, sends = [], [], []
+    for n in range(count):
+        event = _arrival(store, cid, n)
+        mark = len(fake.conn.sent)
+        started = time.perf_counter()
+        store.apply_event(event)
+        await settle()
+        times.append((time.perf_counter() - started) * 1000)
+        sent = fake.conn.sent[mark:]
+        sizes.append(sum(size for _, size in sent))
+        sends.append(len(sent))
+    return {
+        "median_ms": statistics.median(times),
+        "max_ms": max(times),
+        "list_ms": in_list.total * 1000 / count,
+        "thread_ms": in_thread.total * 1000 / count,
+        "median_bytes": statistics.median(sizes),
+        "max_bytes": max(sizes),
+        "messages_per_arrival": statistics.median(sends),
+        "rows_shown": len(shell.thread_view.list.controls),
+    }
+
+
+async def wizard_search(fake: Any, shell: Any, timeline: Timeline) -> dict[str, Any]:
+    """Open New Group and type a name: the keystroke's time and bytes through the view."""
+    await shell.open_new()
+    view = shell.new_view
+    out = []
+    for text in ("m", "ma", "mar", "mari", "maria"):
+        mark = len(fake.conn.sent)
+        started = time.perf_counter()
+        await fake.type_into(view.search, text)
+        ms = (time.perf_counter() - started) * 1000
+        _, sizes = timeline.since(mark)
+        out.append((ms, sum(sizes)))
+    return {"keystroke_ms": [round(ms, 2) for ms, _ in out], "bytes": [b for _, b in out]}
+
+
+async def measure(data: Path, count: int) -> dict[str, Any]:
+    import resource
+
+    fake, shell, timeline = await start_app(data)
+    await _quiet(shell)
+    result: dict[str, Any] = {}
+    result["open_long"] = await open_thread(fake, shell, timeline, scale_seed.LONG_THREAD)
+    result["open_short"] = await open_thread(fake, shell, timeline, scale_seed.SHORT_THREAD)
+    result["arrive_long"] = await arrivals(fake, shell, scale_seed.LONG_THREAD, count)
+    result["arrive_short"] = await arrivals(fake, shell, scale_seed.SHORT_THREAD, count)
+    result["arrive_long_scrolled"] = await arrivals(
+        fake, shell, scale_seed.LONG_THREAD, count, older_pages=SCROLLED_PAGES
+    )
+    result["wizard"] = await wizard_search(fake, shell, timeline)
+    result["cached_messages_long"] = len(
+        shell.backend.store.messages(scale_seed.LONG_THREAD, limit=100_000)
+    )
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    await _stop(shell)
+    return result
+
+
+def child(argv: list[str]) -> None:
+    what, data = argv[0], Path(argv[1])
+    if what == "cold":
+        spawned = float(os.environ["BENCH_SPAWNED"])
+        result = asyncio.run(cold_start(data, spawned))
+    else:
+        result = asyncio.run(measure(data, int(argv[2])))
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+def _run_child(*args: str) -> dict[str, Any]:
+    env = dict(os.environ, BENCH_SPAWNED=repr(time.time()))
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.bench_thread", "--child", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return dict(json.loads(line[len("RESULT ") :]))
+    raise RuntimeError(f"benchmark child failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+# --- the report --------------------------------------------------------------------------------
+
+
+def verdict(value: float, budget: float) -> str:
+    return "met" if value <= budget else f"MISSED by {value / budget:.1f}x"
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--child":
+        child(argv[1:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--cold-runs", type=int, default=3)
+    parser.add_argument("--messages", type=int, default=20)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = []
+        for i in range(args.cold_runs):
+            folder = Path(tmp) / f"cold{i}"
+            folder.mkdir()
+            data = prepare(folder)
+            runs.append(_run_child("cold", str(data)))
+        folder = Path(tmp) / "main"
+        folder.mkdir()
+        result = _run_child("thread", str(prepare(folder)), str(args.messages))
+    report(runs, result)
+
+
+def report(runs: list[dict[str, Any]], r: dict[str, Any]) -> None:
+    b = BUDGETS
+    cold = statistics.median(x["spawn_to_painted_s"] for x in runs)
+    inproc = statistics.median(x["in_process_s"] for x in runs)
+    print(
+        f"cold start, spawn -> list painted from cache ({runs[0]['cached_conversations']:,} "
+        f"conversations, {runs[0]['tiles']} rows shown): median {cold:.2f} s of "
+        f"{len(runs)} (start-up inside the process {inproc:.2f} s), "
+        f"{runs[0]['bytes']:,} bytes; budget {b['cold_start_s']} s: "
+        f"{verdict(cold, b['cold_start_s'])}"
+    )
+    for key, label in (("open_long", "10,000"), ("open_short", "100")):
+        o = r[key]
+        print(
+            f"open the {label}-message thread: first page shown {o['first_page_ms']:.0f} ms, "
+            f"{o['first_page_bytes']:,} bytes ({o['rows_shown']} rows); settled after the "
+            f"network refresh {o['settled_ms']:.0f} ms, {o['bytes']:,} bytes in "
+            f"{o['messages_sent']} messages; one older page {o['older_page_ms']:.0f} ms, "
+            f"{o['older_page_bytes']:,} bytes"
+        )
+    first = r["open_long"]["first_page_ms"]
+    print(f"  first page budget {b['first_page_ms']:.0f} ms: {verdict(first, b['first_page_ms'])}")
+    long_, short = r["arrive_long"], r["arrive_short"]
+    scrolled = r["arrive_long_scrolled"]
+    for label, a in (
+        ("10,000-message", long_),
+        ("100-message", short),
+        (f"10,000-message thread scrolled up {SCROLLED_PAGES} pages, the", scrolled),
+    ):
+        print(
+            f"new message in the open {label} thread ({a['rows_shown']} rows in the window): "
+            f"median {a['median_ms']:.2f} ms (max {a['max_ms']:.2f}; list {a['list_ms']:.2f}, "
+            f"thread {a['thread_ms']:.2f}), median {a['median_bytes']:,.0f} bytes "
+            f"(max {a['max_bytes']:,}) in {a['messages_per_arrival']:.0f} message(s)"
+        )
+    ratio_ms = long_["median_ms"] / short["median_ms"]
+    ratio_bytes = long_["median_bytes"] / max(short["median_bytes"], 1)
+    worst = max(ratio_ms, ratio_bytes)
+    print(
+        f"  long/short: time {ratio_ms:.2f}x, bytes {ratio_bytes:.2f}x "
+        f"(budget {b['long_vs_short']}x): {verdict(worst, b['long_vs_short'])}; "
+        f"time budget {b['message_ms']:.0f} ms: {verdict(long_['median_ms'], b['message_ms'])}; "
+        f"bytes budget {b['message_bytes']:,}: {verdict(long_['max_bytes'], b['message_bytes'])}"
+    )
+    w = r["wizard"]
+    print(f"New Group wizard, typing 'maria' through the view: ms {w['keystroke_ms']}")
+    print(f"  bytes sent per keystroke {w['bytes']}")
+    rss = r["peak_rss_mb"]
+    print(
+        f"peak RSS of the app process (embedded backend included): {rss:.0f} MB; "
+        f"budget {b['rss_mb']:.0f} MB: {verdict(rss, b['rss_mb'])}"
+    )
+
+
+if __name__ == "__main__":
+    main()
