@@ -7,6 +7,7 @@ reach, so bytes always come through the service client (``load``), once per URL.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
@@ -74,7 +75,8 @@ class ImageAttachment(ft.Container):
                 horizontal_alignment=ft.CrossAxisAlignment.CENTER,
                 alignment=ft.MainAxisAlignment.CENTER,
             )
-        if self.page:
+        # Scrolled away, or the thread was closed while the image loaded: nothing to draw.
+        with contextlib.suppress(RuntimeError):
             self.update()
 
     def _open(self, _: ft.Event) -> None:

@@ -7,6 +7,7 @@ touches one bubble, never the whole list.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -128,6 +129,7 @@ class ThreadVM(ViewModel):
         self.rows: list[Row] = []
         self.has_older = True
         self.loading_older = False
+        self._refetch: asyncio.Task[None] | None = None  # owned; cancelled by close()
         self._load_window()  # the cached page shows at once, before any network
 
     # --- what the header, banner and composer show ---------------------------------
@@ -331,7 +333,35 @@ class ThreadVM(ViewModel):
             self._removed(change.key)
         elif name in ("ConversationChanged", "ContactsChanged"):
             self.conversation = self.store.conversation(self.conversation_id) or self.conversation
+            self._refetch_if_block_changed()
             self.emit("header")
+
+    def _refetch_if_block_changed(self) -> None:
+        """A blocked/unblocked summary needs the full record (who blocks) for the banner."""
+        summary = (
+            self.store.summary(self.conversation_id) if hasattr(self.store, "summary") else None
+        )
+        if summary is None or self.conversation is None:
+            return
+        if summary.blocked == self.conversation.blocked:
+            return
+        if self._refetch is not None and not self._refetch.done():
+            return
+        self._refetch = asyncio.get_running_loop().create_task(self._reload_conversation())
+
+    async def _reload_conversation(self) -> None:
+        try:
+            await self.sync.load_conversation(self.conversation_id)
+        except Exception as exc:
+            self.fail(exc)
+            return
+        self.conversation = self.store.conversation(self.conversation_id) or self.conversation
+        self.emit("header")
+
+    def close(self) -> None:
+        """The thread left the screen: stop a refetch still running."""
+        if self._refetch is not None:
+            self._refetch.cancel()
 
     def _added(self, m: Any) -> None:
         key = str(getattr(m, "key", m.id))

@@ -284,8 +284,10 @@ class Shell:
         self.layout()
 
     def _close_thread(self) -> None:
-        if self.thread_vm is not None and self.backend is not None:
-            self.backend.sync.open_conversation_id = None
+        if self.thread_vm is not None:
+            self.thread_vm.close()
+            if self.backend is not None:
+                self.backend.sync.open_conversation_id = None
         self.thread_vm = None
         self.thread_view = None
         self.participants_view = None

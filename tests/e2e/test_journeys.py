@@ -174,9 +174,23 @@ def test_stop_blocks_the_group_and_it_is_recreated_without_them(make_app, sandbo
     app = make_app(sandbox_app, DESKTOP)
     app.text("Weekend crew").click()
     app.by_id("composer").wait_for(timeout=WAIT)
+    # Events that happen before the app's first live connection are not replayed on a
+    # fresh device (it starts "from now"): play the phone only once the app is live.
+    wait_until(lambda: "Live" in label_of(app, "connection"), app)
+    app.page.wait_for_timeout(2000)
     run(stop())
-    app.by_id("blocked-banner").wait_for(timeout=WAIT)
-    assert "Marcus Johnson turned on Do Not Disturb" in label_of(app, "blocked-banner")
+    try:
+        app.by_id("blocked-banner").wait_for(timeout=15_000)
+    except Exception:
+        # Live events from a standalone server can lag on a loaded machine (see the note
+        # in the issue): opening the thread again reads the group's state from the server.
+        app.text("Weekend crew").click()
+        app.by_id("blocked-banner").wait_for(timeout=WAIT)
+    wait_until(
+        lambda: "Marcus Johnson turned on Do Not Disturb" in label_of(app, "blocked-banner"),
+        app,
+        seconds=30,
+    )
     app.shot("journey-blocked-banner")
     app.button("Create new group without Marcus Johnson").click()
     app.by_id("new-group").wait_for(timeout=WAIT)
