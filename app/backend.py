@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.config import AppConfig
+from services import paths
 from services.models import PhoneNumber, User
 
 
@@ -52,7 +53,7 @@ _lock = asyncio.Lock()
 def _embedded_transport(cfg: AppConfig) -> Any:
     from services.sandbox.embedded import embedded_transport
 
-    db = str(cfg.data_dir / "demo-backend.sqlite3")
+    db = str(paths.embedded_db_path(cfg.data_dir))
     if db not in _transports:
         _transports[db] = embedded_transport(db, seed="demo")
     return _transports[db]
@@ -97,8 +98,11 @@ async def _build(cfg: AppConfig) -> Backend:
     except BaseException:
         await client.aclose()
         raise
-    safe_user = "".join(ch for ch in me.id if ch.isalnum() or ch in "-_")
-    store = Store(str(cfg.data_dir / f"cache-{safe_user}.sqlite3"))
+    # One cache per backend, location and user: event ids and cursors of one server
+    # mean nothing to another, and the staff user must not read the admin's cache.
+    location = cfg.location_id or me.location_id or ""
+    account = paths.account_dir(cfg.data_dir, cfg.backend_url or "embedded", location, me.id)
+    store = Store(str(paths.cache_db_path(account)))
     notifier = InAppNotifier()
     sync = Sync(client, store, notifier, user_id=me.id)
     await sync.start()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import platformdirs
+from services.paths import app_data_dir
 
 APP_NAME = "GroupChatSMS"
 DEMO_TOKENS = {"demo-admin": "Demo admin", "demo-staff": "Demo staff (assigned contacts only)"}
@@ -49,7 +49,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m app", description="Group Chat for SMS")
     p.add_argument("--web", action="store_true", help="serve the app to a browser on 127.0.0.1")
     p.add_argument("--port", type=int, default=0, help="port for --web (0: any free port)")
-    p.add_argument("--demo-reset", action="store_true", help="fresh demo data in a temp folder")
+    p.add_argument(
+        "--demo-reset",
+        action="store_true",
+        help="start from fresh data (demo backend and cache) in a temporary folder",
+    )
     p.add_argument("--backend", metavar="URL", help="a messaging API instead of the demo")
     p.add_argument("--token", metavar="T", help="access token for --backend")
     p.add_argument("--location", metavar="ID", help="location id for --backend")
@@ -87,12 +91,7 @@ def _saved_token(url: str) -> str | None:
 
 
 def build_config(args: argparse.Namespace) -> AppConfig:
-    data_dir = (
-        Path(tempfile.mkdtemp(prefix="gcsms-demo-"))
-        if args.demo_reset
-        else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
-    )
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir = Path(tempfile.mkdtemp(prefix="gcsms-")) if args.demo_reset else app_data_dir()
     cfg = AppConfig(web=args.web, port=args.port, data_dir=data_dir)
     saved = None if (args.backend or args.demo_reset) else _saved_settings()
     if saved is not None:
@@ -111,8 +110,7 @@ def _apply_saved(cfg: AppConfig, saved: Any, explicit_dir: bool) -> AppConfig:
     location = getattr(saved, "location_id", None) or cfg.location_id
     data_dir = getattr(saved, "data_dir", None)
     if data_dir and not explicit_dir:
-        cfg = replace(cfg, data_dir=Path(data_dir))
-        cfg.data_dir.mkdir(parents=True, exist_ok=True)
+        cfg = replace(cfg, data_dir=app_data_dir(Path(data_dir)))
     if backend == "embedded":
         token = "demo-staff" if getattr(saved, "demo_user", "admin") == "staff" else "demo-admin"
         return replace(cfg, token=token, location_id=location)

@@ -51,6 +51,10 @@ def _desktop_client_problem() -> str | None:
 
 
 def run(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=os.environ.get("GCS_APP_LOG", "WARNING").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     args = parse_args(argv)
     try:
         cfg = build_config(args)

@@ -135,7 +135,7 @@ def sandbox_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         wait_for_port(sport, sandbox)
         surl = f"http://127.0.0.1:{sport}"
         proc, port = _start(
-            ["--backend", surl, "--token", "demo-admin", "--location", "loc_demo"],
+            ["--backend", surl, "--token", "demo-admin", "--location", "loc_demo", "--demo-reset"],
             tmp / "app.log",
         )
         try:
