@@ -368,6 +368,8 @@ class ThreadVM(ViewModel):
         if self._index(key) is not None:
             self._updated(m)
             return
+        if self.messages and m.date_added < self.messages[0].date_added:
+            return  # an older page arriving: load_older prepends it, not the live path
         prev_day = self.item_for(self.messages[-1]).day if self.messages else None
         self.messages.append(m)
         new_rows = self._rows_for([m], prev_day)
@@ -408,6 +410,34 @@ class ThreadVM(ViewModel):
         except Exception as exc:
             self.fail(exc)
 
+    async def check_files(self, sources: Sequence[Any]) -> list[Any]:
+        """Check picked files at once (type, size, count; pictures compressed).
+
+        Returns the files that can go; every refusal is said now, before upload.
+        """
+        from services.attachments import check_attachments_async
+
+        if not sources:
+            return []
+        check = await check_attachments_async(list(sources))
+        if check.violations:
+            self.error = " ".join(dict.fromkeys(v.message for v in check.violations))
+            self.emit("error", self.error)
+        refused = {v.subject_id for v in check.violations}
+        return [s for s in sources if getattr(s, "subject", s.name) not in refused]
+
+    async def _outgoing(self, sources: Sequence[Any]) -> list[Any] | None:
+        """The checked, compressed files for the outbox; None (said) when any is refused."""
+        from services.attachments import check_attachments_async
+        from services.outbox import OutgoingFile
+
+        check = await check_attachments_async(list(sources))
+        if check.violations:
+            self.error = " ".join(dict.fromkeys(v.message for v in check.violations))
+            self.emit("error", self.error)
+            return None
+        return [OutgoingFile(name=p.name, content_type=p.mime, data=p.data) for p in check.prepared]
+
     async def send(self, text: str, attachments: Sequence[Any] = ()) -> bool:
         """Queue a message; False (with .error said) when it can't be sent."""
         body = text.strip()
@@ -420,8 +450,14 @@ class ThreadVM(ViewModel):
             self.error = problems[0].message
             self.emit("error", self.error)
             return False
+        files: list[Any] = []
+        if attachments:
+            checked = await self._outgoing(attachments)
+            if checked is None:
+                return False
+            files = checked
         try:
-            await self.sync.send(self.conversation_id, body, attachments=tuple(attachments))
+            await self.sync.send(self.conversation_id, body, attachments=tuple(files))
         except Exception as exc:
             self.fail(exc)
             return False

@@ -401,7 +401,9 @@ class Shell:
     # --- services: files -------------------------------------------------------------------------
 
     async def pick_files(self) -> list[Any]:
-        from services.outbox import OutgoingFile
+        from pathlib import Path
+
+        from services.attachments import AttachmentSource
 
         assert self.file_picker is not None
         try:
@@ -413,7 +415,10 @@ class Shell:
         for f in files or []:
             if f.bytes is None and f.path is None:
                 continue
-            out.append(OutgoingFile(name=f.name, data=f.bytes, path=f.path))
+            path = Path(f.path) if f.path and f.bytes is None else None
+            out.append(
+                AttachmentSource(name=f.name, data=f.bytes, path=path, key=f"{f.id}:{f.name}")
+            )
         return out
 
     async def download(self, url: str) -> None:

@@ -374,7 +374,7 @@ class ThreadView:
         self.vm.set_draft(self.input.value or "")
 
     async def _on_attach(self, _: ft.Event) -> None:
-        picked = await self.pick_files()
+        picked = await self.vm.check_files(await self.pick_files())
         if picked:
             self.attachments += list(picked)
             self._show_picked()
@@ -383,9 +383,7 @@ class ThreadView:
     def _show_picked(self) -> None:
         self.picked.controls = [
             ft.Chip(
-                label=ft.Text(
-                    f"{f.name} ({fmt.file_size(len(f.data or b''))})" if f.data else f.name
-                ),
+                label=ft.Text(f"{f.name} ({fmt.file_size(f.size())})"),
                 leading=ft.Icon(ft.Icons.ATTACH_FILE),
                 on_delete=lambda _, f=f: self._unpick(f),
                 delete_icon_tooltip="Remove this file",
