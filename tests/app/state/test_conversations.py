@@ -1,0 +1,78 @@
+"""The conversation list: newest first, search, windowed paging, row wording."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.state.conversations import ConversationsVM
+from services.models import ConversationSummary, ConversationType, Direction
+from services.store import Store
+from tests.app.fakes import T0, FakeSync
+
+
+def summary(i: int, **fields) -> ConversationSummary:
+    values = {
+        "id": f"conv_{i:03d}",
+        "type": ConversationType.GROUP_SMS,
+        "name": f"Group {i}",
+        "last_message_body": f"last {i}",
+        "last_message_date": int(T0.timestamp() * 1000) + i * 60_000,
+        "participant_count": 3,
+    }
+    values.update(fields)
+    return ConversationSummary(**values)
+
+
+def vm_with(n: int) -> ConversationsVM:
+    store = Store(":memory:")
+    store.put_conversations([summary(i) for i in range(n)])
+    return ConversationsVM(store, FakeSync(store), now=lambda: T0)
+
+
+def test_newest_first_and_only_a_window():
+    vm = vm_with(75)
+    vm.refresh()
+    assert [r.title for r in vm.rows[:2]] == ["Group 74", "Group 73"]
+    assert len(vm.rows) == 30 and vm.has_more
+    assert vm.show_more() and len(vm.rows) == 60
+    assert vm.show_more() and len(vm.rows) == 75 and not vm.has_more
+    assert not vm.show_more()
+
+
+def test_search_filters_and_resets_the_window():
+    vm = vm_with(40)
+    vm.refresh()
+    vm.show_more()
+    vm.set_query("Group 37")
+    assert {r.title for r in vm.rows} == {"Group 37"}
+    assert vm.limit == vm.PAGE
+
+
+def test_row_wording_unread_blocked_and_outbound_preview():
+    store = Store(":memory:")
+    store.put_conversations(
+        [
+            summary(1, unread_count=2, blocked=True),
+            summary(2, last_message_direction=Direction.OUTBOUND, last_message_body="hi"),
+            summary(3, type=ConversationType.PHONE, name="Chloe Martin"),
+        ]
+    )
+    vm = ConversationsVM(store, FakeSync(store), now=lambda: T0)
+    vm.refresh()
+    rows = {r.id: r for r in vm.rows}
+    assert rows["conv_001"].unread == 2 and rows["conv_001"].blocked
+    assert "2 unread" in rows["conv_001"].semantics_label
+    assert "blocked" in rows["conv_001"].semantics_label
+    assert rows["conv_002"].preview == "You: hi"
+    assert rows["conv_003"].initials == "CM" and not rows["conv_003"].is_group
+
+
+@pytest.mark.anyio
+async def test_a_failed_refresh_is_said():
+    from services.api.errors import NetworkError
+
+    vm = vm_with(1)
+    vm.sync.errors["refresh_conversations"] = NetworkError("down")
+    await vm.reload()
+    assert vm.error == NetworkError("down").user_message
+    assert len(vm.rows) == 1  # the cached list still shows
