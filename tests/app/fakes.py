@@ -81,6 +81,10 @@ class FakeClient:
         ]
         return ContactPage(contacts=page, total=len(found))
 
+    async def download(self, url: str) -> bytes:
+        self._maybe_fail("download")
+        return b""
+
     async def get_contact(self, contact_id: str) -> Contact:
         self._maybe_fail("get_contact")
         for c in self.contacts:
@@ -121,6 +125,8 @@ class FakeSync:
         self.sent: list[tuple[str, str]] = []
         self.read: list[str] = []
         self.older: dict[str, list[Message]] = {}
+        self.connection_state = "connected"
+        self.open_conversation_id: str | None = None
 
     def _maybe_fail(self, name: str) -> None:
         if name in self.errors:

@@ -1,0 +1,122 @@
+"""The frame on Flet's diff engine: side by side when wide, one screen with a bottom bar
+when narrow, keyboard shortcuts, and back navigation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import flet as ft
+import pytest
+
+from app import backend as backend_mod
+from app.backend import Backend
+from app.config import AppConfig
+from app.views.shell import Shell
+from services.store import Store
+from tests.app.conftest import FakeSession, settle, walk
+from tests.app.fakes import FakeClient, FakeSync, make_message
+from tests.factories import make_admin, make_contacts, make_conversation, make_number
+
+
+@pytest.fixture
+def demo(tmp_path: Path):
+    me = make_admin(id="admin", name="Dana Admin")
+    people = make_contacts(4)
+    store = Store(":memory:")
+    conv = make_conversation(contacts=people[:3], name="Weekend crew")
+    store.put_conversation(conv)
+    store.put_messages(conv.id, [make_message(conv, body=f"m{i}") for i in range(3)])
+    cfg = AppConfig(data_dir=tmp_path)
+    b = Backend(cfg, FakeClient(people), store, FakeSync(store, me), me, [make_number()], [me])
+    backend_mod._backends[(None, "demo-admin")] = b
+    yield cfg, b, conv
+    backend_mod._backends.clear()
+
+
+async def start(fake: FakeSession, cfg: AppConfig, width: int) -> Shell:
+    fake.register(width=width, height=800)
+    shell = Shell(fake.page, cfg)
+    await shell.start()
+    await settle()
+    return shell
+
+
+def has(root: ft.BaseControl, kind: type) -> bool:
+    return any(isinstance(c, kind) for c in walk(root))
+
+
+def key(shell: Shell, k: str, ctrl: bool = False) -> ft.KeyboardEvent:
+    return ft.KeyboardEvent(
+        name="keyboard_event",
+        control=shell.page,
+        key=k,
+        shift=False,
+        ctrl=ctrl,
+        alt=False,
+        meta=False,
+    )
+
+
+@pytest.mark.anyio
+async def test_wide_shows_list_and_thread_side_by_side(fake_session: FakeSession, demo):
+    cfg, b, conv = demo
+    shell = await start(fake_session, cfg, 1280)
+    assert has(shell.root, ft.NavigationRail) and not has(shell.root, ft.NavigationBar)
+    await shell.open_thread(conv.id)
+    assert shell.thread_view is not None
+    root = shell.root.content
+    assert any(c is shell.conv_view.root for c in walk(root))
+    assert any(c is shell.thread_view.root for c in walk(root))
+    assert not shell.thread_view.back.visible  # no back on a desktop
+    shell.toggle_participants()
+    assert any(c is shell.participants_view.root for c in walk(shell.root.content))
+    await shell._on_key(key(shell, "Escape"))
+    assert not shell.panel_open
+
+
+@pytest.mark.anyio
+async def test_narrow_shows_one_screen_with_a_bottom_bar_and_back(fake_session, demo):
+    cfg, b, conv = demo
+    shell = await start(fake_session, cfg, 390)
+    assert has(shell.root, ft.NavigationBar) and not has(shell.root, ft.NavigationRail)
+    await shell.open_thread(conv.id)
+    root = shell.root.content
+    assert not has(root, ft.NavigationBar)  # the thread has the whole screen
+    assert not any(c is shell.conv_view.root for c in walk(root))
+    assert shell.thread_view.back.visible
+    await shell._on_key(key(shell, "Escape"))  # back to the list
+    assert shell.route == "list" and has(shell.root, ft.NavigationBar)
+
+
+@pytest.mark.anyio
+async def test_ctrl_n_opens_the_wizard_and_escape_closes_it(fake_session, demo):
+    cfg, b, _ = demo
+    shell = await start(fake_session, cfg, 1280)
+    await shell._on_key(key(shell, "N", ctrl=True))
+    assert shell.route == "new" and shell.new_view is not None
+    await settle()
+    assert shell.new_view.vm.contacts  # the picker loaded contacts
+    await shell._on_key(key(shell, "Escape"))
+    assert shell.route == "list"
+
+
+@pytest.mark.anyio
+async def test_a_sign_in_failure_is_a_sentence_with_try_again(fake_session, tmp_path):
+    cfg = AppConfig(backend_url="http://127.0.0.1:9", token="bad", data_dir=tmp_path)
+
+    async def refuse(_cfg):
+        from services.api.errors import AuthError
+
+        raise AuthError("401")
+
+    import app.views.shell as shell_mod
+
+    original = shell_mod.connect
+    shell_mod.connect = refuse
+    try:
+        shell = await start(fake_session, cfg, 1280)
+    finally:
+        shell_mod.connect = original
+    words = " ".join(c.value for c in walk(shell.root) if isinstance(c, ft.Text) and c.value)
+    assert "Couldn't sign in" in words
+    assert any(isinstance(c, ft.FilledButton) for c in walk(shell.root))
