@@ -59,7 +59,7 @@ def key(shell: Shell, k: str, ctrl: bool = False) -> ft.KeyboardEvent:
 
 @pytest.mark.anyio
 async def test_wide_shows_list_and_thread_side_by_side(fake_session: FakeSession, demo):
-    cfg, b, conv = demo
+    cfg, _b, conv = demo
     shell = await start(fake_session, cfg, 1280)
     assert has(shell.root, ft.NavigationRail) and not has(shell.root, ft.NavigationBar)
     await shell.open_thread(conv.id)
@@ -76,7 +76,7 @@ async def test_wide_shows_list_and_thread_side_by_side(fake_session: FakeSession
 
 @pytest.mark.anyio
 async def test_narrow_shows_one_screen_with_a_bottom_bar_and_back(fake_session, demo):
-    cfg, b, conv = demo
+    cfg, _b, conv = demo
     shell = await start(fake_session, cfg, 390)
     assert has(shell.root, ft.NavigationBar) and not has(shell.root, ft.NavigationRail)
     await shell.open_thread(conv.id)
@@ -90,7 +90,7 @@ async def test_narrow_shows_one_screen_with_a_bottom_bar_and_back(fake_session, 
 
 @pytest.mark.anyio
 async def test_ctrl_n_opens_the_wizard_and_escape_closes_it(fake_session, demo):
-    cfg, b, _ = demo
+    cfg, _b, _ = demo
     shell = await start(fake_session, cfg, 1280)
     await shell._on_key(key(shell, "N", ctrl=True))
     assert shell.route == "new" and shell.new_view is not None
