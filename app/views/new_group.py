@@ -184,9 +184,10 @@ class NewGroupView:
             for i, name in vm.chips
         ]
         self.counter.value = vm.counter if vm.group else f"{vm.count} of 1 selected"
-        self.counter.color = (
-            None if (vm.counter_ok if vm.group else vm.count == 1) else ft.Colors.ERROR
-        )
+        ok = vm.counter_ok if vm.group else vm.count == 1
+        # Red once something is chosen and the count is out of range; nothing chosen yet
+        # is a start, not a mistake.
+        self.counter.color = ft.Colors.ERROR if vm.count and not ok else None
         self.notice.value = vm.notice or ""
         self.notice_box.visible = bool(vm.notice)
         self.rows.controls = [self._row(r) for r in vm.rows()]

@@ -100,6 +100,7 @@ class ParticipantsView:
                     ],
                     spacing=8,
                     expand=True,
+                    horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
                 ),
                 expand=True,
             ),

@@ -259,6 +259,10 @@ class ThreadView:
         self.input.disabled = blocked
         self.input.hint_text = "Sending is blocked in this group" if blocked else "Type a message"
         self.send_button.disabled = blocked
+        # A filled button keeps its colour when disabled: grey it so "blocked" reads at a glance.
+        self.send_button.bgcolor = (
+            ft.Colors.SURFACE_CONTAINER_HIGHEST if blocked else ft.Colors.PRIMARY
+        )
         self.attach_button.disabled = blocked
         self.participants_button.visible = bool(vm.participants)
 

@@ -1,0 +1,73 @@
+"""The conversation list on the fake session: rows are reused, so a change sends one row."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.components.connection import ConnectionIndicator
+from app.state.conversations import ConversationsVM
+from app.views.conversations import ConversationsView
+from services.models import ConversationSummary, ConversationType
+from services.store import Store
+from tests.app.conftest import FakeSession
+from tests.app.fakes import T0, FakeSync
+
+
+def summaries(n: int) -> list[ConversationSummary]:
+    return [
+        ConversationSummary(
+            id=f"conv_{i:03d}",
+            type=ConversationType.GROUP_SMS,
+            name=f"Group {i}",
+            last_message_body=f"last message of group {i}",
+            last_message_date=int(T0.timestamp() * 1000) + i * 60_000,
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.mark.anyio
+async def test_one_conversation_changing_sends_one_row(fake_session: FakeSession):
+    store = Store(":memory:")
+    store.put_conversations(summaries(30))
+    vm = ConversationsVM(store, FakeSync(store), now=lambda: T0)
+    store.subscribe(vm.on_store_change)
+    opened: list[str] = []
+
+    async def on_open(cid: str) -> None:
+        opened.append(cid)
+
+    async def on_new() -> None:
+        return None
+
+    view = ConversationsView(vm, on_open=on_open, on_new=on_new, indicator=ConnectionIndicator())
+    fake_session.register()
+    fake_session.page.add(view.root)
+    vm.refresh()
+    whole = fake_session.total_bytes()
+    assert len(view.tiles) == 30
+    fake_session.mark()
+    store.update_conversation("conv_010", unread_count=3)
+    assert view.tiles["conv_010"].row.unread == 3
+    assert 0 < fake_session.bytes_since_mark() < whole / 5
+    await fake_session.event(view.tiles["conv_005"].content, "click")
+    assert opened == ["conv_005"]
+
+
+@pytest.mark.anyio
+async def test_search_shows_matches_and_says_when_none(fake_session: FakeSession):
+    store = Store(":memory:")
+    store.put_conversations(summaries(5))
+    vm = ConversationsVM(store, FakeSync(store), now=lambda: T0)
+
+    async def noop(*_: object) -> None:
+        return None
+
+    view = ConversationsView(vm, on_open=noop, on_new=noop, indicator=ConnectionIndicator())
+    fake_session.register()
+    fake_session.page.add(view.root)
+    vm.refresh()
+    await fake_session.type_into(view.search, "Group 3")
+    assert list(view.tiles) == ["conv_003"]
+    await fake_session.type_into(view.search, "zzz")
+    assert view.empty.visible and "No conversations match" in view.empty.content.value
