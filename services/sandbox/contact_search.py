@@ -27,7 +27,12 @@ class ContactSearch:
         self._generation += 1
         self._indexes.clear()
 
+    def built(self, location_id: str) -> ContactIndex | None:
+        """The location's index when it is ready (no building)."""
+        return self._indexes.get(location_id)
+
     def index(self, location_id: str) -> ContactIndex:
+        """The location's index, built now when missing (about 0.7 s at 50,000 contacts)."""
         with self._lock:
             found = self._indexes.get(location_id)
             if found is not None:
