@@ -86,12 +86,18 @@ def _business_number(sandbox: Sandbox, location_id: str, numbers: list[str]) -> 
 
 
 def _group_for(sandbox: Sandbox, location_id: str, business: str, members: set[str]) -> str:
-    rows = sandbox.db.all(
-        "SELECT id FROM conversations WHERE location_id = ? AND from_number = ?"
-        " AND type = 'TYPE_GROUP_SMS' ORDER BY last_message_date DESC, id DESC",
-        (location_id, business),
+    # Only groups the sender is in (an indexed lookup), not every group of the number: at
+    # 10,000 conversations the scan cost a query per group. Most recently active first; in
+    # a tie of the same millisecond the later message (or the later group) wins.
+    sender_groups = (
+        "SELECT c.id FROM conversations c JOIN participants p ON p.conversation_id = c.id"
+        " WHERE p.phone = ? AND c.location_id = ? AND c.from_number = ?"
+        " AND c.type = 'TYPE_GROUP_SMS'"
+        " ORDER BY c.last_message_date DESC,"
+        " COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conversation_id = c.id), 0) DESC,"
+        " c.rowid DESC"
     )
-    for row in rows:
+    for row in sandbox.db.all(sender_groups, (next(iter(sorted(members))), location_id, business)):
         phones_in = {
             p["phone"]
             for p in sandbox.db.all(
