@@ -55,13 +55,21 @@ class MessageBubble(ft.Semantics):
             body.append(
                 ft.Text(
                     item.body,
-                    selectable=True,
+                    # Not selectable: selectable text takes the tap that opens delivery details.
                     size=15,
                     color=ft.Colors.ON_PRIMARY if out else ft.Colors.ON_SURFACE,
                 )
             )
         self.box = ft.Container(
-            content=ft.Column(body, spacing=6, tight=True),
+            # Inside the box (Semantics ignores expand): a handle on the tappable bubble.
+            content=ft.Semantics(
+                identifier=f"bubble-{item.key}",
+                button=True,
+                tooltip="Show delivery details",
+                # A screen reader's (and the web's semantic) tap lands here, not on the box.
+                on_tap=lambda _: self._on_tap(self.item),
+                content=ft.Column(body, spacing=6, tight=True),
+            ),
             padding=ft.Padding.symmetric(horizontal=12, vertical=8),
             bgcolor=ft.Colors.PRIMARY if out else ft.Colors.SURFACE_CONTAINER_HIGHEST,
             border_radius=ft.BorderRadius.only(

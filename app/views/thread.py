@@ -6,6 +6,7 @@ one insert at 0 and the view opens at the bottom; older pages go on the end.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -406,6 +407,7 @@ class ThreadView:
         self.page.run_task(self.vm.retry, item)
 
     def _on_bubble_tap(self, item: MessageItem) -> None:
+        logging.getLogger("app").info("delivery detail for %s", item.key)
         lines = self.vm.delivery(item)
         tiles = [
             ft.ListTile(
