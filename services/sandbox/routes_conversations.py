@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from services import phones, rules
-from services.models import Contact, Conversation, GroupKind, PhoneNumber, User
+from services.models import Contact, Conversation, ConversationType, GroupKind, PhoneNumber, User
 from services.sandbox import changes, clock, views
 from services.sandbox.access import may_view, refuse, visible_conversation
 from services.sandbox.bodies import GroupCreate, MarkRead
@@ -38,8 +39,11 @@ async def search(request: Request, ctx: Ctx) -> Response:
     )
     if not query and not ctx.user.assigned_data_only:
         return _unfiltered_page(request, ctx, rows, status, limit, (start_after, start_after_id))
+    hidden = _surely_hidden(ctx, location) if ctx.user.assigned_data_only else None
     found: list[dict[str, Any]] = []
     for row in rows:
+        if hidden is not None and hidden(row):
+            continue
         wire = views.conversation(ctx.sandbox.db, row)
         if not _status_ok(wire, status) or not _query_ok(wire, query, text_hits):
             continue
@@ -83,6 +87,42 @@ def _unfiltered_page(
         if len(page) < limit and _after(head, after[0], after[1]):
             page.append(wire or views.conversation(db, row))
     return ok(request, {"conversations": [views.summary(w) for w in page], "total": total})
+
+
+def _surely_hidden(ctx: Ctx, location: str) -> Callable[[sqlite3.Row], bool]:
+    """For a user limited to assigned data: conversations with someone else's contact.
+
+    rules.can_view_conversation hides those (and those with a deleted contact), so they
+    are skipped from two bulk reads instead of building and checking each one (0.8 s a
+    page at 10,000 conversations). Everything else still gets the full check.
+    """
+    db = ctx.sandbox.db
+    owners = {
+        row["id"]: row["assigned_to"]
+        for row in db.all(
+            "SELECT id, assigned_to FROM contacts WHERE location_id = ? AND deleted = 0",
+            (location,),
+        )
+    }
+    members: dict[str, list[str]] = {}
+    for row in db.all(
+        "SELECT p.conversation_id, p.contact_id FROM participants p"
+        " JOIN conversations c ON c.id = p.conversation_id"
+        " WHERE c.location_id = ? AND p.contact_id IS NOT NULL",
+        (location,),
+    ):
+        members.setdefault(row[0], []).append(row[1])
+    me = ctx.user.id
+
+    def hidden(row: sqlite3.Row) -> bool:
+        if row["kind"] == GroupKind.TEAMMATES.value:
+            return False  # teammates groups follow other rules: check in full
+        ids = members.get(row["id"], [])
+        if row["type"] == ConversationType.PHONE.value and row["contact_id"]:
+            ids = [*ids, row["contact_id"]]  # as rules.can_view_conversation counts it
+        return any(owners.get(contact_id) != me for contact_id in ids)
+
+    return hidden
 
 
 def _status_ok(wire: dict[str, Any], status: str) -> bool:
