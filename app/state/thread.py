@@ -150,8 +150,11 @@ class ThreadVM(ViewModel):
         if c is None:
             return ""
         parts = []
-        if c.participants:
-            parts.append(f"{len(c.participants)} participants")
+        n = len(c.participants)
+        if not c.is_group and n == 1:
+            parts.append(phones.format_display(c.participants[0].phone))
+        elif n:
+            parts.append(f"{n} participant{'s' if n != 1 else ''}")
         if c.from_number:
             parts.append(f"from {phones.format_display(c.from_number)}")
         return " · ".join(parts)

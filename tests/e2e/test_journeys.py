@@ -257,3 +257,20 @@ def test_every_screen_at_both_sizes_and_themes(make_app, app_server, size, theme
     nav(app, "Settings")
     app.by_id("settings").wait_for(timeout=WAIT)
     app.shot(f"settings-{tag}")
+
+
+def test_keyboard_shortcuts_and_a_one_to_one_thread(make_app, app_server):
+    app = make_app(app_server, DESKTOP)
+    app.text("Chloe Martin").click()
+    app.by_id("composer").wait_for(timeout=WAIT)
+    app.type_in("composer", "Draft for Chloe")
+    app.page.keyboard.press("Control+n")
+    app.by_id("new-group").wait_for(timeout=WAIT)
+    app.page.keyboard.press("Escape")
+    app.by_id("empty-detail").wait_for(timeout=WAIT)
+    app.text("Chloe Martin").click()
+    app.by_id("composer").wait_for(timeout=WAIT)
+    app.page.wait_for_timeout(500)
+    values = app.page.locator("textarea, input").evaluate_all("els => els.map(e => e.value)")
+    assert "Draft for Chloe" in values  # the draft survived leaving the thread
+    app.shot("journey-one-to-one-draft")
