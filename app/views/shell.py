@@ -8,6 +8,7 @@ panel); one screen at a time below that, with a bottom NavigationBar
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import flet as ft
@@ -28,6 +29,7 @@ from app.views.participants import ParticipantsView
 from app.views.settings import SettingsView
 from app.views.thread import ThreadView
 from app.views.ui import handle, say
+from services import phones
 from services.models import GroupKind
 
 log = logging.getLogger("app")
@@ -167,7 +169,7 @@ class Shell:
                 destinations=[
                     ft.NavigationRailDestination(
                         icon=ft.Icon(ft.Icons.CHAT_BUBBLE_OUTLINE, badge=self._unread_badge()),
-                        selected_icon=ft.Icons.CHAT_BUBBLE,
+                        selected_icon=ft.Icon(ft.Icons.CHAT_BUBBLE, badge=self._unread_badge()),
                         label="Conversations",
                     ),
                     ft.NavigationRailDestination(icon=ft.Icons.EDIT_SQUARE, label="New"),
@@ -239,7 +241,7 @@ class Shell:
                 destinations=[
                     ft.NavigationBarDestination(
                         icon=ft.Icon(ft.Icons.CHAT_BUBBLE_OUTLINE, badge=self._unread_badge()),
-                        selected_icon=ft.Icons.CHAT_BUBBLE,
+                        selected_icon=ft.Icon(ft.Icons.CHAT_BUBBLE, badge=self._unread_badge()),
                         label="Conversations",
                     ),
                     ft.NavigationBarDestination(icon=ft.Icons.EDIT_SQUARE, label="New"),
@@ -459,6 +461,7 @@ class Shell:
     def _on_notice(self, title: str, body: str, conversation_id: str) -> None:
         if self.thread_vm is not None and self.thread_vm.conversation_id == conversation_id:
             return
+        body = self._names_for_numbers(body, conversation_id)
         self.page.show_dialog(
             ft.SnackBar(
                 ft.Semantics(
@@ -472,6 +475,14 @@ class Shell:
                 duration=5000,
             )
         )
+
+    def _names_for_numbers(self, text: str, conversation_id: str) -> str:
+        """A notice says who wrote, not a raw +1 number, whenever the group knows them."""
+        conv = self.backend.store.conversation(conversation_id) if self.backend else None
+        for p in getattr(conv, "participants", None) or []:
+            if p.phone and p.phone in text:
+                text = text.replace(p.phone, p.current_name or p.name or p.phone)
+        return re.sub(r"\+\d{8,15}", lambda m: phones.format_display(m.group()), text)
 
     # --- keyboard --------------------------------------------------------------------------------
 

@@ -274,3 +274,24 @@ def test_keyboard_shortcuts_and_a_one_to_one_thread(make_app, app_server):
     values = app.page.locator("textarea, input").evaluate_all("els => els.map(e => e.value)")
     assert "Draft for Chloe" in values  # the draft survived leaving the thread
     app.shot("journey-one-to-one-draft")
+
+
+def test_a_reply_in_another_thread_shows_a_notice_and_a_badge(make_app, sandbox_app):
+    conv = run(_conversation(sandbox_app, "Front desk team"))
+    sender = conv.participants[0]
+    others = [p.phone for p in conv.participants[1:]]
+
+    async def reply() -> None:
+        async with api(sandbox_app) as client:
+            await client.sandbox_inbound(sender.phone, [conv.from_number, *others], "Running late!")
+
+    app = make_app(sandbox_app, DESKTOP)
+    app.text("Sunday league").click()
+    app.by_id("blocked-banner").wait_for(timeout=WAIT)
+    wait_until(lambda: "Live" in label_of(app, "connection"), app)
+    run(reply())
+    app.by_id("notice").wait_for(timeout=WAIT)
+    assert "Running late!" in label_of(app, "notice")
+    app.shot("journey-notice")
+    row = app.by_id(f"conversation-{conv.id}")
+    wait_until(lambda: "unread" in label_of_loc(row), app)
