@@ -45,21 +45,8 @@ class MessageBubble(ft.Semantics):
             tooltip="Send this message again",
         )
         out = item.outbound
-        body: list[ft.Control] = []
-        for url in item.attachments:
-            if fmt.is_image_url(url) and cache is not None:
-                body.append(ImageAttachment(url, cache, on_image))
-            else:
-                body.append(file_chip(url, on_download))
-        if item.body:
-            body.append(
-                ft.Text(
-                    item.body,
-                    # Not selectable: selectable text takes the tap that opens delivery details.
-                    size=15,
-                    color=ft.Colors.ON_PRIMARY if out else ft.Colors.ON_SURFACE,
-                )
-            )
+        self._cache, self._on_image, self._on_download = cache, on_image, on_download
+        self.body = ft.Column(self._body_controls(item), spacing=6, tight=True)
         self.box = ft.Container(
             # Inside the box (Semantics ignores expand): a handle on the tappable bubble.
             content=ft.Semantics(
@@ -68,7 +55,7 @@ class MessageBubble(ft.Semantics):
                 tooltip="Show delivery details",
                 # A screen reader's (and the web's semantic) tap lands here, not on the box.
                 on_tap=lambda _: self._on_tap(self.item),
-                content=ft.Column(body, spacing=6, tight=True),
+                content=self.body,
             ),
             padding=ft.Padding.symmetric(horizontal=12, vertical=8),
             bgcolor=ft.Colors.PRIMARY if out else ft.Colors.SURFACE_CONTAINER_HIGHEST,
@@ -119,6 +106,39 @@ class MessageBubble(ft.Semantics):
         )
         self._apply_state(item)
 
+    def _body_controls(self, item: MessageItem) -> list[ft.Control]:
+        body: list[ft.Control] = []
+        for url in item.attachments:
+            if fmt.is_image_url(url) and self._cache is not None:
+                body.append(ImageAttachment(url, self._cache, self._on_image))
+            else:
+                body.append(file_chip(url, self._on_download))
+        if not item.attachments:
+            # Files still in the outbox: named, so the sender sees what is going.
+            for path in item.local_files:
+                body.append(
+                    ft.Row(
+                        [
+                            ft.Icon(ft.Icons.UPLOAD_FILE, size=18, color=ft.Colors.ON_PRIMARY),
+                            ft.Text(
+                                fmt.file_name_from_url(path), size=13, color=ft.Colors.ON_PRIMARY
+                            ),
+                        ],
+                        spacing=6,
+                        tight=True,
+                    )
+                )
+        if item.body:
+            body.append(
+                ft.Text(
+                    item.body,
+                    # Not selectable: selectable text takes the tap that opens delivery details.
+                    size=15,
+                    color=ft.Colors.ON_PRIMARY if item.outbound else ft.Colors.ON_SURFACE,
+                )
+            )
+        return body
+
     def _apply_state(self, item: MessageItem) -> None:
         icon, color = _STATE_ICONS.get(item.state, (None, None))
         self.state_icon.visible = icon is not None
@@ -137,5 +157,12 @@ class MessageBubble(ft.Semantics):
 
     def show(self, item: MessageItem) -> None:
         """Show a newer version of the same message (status changes); caller updates."""
+        contents_changed = (item.attachments, item.local_files, item.body) != (
+            self.item.attachments,
+            self.item.local_files,
+            self.item.body,
+        )
         self.item = item
+        if contents_changed:  # e.g. the outbox copy became the server's, with file URLs
+            self.body.controls = self._body_controls(item)
         self._apply_state(item)

@@ -148,13 +148,16 @@ class ThreadView:
         self.attach_button = ft.IconButton(
             ft.Icons.ATTACH_FILE, tooltip="Attach files", on_click=self._on_attach
         )
-        self.picked = ft.Row([], wrap=True, spacing=6, visible=False)
+        self.picked = ft.Row([], wrap=True, spacing=6)
+        # Files waiting to go; hide the handle, not its content (Flutter's Semantics rule).
+        self.picked_box = handle(self.picked, "picked-files")
+        self.picked_box.visible = False
         # The text field takes the row (a Container honours expand), so Send stays on screen.
         composer_box = ft.Container(handle(self.input, "composer"), expand=True)
         self.composer = ft.Container(
             ft.Column(
                 [
-                    self.picked,
+                    self.picked_box,
                     ft.Row(
                         [
                             handle(self.attach_button, "attach"),
@@ -360,13 +363,13 @@ class ThreadView:
         self.input.value = ""
         self.attachments = []
         self._show_picked()
-        refresh(self.input, self.picked)
+        refresh(self.input, self.picked_box)
         ok = await self.vm.send(text, files)
         if not ok:
             self.input.value = text  # keep what they typed so nothing is lost
             self.attachments = files
             self._show_picked()
-            refresh(self.input, self.picked)
+            refresh(self.input, self.picked_box)
         await self.input.focus()
 
     async def _on_submit(self, _: ft.Event) -> None:
@@ -383,7 +386,7 @@ class ThreadView:
         if picked:
             self.attachments += list(picked)
             self._show_picked()
-            refresh(self.picked)
+            refresh(self.picked_box)
 
     def _show_picked(self) -> None:
         self.picked.controls = [
@@ -395,13 +398,14 @@ class ThreadView:
             )
             for f in self.attachments
         ]
-        self.picked.visible = bool(self.attachments)
+        self.picked_box.visible = bool(self.attachments)
+        self.picked_box.label = "Files to send: " + ", ".join(f.name for f in self.attachments)
 
     def _unpick(self, f: Any) -> None:
         if f in self.attachments:
             self.attachments.remove(f)
         self._show_picked()
-        refresh(self.picked)
+        refresh(self.picked_box)
 
     def _on_retry(self, item: MessageItem) -> None:
         self.page.run_task(self.vm.retry, item)

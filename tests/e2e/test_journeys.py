@@ -295,3 +295,37 @@ def test_a_reply_in_another_thread_shows_a_notice_and_a_badge(make_app, sandbox_
     app.shot("journey-notice")
     row = app.by_id(f"conversation-{conv.id}")
     wait_until(lambda: "unread" in label_of_loc(row), app)
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), (30, 120, 220)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_attach_a_picture_and_send_it(make_app, app_server):
+    app = make_app(app_server, DESKTOP)
+    app.text("Weekend crew").click()
+    app.by_id("composer").wait_for(timeout=WAIT)
+    with app.page.expect_file_chooser(timeout=WAIT) as chooser:
+        app.by_id("attach").click()
+    chooser.value.set_files(
+        files=[{"name": "pitch.png", "mimeType": "image/png", "buffer": _png()}]
+    )
+    app.by_id("picked-files").wait_for(timeout=WAIT)  # the chip before sending
+    assert "pitch.png" in label_of(app, "picked-files")
+    app.type_in("composer", "Here's the pitch")
+    app.page.keyboard.press("Enter")
+    wait_until(
+        lambda: any(
+            "Here's the pitch" in label_of_loc(app.ids_starting("message-").nth(i))
+            and "1 attachment" in label_of_loc(app.ids_starting("message-").nth(i))
+            for i in range(app.ids_starting("message-").count())
+        ),
+        app,
+    )
+    app.shot("journey-attachment-sent")
