@@ -329,3 +329,29 @@ def test_attach_a_picture_and_send_it(make_app, app_server):
         app,
     )
     app.shot("journey-attachment-sent")
+
+
+def test_a_message_the_carrier_fails_shows_red_with_retry(make_app, sandbox_app):
+    async def carrier(fail_rate: float) -> None:
+        async with api(sandbox_app) as client:
+            await client.sandbox_carrier(fail_rate=fail_rate)
+
+    app = make_app(sandbox_app, DESKTOP)
+    app.text("Chloe Martin").click()
+    app.by_id("composer").wait_for(timeout=WAIT)
+    run(carrier(1.0))
+    try:
+        app.type_in("composer", "Is 3pm OK?")
+        app.page.keyboard.press("Enter")
+        bubbles = app.ids_starting("message-")
+        wait_until(
+            lambda: any(
+                "Is 3pm OK?" in (t := label_of_loc(bubbles.nth(i))) and "Not delivered" in t
+                for i in range(bubbles.count())
+            ),
+            app,
+        )
+        app.button("Retry").wait_for(timeout=WAIT)
+        app.shot("journey-failed-retry")
+    finally:
+        run(carrier(0.0))
