@@ -67,10 +67,8 @@ class DesktopNotifier:
                 on_open(conversation_id)
 
         try:
-            await asyncio.wait_for(
-                self._backend.send(title=title, message=body, on_clicked=on_clicked),
-                _SEND_TIMEOUT,
-            )
+            async with asyncio.timeout(_SEND_TIMEOUT):
+                await self._backend.send(title=title, message=body, on_clicked=on_clicked)
         except Exception:
             # Stop trying after the first failure: the service is not there.
             log.warning("system notifications unavailable", exc_info=True)

@@ -83,6 +83,8 @@ class Outbox:
         # local_id -> monotonic time before which it is not retried (in memory only:
         # after a restart everything queued is tried at once).
         self._not_before: dict[str, float] = {}
+        # Before anything can be added: copies left by entries that finished elsewhere.
+        self._remove_orphans({e.local_id for e in store.outbox()})
 
     # --- what the user does --------------------------------------------------------
 
@@ -120,8 +122,11 @@ class Outbox:
             self._wake.clear()
             due, wait = self._due()
             if not due:
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a
+                # cancellation that races with the wake-up, and stop() would hang.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
+                    async with asyncio.timeout(wait):
+                        await self._wake.wait()
                 continue
             # One entry per conversation at a time; different threads go in parallel.
             async with asyncio.TaskGroup() as group:
@@ -159,8 +164,9 @@ class Outbox:
             self._failed_attempt(entry, MalformedResponseError(str(error)))
         else:
             self._not_before.pop(entry.local_id, None)
-            self._store.outbox_sent(entry.local_id, result.message_id, result.status)
+            # Every file has its URL now, so the copies can go before the entry does.
             await asyncio.to_thread(self._remove_files, entry.local_id)
+            self._store.outbox_sent(entry.local_id, result.message_id, result.status)
 
     async def _upload(self, entry: OutboxEntry) -> list[str]:
         for file in entry.files:
@@ -211,6 +217,13 @@ class Outbox:
                 raise ValueError(f"attachment {file.name!r} has neither data nor path")
             kept.append(OutboxFile(file.name, file.content_type or _guess(file.name), str(target)))
         return kept
+
+    def _remove_orphans(self, keep: set[str]) -> None:
+        # Copies of entries that finished elsewhere (the server's copy arrived first).
+        if self._files_dir.is_dir():
+            for folder in self._files_dir.iterdir():
+                if folder.name not in keep:
+                    shutil.rmtree(folder, ignore_errors=True)
 
     def _remove_files(self, local_id: str) -> None:
         shutil.rmtree(self._files_dir / local_id, ignore_errors=True)

@@ -127,11 +127,16 @@ class Sync:
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
+        pending = set(tasks)
+        while pending:
+            # Cancel again if needed: code below us (asyncio.wait_for on 3.11, in the
+            # backend or a library) can swallow a cancellation that races a wake-up.
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=1.0)
         for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if not task.cancelled() and task.exception() is not None:
+                log.warning("sync task ended with %r", task.exception())
 
     async def _guard(self, body: Callable[[], Awaitable[None]]) -> None:
         # A bug in one pass must not end live updates for the session: log, pause, go on.
