@@ -23,7 +23,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,6 +44,26 @@ from services.store_types import LocalMessage, OutboxEntry, OutboxFile
 log = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+CANCELLED = "Upload cancelled. Retry sends the files not sent yet."
+
+
+@dataclass(frozen=True, slots=True)
+class UploadProgress:
+    """How far one file of an outbox entry has gone up (``sent`` of ``total`` bytes)."""
+
+    local_id: str
+    index: int  # the file's place in the message
+    sent: int
+    total: int
+    done: bool = False
+
+
+ProgressListener = Callable[[UploadProgress], None]
+
+
+class _Cancelled(Exception):
+    """The user cancelled an entry's uploads (not the worker being stopped)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +103,11 @@ class Outbox:
         # local_id -> monotonic time before which it is not retried (in memory only:
         # after a restart everything queued is tried at once).
         self._not_before: dict[str, float] = {}
+        # Progress goes to listeners only (it changes too often for the store).
+        self._listeners: list[ProgressListener] = []
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._uploading: set[str] = set()
+        self._cancelled: set[str] = set()
         # Before anything can be added: copies left by entries that finished elsewhere.
         self._remove_orphans({e.local_id for e in store.outbox()})
 
@@ -108,6 +133,32 @@ class Outbox:
         if self._store.outbox_remove(local_id) is not None:
             self._remove_files(local_id)
 
+    def cancel(self, local_id: str) -> bool:
+        """Stop an entry's uploads now; it fails with Retry (files sent so far are kept).
+
+        Only while files are going up: once they are, the send itself is one
+        short request that the server may already have carried out.
+        """
+        task = self._running.get(local_id)
+        if task is None or task.done() or local_id not in self._uploading:
+            return False
+        self._cancelled.add(local_id)
+        task.cancel()
+        return True
+
+    def watch_uploads(self, listener: ProgressListener) -> Callable[[], None]:
+        """Call ``listener`` as files go up (on the event loop); returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def uploaded(self, local_id: str) -> list[bool]:
+        """For each file of an entry, whether it is already on the server."""
+        entry = self._store.outbox_entry(local_id)
+        return [] if entry is None else [f.url is not None for f in entry.files]
+
+    def is_uploading(self, local_id: str) -> bool:
+        return local_id in self._uploading
+
     def nudge(self, *, now: bool = False) -> None:
         """Look at the queue again; ``now`` also cancels waits (the network is back)."""
         if now:
@@ -131,7 +182,15 @@ class Outbox:
             # One entry per conversation at a time; different threads go in parallel.
             async with asyncio.TaskGroup() as group:
                 for entry in due:
-                    group.create_task(self._attempt(entry))
+                    task = group.create_task(self._attempt(entry))
+                    self._running[entry.local_id] = task
+                    task.add_done_callback(self._forget(entry.local_id))
+
+    def _forget(self, local_id: str) -> Callable[[asyncio.Task[None]], None]:
+        def forget(_: asyncio.Task[None]) -> None:
+            self._running.pop(local_id, None)
+
+        return forget
 
     def _due(self) -> tuple[list[OutboxEntry], float | None]:
         now = time.monotonic()
@@ -151,6 +210,8 @@ class Outbox:
             result = await self._client.send_message(
                 entry.conversation_id, entry.body, urls, client_message_id=entry.local_id
             )
+        except _Cancelled:
+            self._store.outbox_set_state(entry.local_id, "failed", CANCELLED)
         except ApiError as error:
             self._failed_attempt(entry, error)
         except OSError as error:
@@ -169,15 +230,45 @@ class Outbox:
             self._store.outbox_sent(entry.local_id, result.message_id, result.status)
 
     async def _upload(self, entry: OutboxEntry) -> list[str]:
-        for file in entry.files:
-            if file.url is not None:
-                continue  # uploaded on an earlier attempt
-            data = await asyncio.to_thread(Path(file.path).read_bytes)
-            file.url = await self._client.upload(
-                entry.conversation_id, file.name, data, file.content_type
-            )
-            self._store.outbox_save(entry)
+        self._uploading.add(entry.local_id)
+        try:
+            for index, file in enumerate(entry.files):
+                if file.url is not None:
+                    continue  # uploaded on an earlier attempt
+                data = await asyncio.to_thread(Path(file.path).read_bytes)
+                file.url = await self._client.upload(
+                    entry.conversation_id,
+                    file.name,
+                    data,
+                    file.content_type,
+                    on_progress=self._progress(entry.local_id, index),
+                )
+                self._store.outbox_save(entry)
+                self._report(UploadProgress(entry.local_id, index, len(data), len(data), True))
+        except asyncio.CancelledError:
+            if entry.local_id not in self._cancelled:
+                raise  # the worker is stopping: the entry stays queued
+            self._cancelled.discard(entry.local_id)
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            raise _Cancelled from None
+        finally:
+            self._uploading.discard(entry.local_id)
         return [f.url for f in entry.files if f.url is not None]
+
+    def _progress(self, local_id: str, index: int) -> Callable[[int, int], None]:
+        def report(sent: int, total: int) -> None:
+            self._report(UploadProgress(local_id, index, sent, total))
+
+        return report
+
+    def _report(self, progress: UploadProgress) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(progress)
+            except Exception:  # a screen's bug must not fail the upload
+                log.exception("upload progress listener failed")
 
     def _failed_attempt(self, entry: OutboxEntry, error: ApiError) -> None:
         if not is_retryable(error):
