@@ -120,3 +120,33 @@ async def test_a_sign_in_failure_is_a_sentence_with_try_again(fake_session, tmp_
     words = " ".join(c.value for c in walk(shell.root) if isinstance(c, ft.Text) and c.value)
     assert "Couldn't sign in" in words
     assert any(isinstance(c, ft.FilledButton) for c in walk(shell.root))
+
+
+@pytest.mark.anyio
+async def test_an_unread_change_sends_the_badge_and_title_not_the_page(fake_session, demo):
+    cfg, b, conv = demo
+    shell = await start(fake_session, cfg, 1280)
+    page_bytes = fake_session.total_bytes()
+    layouts: list[None] = []
+    shell.layout = lambda: layouts.append(None)  # type: ignore[method-assign]
+    fake_session.mark()
+    b.store.put_conversation(conv.model_copy(update={"unread_count": 3}))
+    await settle()
+    assert fake_session.page.title == "(3) Group Chat for SMS"
+    chat = (ft.Icons.CHAT_BUBBLE_OUTLINE, ft.Icons.CHAT_BUBBLE)
+    icons = [c for c in walk(shell.root) if isinstance(c, ft.Icon) and c.icon in chat]
+    assert [i.badge for i in icons] == ["3", "3"]
+    assert layouts == []  # the page is not rebuilt for a number
+    sent = fake_session.bytes_since_mark()
+    # The badge, the title and the changed row of the list: a sliver of the page.
+    assert 0 < sent < page_bytes / 4
+    # Patched: the two badge icons, the page (its title), and the row in the list. Nothing else.
+    patched = {m.body.id for m in fake_session.messages_since_mark()}
+    in_list = {c._i for c in walk(shell.conv_view.root)}
+    assert {i._i for i in icons} | {fake_session.page._i} <= patched
+    assert patched - in_list <= {i._i for i in icons} | {fake_session.page._i}
+    fake_session.mark()
+    b.store.put_conversation(conv.model_copy(update={"unread_count": 0}))
+    await settle()
+    assert fake_session.page.title == "Group Chat for SMS"
+    assert [i.badge for i in icons] == [None, None]
