@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,12 @@ class AppConfig:
     web: bool = False
     port: int = 0
     backend_url: str | None = None  # None: the embedded demo backend
-    token: str = "demo-admin"
+    # Never in a repr: an AppConfig may end up in a log line or a crash report.
+    token: str = field(default="demo-admin", repr=False)
     location_id: str | None = DEMO_LOCATION
     data_dir: Path = Path(".")
+    # The token came from the command line (a developer's run): never saved or deleted.
+    token_from_args: bool = False
 
     @property
     def embedded(self) -> bool:
@@ -38,8 +41,30 @@ class AppConfig:
         """Tokens of the demo location, so Settings can switch admin and staff."""
         return self.token in DEMO_TOKENS
 
+    @property
+    def backend_name(self) -> str:
+        """ "embedded" or the API base URL, as services.settings names a backend."""
+        return self.backend_url or "embedded"
+
+    @property
+    def account(self) -> str:
+        """The credential-store account of this backend and location (= Settings.account)."""
+        return f"{self.location_id or ''}@{self.backend_name}"
+
     def with_token(self, token: str) -> AppConfig:
         return replace(self, token=token)
+
+    def for_api(self, url: str, location_id: str, token: str = "") -> AppConfig:
+        """The same app pointed at an API backend (sign-in)."""
+        return replace(
+            self, backend_url=url, location_id=location_id, token=token, token_from_args=False
+        )
+
+    def for_demo(self, token: str = "demo-admin") -> AppConfig:
+        """The same app on the embedded demo backend."""
+        return replace(
+            self, backend_url=None, location_id=DEMO_LOCATION, token=token, token_from_args=False
+        )
 
     def backend_label(self) -> str:
         return "Embedded demo backend" if self.embedded else f"Messaging API at {self.backend_url}"
@@ -73,23 +98,6 @@ def _saved_settings() -> Any:
     return mod.load_settings()
 
 
-def _saved_token(url: str) -> str | None:
-    """A token saved by sign-in in the platform's secure store, when available."""
-    try:
-        from services import credentials
-    except ImportError:
-        return None
-    for name in ("load_token", "get_token"):
-        getter = getattr(credentials, name, None)
-        if callable(getter):
-            try:
-                token = getter(url)
-            except Exception:  # no secure store on this machine: sign in again
-                return None
-            return token if isinstance(token, str) else None
-    return None
-
-
 def build_config(args: argparse.Namespace) -> AppConfig:
     data_dir = Path(tempfile.mkdtemp(prefix="gcsms-")) if args.demo_reset else app_data_dir()
     cfg = AppConfig(web=args.web, port=args.port, data_dir=data_dir)
@@ -97,9 +105,10 @@ def build_config(args: argparse.Namespace) -> AppConfig:
     if saved is not None:
         cfg = _apply_saved(cfg, saved, explicit_dir=args.demo_reset)
     if args.backend:
-        cfg = replace(cfg, backend_url=args.backend.rstrip("/"))
+        # A new backend: the demo token means nothing there; sign in unless --token says.
+        cfg = replace(cfg, backend_url=args.backend.rstrip("/"), token="")
     if args.token:
-        cfg = replace(cfg, token=args.token)
+        cfg = replace(cfg, token=args.token, token_from_args=True)
     if args.location:
         cfg = replace(cfg, location_id=args.location)
     return cfg
@@ -114,9 +123,5 @@ def _apply_saved(cfg: AppConfig, saved: Any, explicit_dir: bool) -> AppConfig:
     if backend == "embedded":
         token = "demo-staff" if getattr(saved, "demo_user", "admin") == "staff" else "demo-admin"
         return replace(cfg, token=token, location_id=location)
-    return replace(
-        cfg,
-        backend_url=backend.rstrip("/"),
-        token=_saved_token(backend) or "",
-        location_id=location,
-    )
+    # The token is not a setting: the shell reads it from the secure store, or signs in.
+    return replace(cfg, backend_url=backend.rstrip("/"), token="", location_id=location)

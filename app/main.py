@@ -29,6 +29,13 @@ def make_main(cfg: AppConfig):  # type: ignore[no-untyped-def]
     return main
 
 
+def _packaged() -> bool:
+    """True inside an app made by `flet build` (iOS, Android, desktop bundles)."""
+    from flet.utils.platform_utils import is_embedded
+
+    return bool(is_embedded() or os.environ.get("FLET_PLATFORM"))
+
+
 def _desktop_client_problem() -> str | None:
     """Why the desktop window cannot open here, in a sentence; None when it can."""
     from flet.utils.platform_utils import is_linux_server
@@ -62,6 +69,10 @@ def run(argv: list[str] | None = None) -> int:
         print(f"The app's settings are not valid:\n{exc}", file=sys.stderr)
         return 2
     main = make_main(cfg)
+    if _packaged():
+        # A `flet build` app: its own Flutter client hosts us; nothing to download or check.
+        ft.run(main, assets_dir=str(ASSETS))
+        return 0
     if cfg.web:
         print(f"Serving Group Chat for SMS on http://127.0.0.1:{cfg.port or '<free port>'}")
         ft.run(

@@ -15,6 +15,7 @@ from typing import Any
 
 from app.state import fmt
 from app.state.base import ViewModel
+from app.state.features import GROUP_READ_ONLY
 from services import phones, rules
 from services.models import (
     Conversation,
@@ -118,9 +119,12 @@ class ThreadVM(ViewModel):
         teammates: Sequence[User] = (),
         conversation_id: str,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        groups_supported: bool = True,
     ) -> None:
         super().__init__()
         self.store, self.sync, self.me, self.now = store, sync, me, now
+        # False on a backend that cannot send into groups (LeadConnector): groups are read-only.
+        self.groups_supported = groups_supported
         self.numbers = list(numbers)
         self.users = {u.id: u for u in teammates}
         self.conversation_id = conversation_id
@@ -192,14 +196,22 @@ class ThreadVM(ViewModel):
     @property
     def composer_block(self) -> str | None:
         """Replaces the composer when the user may not send from the group's number."""
+        if self.read_only:
+            return GROUP_READ_ONLY
         for v in self.violations():
             if v.code is rules.ViolationCode.FROM_NUMBER_ACCESS:
                 return v.short or "You can't send from this number"
         return None
 
     @property
+    def read_only(self) -> bool:
+        """A group on a backend that cannot send into groups: explained, never attempted."""
+        c = self.conversation
+        return not self.groups_supported and c is not None and c.is_group
+
+    @property
     def can_send(self) -> bool:
-        return not self.violations()
+        return not self.read_only and not self.violations()
 
     # --- names ------------------------------------------------------------------------
 
@@ -446,6 +458,10 @@ class ThreadVM(ViewModel):
         body = text.strip()
         if not body and not attachments:
             self.error = "Type a message or attach a file first."
+            self.emit("error", self.error)
+            return False
+        if self.read_only:
+            self.error = GROUP_READ_ONLY
             self.emit("error", self.error)
             return False
         problems = self.violations()

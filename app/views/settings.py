@@ -1,4 +1,4 @@
-"""Settings: which backend, who is signed in, switch demo admin/staff, theme."""
+"""Settings: which backend, who is signed in, switch demo admin/staff, theme, sign out."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 import flet as ft
 
 from app.config import DEMO_TOKENS, AppConfig
+from app.state.settings import signed_in_words
 from app.views.ui import back_button, handle, header
 from services.models import User
 
@@ -22,12 +23,10 @@ class SettingsView:
         on_switch_user: Callable[[str], Any],
         on_theme: Callable[[ft.ThemeMode], None],
         on_back: Callable[[], None] | None,
+        on_sign_out: Callable[[], Any] | None = None,
+        storage: str | None = None,
+        warning: str | None = None,
     ) -> None:
-        role = (
-            "Admin"
-            if me.is_admin
-            else ("Staff, assigned contacts only" if me.assigned_data_only else "Staff")
-        )
         tiles: list[ft.Control] = [
             ft.ListTile(
                 leading=ft.Icon(ft.Icons.DNS_OUTLINED),
@@ -38,11 +37,29 @@ class SettingsView:
                 ft.ListTile(
                     leading=ft.Icon(ft.Icons.ACCOUNT_CIRCLE_OUTLINED),
                     title=ft.Text("Signed in as"),
-                    subtitle=ft.Text(f"{me.display_name} · {role}"),
+                    subtitle=ft.Text(signed_in_words(me)),
                 ),
                 "signed-in-as",
             ),
         ]
+        if storage:
+            tiles.append(
+                ft.ListTile(
+                    leading=ft.Icon(ft.Icons.KEY_OUTLINED),
+                    title=ft.Text("Sign-in"),
+                    subtitle=ft.Text(storage),
+                )
+            )
+        if warning:
+            tiles.append(
+                handle(
+                    ft.ListTile(
+                        leading=ft.Icon(ft.Icons.WARNING_AMBER, color=ft.Colors.ERROR),
+                        title=ft.Text(warning),
+                    ),
+                    "no-secure-storage",
+                )
+            )
         if cfg.demo_token:
             other = "demo-staff" if cfg.token == "demo-admin" else "demo-admin"
             label = "Switch to the staff user" if other == "demo-staff" else "Switch to the admin"
@@ -97,6 +114,32 @@ class SettingsView:
                 padding=ft.Padding.symmetric(horizontal=16, vertical=8),
             )
         )
+        if on_sign_out is not None:
+            tiles.append(
+                ft.Container(
+                    ft.Column(
+                        [
+                            handle(
+                                ft.OutlinedButton(
+                                    "Sign out",
+                                    icon=ft.Icons.LOGOUT,
+                                    on_click=lambda _: on_sign_out(),
+                                ),
+                                "sign-out",
+                            ),
+                            ft.Text(
+                                "Signing out removes your sign-in and this account's messages "
+                                "and drafts from this device.",
+                                size=12,
+                                color=ft.Colors.ON_SURFACE_VARIANT,
+                            ),
+                        ],
+                        spacing=6,
+                        tight=True,
+                    ),
+                    padding=ft.Padding.symmetric(horizontal=16, vertical=8),
+                )
+            )
         back = back_button(lambda _: on_back(), "Back") if on_back else None
         self.root = handle(
             ft.Column(

@@ -23,6 +23,7 @@ from app.state.conversations import ConversationsVM
 from app.state.new_group import NewGroupVM
 from app.state.participants import ParticipantsVM
 from app.state.thread import ThreadVM
+from app.views.account import GROUPS_UNSUPPORTED, AccountFlow, UnsupportedView
 from app.views.conversations import ConversationsView
 from app.views.new_group import NewGroupView
 from app.views.participants import ParticipantsView
@@ -30,6 +31,7 @@ from app.views.settings import SettingsView
 from app.views.thread import ThreadView
 from app.views.ui import handle, refresh, say
 from services import phones
+from services.api.errors import AuthError
 from services.models import GroupKind
 
 log = logging.getLogger("app")
@@ -68,6 +70,7 @@ class Shell:
         self._unsubscribe: Any = None
         self.file_picker: ft.FilePicker | None = None
         self.cache: BytesCache | None = None
+        self.account = AccountFlow(self)  # sign-in, 401s and sign-out (app/views/account.py)
 
     # --- start-up ---------------------------------------------------------------------------
 
@@ -82,7 +85,7 @@ class Shell:
         page.on_disconnect = lambda _: self._detach()
         page.on_close = lambda _: self._detach()
         page.add(ft.SafeArea(self.root, expand=True))
-        await self._connect()
+        await self.account.begin()
 
     def _message_screen(self, text: str, *, busy: bool, retry: bool = False) -> None:
         parts: list[ft.Control] = []
@@ -117,6 +120,13 @@ class Shell:
             self.backend = await connect(self.cfg)
         except Exception as exc:
             log.warning("sign-in failed", exc_info=exc)
+            if isinstance(exc, AuthError) and not self.cfg.embedded:
+                # A refused token: sign in again (the cache, and its drafts, stay).
+                self.cfg = self.cfg.with_token("")
+                self.account.show_signin(
+                    f"Couldn't sign in to {self.cfg.backend_label()}. {user_message(exc)}"
+                )
+                return
             self._message_screen(
                 f"Couldn't sign in to {self.cfg.backend_label()}. {user_message(exc)}",
                 busy=False,
@@ -334,6 +344,7 @@ class Shell:
             numbers=b.numbers,
             teammates=b.teammates,
             conversation_id=conversation_id,
+            groups_supported=b.supports_groups,
         )
         self.thread_vm = vm
         self.thread_view = ThreadView(
@@ -392,6 +403,13 @@ class Shell:
         if b is None:
             return
         self._close_thread()
+        if not b.supports_groups:
+            # Explained, never a crash: this backend (LeadConnector) has no group create.
+            self.new_view = UnsupportedView(GROUPS_UNSUPPORTED)  # type: ignore[assignment]
+            self.route, self.panel_open = "new", False
+            self.conv_vm.select(None)
+            self.layout()
+            return
         vm = NewGroupVM(
             client=b.client, store=b.store, me=b.me, numbers=b.numbers, teammates=b.teammates
         )
@@ -414,6 +432,7 @@ class Shell:
             on_switch_user=lambda token: self.page.run_task(self.switch_user, token),
             on_theme=self.set_theme,
             on_back=None,
+            **self.account.settings_extras(),
         )
 
     def set_theme(self, mode: ft.ThemeMode) -> None:

@@ -1,0 +1,226 @@
+"""The shell's sign-in life cycle: the saved token, the sign-in screen, 401s, sign-out.
+
+Kept out of shell.py so the frame stays about layout. The shell owns one
+``AccountFlow``; it reads and changes the shell's ``cfg`` and ``backend``.
+
+- At start an API backend's token comes from the platform's secure store; with
+  none saved, the sign-in screen shows.
+- A 401 on any request (Sync, outbox, a view-model) stops the session and shows
+  sign-in with the reason. The cache stays, so the typed draft is there after
+  signing in again, and the thread that was open opens again.
+- "Sign out" deletes the token and this user's cache (app/state/settings.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import flet as ft
+
+from app import backend as backend_mod
+from app.config import AppConfig
+from app.secure_storage import credential_store_for_platform
+from app.state.features import GROUPS_UNSUPPORTED
+from app.state.settings import sign_out, storage_words
+from app.state.signin import SignInResult, SignInVM
+from app.views.signin import SignInView
+from app.views.ui import handle, mounted, say
+from services.credentials import NO_SECURE_STORAGE_MESSAGE, CredentialError, CredentialStore
+
+if TYPE_CHECKING:
+    from app.views.shell import Shell
+
+log = logging.getLogger(__name__)
+
+__all__ = ["GROUPS_UNSUPPORTED", "AccountFlow", "UnsupportedView"]
+SIGNED_OUT_EXPIRED = "Your sign-in has expired or is no longer valid. Please sign in again."
+
+# Tests swap this for a store over a test keyring backend.
+store_factory: Callable[[], CredentialStore] = credential_store_for_platform
+
+
+class AccountFlow:
+    def __init__(self, shell: Shell) -> None:
+        self.shell = shell
+        self.credentials: CredentialStore | None = None
+        self.signin_view: SignInView | None = None
+        self.resume_conversation: str | None = None
+        self._losing = False
+        backend_mod.auth_listeners.append(self._on_401)
+
+    def close(self) -> None:
+        if self._on_401 in backend_mod.auth_listeners:
+            backend_mod.auth_listeners.remove(self._on_401)
+
+    # --- start -------------------------------------------------------------------------------
+
+    async def begin(self) -> None:
+        """Connect with what we have (demo, --token, saved token) or show sign-in."""
+        shell = self.shell
+        if self.credentials is None:
+            self.credentials = store_factory()
+        cfg = shell.cfg
+        if not cfg.embedded and not cfg.token:
+            token = await self._saved_token(cfg)
+            if token is None:
+                self.show_signin()
+                return
+            shell.cfg = cfg.with_token(token)
+        await shell._connect()
+
+    async def _saved_token(self, cfg: AppConfig) -> str | None:
+        assert self.credentials is not None
+        try:
+            secret = await self.credentials.get(cfg.account)
+        except CredentialError as exc:
+            log.warning("reading the saved sign-in failed (%s)", exc.kind)
+            return None
+        return secret.reveal() if secret is not None else None
+
+    # --- the sign-in screen --------------------------------------------------------------------
+
+    def show_signin(self, notice: str | None = None) -> None:
+        shell = self.shell
+        assert self.credentials is not None
+        shell.backend = None
+        vm = SignInVM(
+            cfg=shell.cfg,
+            credentials=self.credentials,
+            verify=backend_mod.verify_token,
+            notice=notice,
+        )
+        self.signin_view = SignInView(vm, on_signed_in=self._signed_in, on_demo=self._demo)
+        shell.root.content = self.signin_view.root
+        _show(shell)
+
+    async def _signed_in(self, result: SignInResult) -> None:
+        shell = self.shell
+        self.signin_view = None
+        shell.cfg = result.cfg
+        await shell._connect()
+        b = shell.backend
+        if b is None:
+            return
+        if not result.saved:
+            say(shell.page, NO_SECURE_STORAGE_MESSAGE)
+        resume, self.resume_conversation = self.resume_conversation, None
+        if resume and b.store.conversation(resume) is not None:
+            await shell.open_thread(resume)
+
+    async def _demo(self) -> None:
+        self.signin_view = None
+        self.shell.cfg = self.shell.cfg.for_demo()
+        await self.shell._connect()
+
+    # --- losing the sign-in (401) -----------------------------------------------------------------
+
+    def _on_401(self, cfg: AppConfig) -> None:
+        b = self.shell.backend
+        if b is None or b.config != cfg or self._losing:
+            return
+        self._losing = True
+        try:
+            self.shell.page.run_task(self.lost_sign_in)
+        except Exception:  # the window is gone
+            self._losing = False
+
+    async def lost_sign_in(self) -> None:
+        """The server refused the token: back to sign-in, keeping the cache (drafts, outbox)."""
+        shell = self.shell
+        b = shell.backend
+        try:
+            if b is None:
+                return
+            vm = shell.thread_vm
+            self.resume_conversation = vm.conversation_id if vm is not None else None
+            _leave(shell)
+            await backend_mod.disconnect(b.config)
+            cfg = b.config
+            if self.credentials is not None and not cfg.token_from_args:
+                with contextlib.suppress(CredentialError):
+                    await self.credentials.delete(cfg.account)  # it no longer works
+            shell.cfg = cfg.with_token("")
+            self.show_signin(notice=SIGNED_OUT_EXPIRED)
+        finally:
+            self._losing = False
+
+    # --- settings ---------------------------------------------------------------------------
+
+    def settings_extras(self) -> dict[str, Any]:
+        """What Settings adds for the account: where the token is, the warning, Sign out."""
+        cfg = self.shell.cfg
+        creds = self.credentials
+        warning = None
+        if creds is not None and not creds.available and not cfg.embedded:
+            warning = NO_SECURE_STORAGE_MESSAGE
+        return {
+            "storage": storage_words(cfg, creds),
+            "warning": warning,
+            "on_sign_out": lambda: self.shell.page.run_task(self.sign_out),
+        }
+
+    async def sign_out(self) -> None:
+        shell = self.shell
+        b = shell.backend
+        if b is None:
+            return
+        self.resume_conversation = None
+        _leave(shell)
+        problem = await sign_out(b, self.credentials)
+        shell.cfg = b.config.with_token("")
+        self.show_signin()
+        if problem:
+            say(shell.page, problem)
+
+
+def _leave(shell: Shell) -> None:
+    """Take the signed-in screens down before their backend goes."""
+    shell._detach()
+    shell._close_thread()
+    shell.new_view = None
+    shell.settings_view = None
+    shell.backend = None
+
+
+def _show(shell: Shell) -> None:
+    if mounted(shell.root):
+        shell.root.update()
+    else:
+        shell.page.update()
+
+
+class UnsupportedView:
+    """Stands in for a screen the backend cannot serve (New Group on LeadConnector)."""
+
+    def __init__(self, text: str, identifier: str = "unsupported") -> None:
+        self.root = handle(
+            ft.Container(
+                ft.Column(
+                    [
+                        ft.Icon(ft.Icons.GROUP_OFF_OUTLINED, size=56, color=ft.Colors.OUTLINE),
+                        ft.Text(text, size=16, text_align=ft.TextAlign.CENTER),
+                        ft.Text(
+                            "Group chats need a backend with the group messaging extension. "
+                            "You can still read your conversations and reply one to one.",
+                            color=ft.Colors.ON_SURFACE_VARIANT,
+                            text_align=ft.TextAlign.CENTER,
+                        ),
+                    ],
+                    horizontal_alignment=ft.CrossAxisAlignment.CENTER,
+                    alignment=ft.MainAxisAlignment.CENTER,
+                    spacing=12,
+                    tight=True,
+                ),
+                alignment=ft.Alignment.CENTER,
+                padding=32,
+                expand=True,
+            ),
+            identifier,
+        )
+        self.root.expand = True
+
+    async def start(self) -> None:
+        return None
