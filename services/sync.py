@@ -84,6 +84,7 @@ class Sync:
         self._state = ConnectionState.RECONNECTING
         self._tasks: list[asyncio.Task[None]] = []
         self._older: dict[str, str | None] = {}
+        self._cursor_ready = asyncio.Event()
         self.outbox = Outbox(
             client,
             store,
@@ -120,10 +121,18 @@ class Sync:
     async def start(self) -> None:
         if self.running:
             return
+        if self.store.cursor() is not None or self._mode is LiveMode.POLL:
+            self._cursor_ready.set()
         self._tasks = [
             asyncio.create_task(self._guard(self._run_events), name="sync-events"),
-            asyncio.create_task(self._guard(self.outbox.run), name="sync-outbox"),
+            asyncio.create_task(self._guard(self._run_outbox), name="sync-outbox"),
         ]
+
+    async def _run_outbox(self) -> None:
+        # On a first run, send only once the event cursor is fixed: a message sent
+        # before it would have its delivery updates behind the cursor, never seen.
+        await self._cursor_ready.wait()
+        await self.outbox.run()
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
@@ -301,6 +310,7 @@ class Sync:
             if cursor is None:
                 # First run: follow from now, and take the list as it is now.
                 self.store.set_cursor(batch.cursor or "0")
+                self._cursor_ready.set()
                 await self.refresh_conversations()
                 return
             await self._apply(batch.events, batch.cursor or cursor)

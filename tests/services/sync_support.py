@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -67,6 +67,7 @@ class FlakyTransport(httpx.AsyncBaseTransport):
         refuse: float = 0.0,
         server_error: float = 0.0,
         lose_answer: float = 0.0,
+        drop_stream: float = 0.0,
         applies: Callable[[httpx.Request], bool] = lambda request: True,
     ) -> None:
         self.inner = inner
@@ -75,12 +76,15 @@ class FlakyTransport(httpx.AsyncBaseTransport):
         self.server_error = server_error
         self.lose_answer = lose_answer
         self.applies = applies
+        self.drop_stream = drop_stream
         self.down = False
-        self.counts = {"refused": 0, "5xx": 0, "lost": 0, "passed": 0}
+        self.counts = {"refused": 0, "5xx": 0, "lost": 0, "dropped": 0, "passed": 0}
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if self.down:
             raise httpx.ConnectError("backend down", request=request)
+        if "text/event-stream" in request.headers.get("accept", ""):
+            return await self._stream(request)
         roll = self.rng.random() if self.applies(request) else 1.0
         if roll < self.refuse:
             self.counts["refused"] += 1
@@ -100,6 +104,41 @@ class FlakyTransport(httpx.AsyncBaseTransport):
             raise httpx.ReadTimeout("answer lost", request=request)
         self.counts["passed"] += 1
         return response
+
+    async def _stream(self, request: httpx.Request) -> httpx.Response:
+        # An event stream is never read whole: faults here cut it after some chunks.
+        response = await self.inner.handle_async_request(request)
+        if self.rng.random() >= self.drop_stream:
+            return response
+        self.counts["dropped"] += 1
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_CutStream(response.stream, self.rng.randint(1, 20), request),
+            extensions=response.extensions,
+            request=request,
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _CutStream(httpx.AsyncByteStream):
+    """A response body whose connection breaks after ``chunks`` chunks."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, chunks: int, request: httpx.Request) -> None:
+        self.inner = inner
+        self.chunks = chunks
+        self.request = request
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        count = 0
+        async for chunk in self.inner:
+            if count >= self.chunks:
+                raise httpx.ReadError("connection dropped", request=self.request)
+            count += 1
+            yield chunk
 
     async def aclose(self) -> None:
         await self.inner.aclose()
