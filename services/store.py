@@ -384,10 +384,14 @@ class Store:
         return None
 
     def put_messages(self, conversation_id: str, messages: Iterable[Message]) -> None:
-        """Cache server messages (any order); each is added, reconciled or left alone."""
-        batch = list(messages)
-        if len(batch) > 1 and batch[0].date_added > batch[-1].date_added:
-            batch.reverse()  # a page comes newest first; store in arrival order
+        """Cache server messages; each is added, reconciled or left alone.
+
+        Any order of dates is fine; messages of the same millisecond must come
+        newest first, as a page from the server does.
+        """
+        # Oldest first, in arrival order; same-millisecond ties are taken to be in the
+        # server's page order (newest first), as get_messages answers.
+        batch = sorted(reversed(list(messages)), key=lambda m: _ms(m.date_added))
         floor = self._db.execute(
             "SELECT MIN(date_ms) FROM messages WHERE conversation_id = ?", (conversation_id,)
         ).fetchone()[0]
@@ -774,6 +778,17 @@ class Store:
             ]
             db.executemany("INSERT OR REPLACE INTO contacts VALUES (?, ?, ?, ?, ?)", rows)
             self._contacts.put_many((r[0], r[1], r[2], r[3]) for r in rows)
+            self.emit(ContactsChanged())
+
+    def retain_contacts(self, keep: set[str]) -> None:
+        """Forget cached contacts not in ``keep`` (after a full refresh, in pieces)."""
+        gone = [(cid,) for cid in self._contacts.ids() if cid not in keep]
+        if not gone:
+            return
+        with self._tx() as db:
+            db.executemany("DELETE FROM contacts WHERE id = ?", gone)
+            for (cid,) in gone:
+                self._contacts.remove(cid)
             self.emit(ContactsChanged())
 
     def delete_contact(self, contact_id: str) -> None:

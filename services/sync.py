@@ -33,7 +33,7 @@ import httpx
 
 from services.api import ApiClient, ApiError, NotFoundError, UnsupportedFeatureError
 from services.backoff import Backoff
-from services.models import ConversationSummary, Direction, Event, EventType, Message
+from services.models import Contact, ConversationSummary, Direction, Event, EventType, Message
 from services.notify import Notifier, NullNotifier, safe_notify
 from services.outbox import Outbox, OutgoingFile
 from services.store import Store
@@ -46,6 +46,7 @@ _OFFLINE_AFTER = 3
 _LIST_PAGE = 100
 _LIST_MAX = 1000
 _THREAD_PAGE = 50
+_CONTACT_CHUNK = 500
 
 
 class LiveMode(StrEnum):
@@ -208,8 +209,17 @@ class Sync:
 
     async def refresh_people(self) -> None:
         """Fetch the contacts and teammates this user may see (for the group wizard)."""
-        contacts = [c async for c in self.client.iter_contacts()]
-        self.store.put_contacts(contacts, replace=True)
+        # Written in pieces as pages arrive, so 50,000 contacts never block the loop long.
+        seen: set[str] = set()
+        chunk: list[Contact] = []
+        async for contact in self.client.iter_contacts():
+            seen.add(contact.id)
+            chunk.append(contact)
+            if len(chunk) >= _CONTACT_CHUNK:
+                self.store.put_contacts(chunk)
+                chunk = []
+        self.store.put_contacts(chunk)
+        self.store.retain_contacts(seen)
         self.store.put_teammates(await self.client.teammates())
 
     async def send(

@@ -280,3 +280,14 @@ def test_same_millisecond_messages_keep_server_order_across_pages() -> None:
     store.put_messages("c1", list(reversed(newest)))
     store.put_messages("c1", list(reversed(older)))
     assert [m.body for m in store.messages("c1")] == [f"b{i}" for i in range(20)]
+
+
+def test_contact_edits_keep_the_name_order_and_the_search_current() -> None:
+    store = Store()
+    store.put_contacts([Contact(id=str(i), first_name=n) for i, n in enumerate("Cy Al Bo".split())])
+    assert [c.display_name for c in store.contacts()] == ["Al", "Bo", "Cy"]
+    store.apply_event(event("e1", "ContactUpdated", {"contact": {"id": "1", "firstName": "Zed"}}))
+    assert [c.display_name for c in store.contacts()] == ["Bo", "Cy", "Zed"]
+    assert [c.id for c in store.contacts("al")] == []
+    store.retain_contacts({"0"})
+    assert [c.display_name for c in store.contacts()] == ["Cy"]

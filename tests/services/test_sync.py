@@ -14,7 +14,7 @@ import pytest
 from starlette.applications import Starlette
 
 from services.api import ApiClient, RetryPolicy
-from services.models import Conversation, Direction
+from services.models import Contact, Conversation, Direction
 from services.store import Store
 from services.store_types import (
     Change,
@@ -298,3 +298,18 @@ async def test_load_older_pages_back_through_history(admin: ApiClient, staff: Ap
     assert len(everything) > first
     bulk = [b for b in everything if b.startswith("bulk ")]
     assert bulk == [f"bulk {i}" for i in range(60)]
+
+
+async def test_refresh_people_caches_what_the_user_may_see(
+    admin: ApiClient, staff: ApiClient
+) -> None:
+    store = Store()
+    store.put_contacts([Contact(id="gone", first_name="Stale")])
+    sync = make_sync(staff, store)
+    await sync.refresh_people()
+    on_server = {c.id async for c in staff.iter_contacts()}
+    assert {c.id for c in store.contacts(limit=None)} == on_server
+    assert store.contact("gone") is None
+    everyone = {c.id async for c in admin.iter_contacts()}
+    assert on_server < everyone  # staff is limited to assigned contacts
+    assert store.teammates()
