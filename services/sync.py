@@ -75,6 +75,10 @@ class Sync:
         self.store = store
         self.notifier: Notifier = notifier or NullNotifier()
         self.open_conversation_id: str | None = None
+        # False while the window is hidden or minimised: the open thread is not being
+        # read then, so its messages notify and are not marked read.
+        self.visible = True
+        self._asked_user = False
         self._user_id = user_id
         self._ever_connected = False
         self._live = LiveMode(live)
@@ -337,7 +341,8 @@ class Sync:
         return got
 
     async def _learn_user(self) -> None:
-        if self._user_id is None:
+        if self._user_id is None and not self._asked_user:
+            self._asked_user = True  # once: a backend without /users/me would be asked forever
             with contextlib.suppress(ApiError):
                 self.user_id = (await self.client.me()).id
 
@@ -377,7 +382,7 @@ class Sync:
     async def _on_new_message(self, message: Message) -> None:
         if not self._from_someone_else(message):
             return
-        if message.conversation_id == self.open_conversation_id:
+        if message.conversation_id == self._reading():
             return  # the open thread shows it; its ConversationUpdated marks it read
         summary = self.store.summary(message.conversation_id)
         title = (summary.name if summary else None) or "New message"
@@ -403,9 +408,13 @@ class Sync:
                     return participant.current_name or participant.name
         return message.from_ or ""
 
+    def _reading(self) -> str | None:
+        """The thread the user is looking at right now, if any."""
+        return self.open_conversation_id if self.visible else None
+
     async def _keep_open_thread_read(self, conversation_id: str) -> None:
         summary = self.store.summary(conversation_id)
-        if conversation_id == self.open_conversation_id and summary and summary.unread_count:
+        if conversation_id == self._reading() and summary and summary.unread_count:
             await self.mark_read(conversation_id)
 
     async def _refresh_participants(self, data: dict[str, Any]) -> None:
@@ -439,7 +448,7 @@ class Sync:
         self.store.put_messages(conversation_id, page.messages)
         for message in reversed(new):
             await self._on_new_message(message)
-        if conversation_id == self.open_conversation_id and new:
+        if conversation_id == self._reading() and new:
             await self._keep_open_thread_read(conversation_id)
 
 

@@ -313,3 +313,25 @@ async def test_refresh_people_caches_what_the_user_may_see(
     everyone = {c.id async for c in admin.iter_contacts()}
     assert on_server < everyone  # staff is limited to assigned contacts
     assert store.teammates()
+
+
+async def test_a_hidden_window_notifies_even_for_the_open_thread(
+    admin: ApiClient, staff: ApiClient
+) -> None:
+    group = await shared_group(admin, staff)
+    store, notifier = Store(), RecordingNotifier()
+    sync = make_sync(staff, store, notifier=notifier)
+    sync.open_conversation_id = group.id
+    sync.visible = False
+    await sync.start()
+    try:
+        await eventually(lambda: sync.connection_state is ConnectionState.CONNECTED)
+        sender, *others = group.participants
+        await admin.sandbox_inbound(
+            sender.phone, [group.from_number or "", *(p.phone for p in others)], "Still there?"
+        )
+        await eventually(lambda: len(notifier.shown) == 1)
+        summary = store.summary(group.id)
+        assert summary is not None and summary.unread_count > 0
+    finally:
+        await sync.stop()
