@@ -319,6 +319,11 @@ class Store:
         self._full.pop(cid, None)
         self._db.execute("DELETE FROM conversations WHERE id = ?", (cid,))
         self._db.execute("DELETE FROM participants WHERE conversation_id = ?", (cid,))
+        # No longer visible to this user (e.g. access changed): its history goes too,
+        # except unsent messages, which stay until the user deletes them.
+        self._db.execute(
+            "DELETE FROM messages WHERE conversation_id = ? AND local_state = 'sent'", (cid,)
+        )
 
     def update_conversation(self, conversation_id: str, **fields: Any) -> bool:
         """Merge summary fields (snake_case or camelCase) into a known conversation."""

@@ -19,6 +19,7 @@ from services.store import Store
 from services.store_types import (
     Change,
     ConversationChanged,
+    ConversationsReset,
     MessageAdded,
     MessageRemoved,
     MessageUpdated,
@@ -284,10 +285,22 @@ def test_same_millisecond_messages_keep_server_order_across_pages() -> None:
 
 def test_contact_edits_keep_the_name_order_and_the_search_current() -> None:
     store = Store()
-    store.put_contacts([Contact(id=str(i), first_name=n) for i, n in enumerate("Cy Al Bo".split())])
+    store.put_contacts([Contact(id=str(i), first_name=n) for i, n in enumerate(["Cy", "Al", "Bo"])])
     assert [c.display_name for c in store.contacts()] == ["Al", "Bo", "Cy"]
     store.apply_event(event("e1", "ContactUpdated", {"contact": {"id": "1", "firstName": "Zed"}}))
     assert [c.display_name for c in store.contacts()] == ["Bo", "Cy", "Zed"]
     assert [c.id for c in store.contacts("al")] == []
     store.retain_contacts({"0"})
     assert [c.display_name for c in store.contacts()] == ["Cy"]
+
+
+def test_a_full_refresh_forgets_conversations_no_longer_visible() -> None:
+    store = Store()
+    store.put_conversations([summary("a", 1, unread=1), summary("b", 2, unread=2)])
+    store.put_messages("a", [message("m1", "a", 1)])
+    seen = recorder(store)
+    store.put_conversations([summary("b", 2, unread=2)], replace=True)
+    assert [s.id for s in store.conversations()] == ["b"]
+    assert store.unread_total() == 2
+    assert store.messages("a") == []
+    assert ConversationsReset() in seen
