@@ -47,6 +47,7 @@ _LIST_PAGE = 100
 _LIST_MAX = 1000
 _THREAD_PAGE = 50
 _CONTACT_CHUNK = 500
+_COALESCE_S = 0.1
 
 
 class LiveMode(StrEnum):
@@ -328,6 +329,11 @@ class Sync:
                 await self.refresh_conversations()
                 return
             await self._apply(batch.events, batch.cursor or cursor)
+            if batch.events and self._mode is LiveMode.LONG_POLL:
+                # Events come in bursts (a send is followed by a delivery update per
+                # recipient): a short pause takes the burst in fewer requests, well
+                # inside the rate limit, for a tenth of a second of latency.
+                await asyncio.sleep(_COALESCE_S)
             if not batch.events or self._mode is LiveMode.LONG_POLL:
                 return
 
