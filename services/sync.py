@@ -48,6 +48,8 @@ _LIST_MAX = 1000
 _THREAD_PAGE = 50
 _CONTACT_CHUNK = 500
 _COALESCE_S = 0.1
+# More new messages than this in one batch make one summary notification.
+_MAX_NOTICES = 3
 
 
 class LiveMode(StrEnum):
@@ -80,6 +82,7 @@ class Sync:
         # read then, so its messages notify and are not marked read.
         self.visible = True
         self._asked_user = False
+        self._notices: list[tuple[str, str, str]] = []
         self._user_id = user_id
         self._ever_connected = False
         self._live = LiveMode(live)
@@ -356,6 +359,7 @@ class Sync:
         fresh = self.store.apply_events(events, cursor)
         for event in fresh:
             await self._after(event)
+        await self._flush_notices()
 
     async def _after(self, event: Event) -> None:
         """Side effects of a newly applied event: missing data, notices, read marks."""
@@ -368,7 +372,7 @@ class Sync:
                 await self._on_new_message(message)
         elif event.type is EventType.CONVERSATION_UPDATED:
             inner = data.get("conversation") if isinstance(data.get("conversation"), dict) else data
-            cid = inner.get("id") or inner.get("conversationId") if inner else None
+            cid = (inner.get("id") or inner.get("conversationId")) if inner else None
             if isinstance(cid, str):
                 await self._ensure_conversation(cid)
                 await self._keep_open_thread_read(cid)
@@ -394,9 +398,19 @@ class Sync:
         title = (summary.name if summary else None) or "New message"
         sender = self._sender_name(message)
         body = message.body or ("Sent an attachment" if message.attachments else "")
-        await safe_notify(
-            self.notifier, title, f"{sender}: {body}" if sender else body, message.conversation_id
-        )
+        text = f"{sender}: {body}" if sender else body
+        self._notices.append((title, text, message.conversation_id))
+
+    async def _flush_notices(self) -> None:
+        # Coming back after hours away must not fire a notification per message.
+        notices, self._notices = self._notices, []
+        if len(notices) > _MAX_NOTICES:
+            last = notices[-1][2]
+            threads = len({cid for _, _, cid in notices})
+            where = "a conversation" if threads == 1 else f"{threads} conversations"
+            notices = [(f"{len(notices)} new messages", f"In {where}.", last)]
+        for title, text, cid in notices:
+            await safe_notify(self.notifier, title, text, cid)
 
     def _from_someone_else(self, message: Message) -> bool:
         if message.direction is Direction.INBOUND:
@@ -454,6 +468,7 @@ class Sync:
         self.store.put_messages(conversation_id, page.messages)
         for message in reversed(new):
             await self._on_new_message(message)
+        await self._flush_notices()
         if conversation_id == self._reading() and new:
             await self._keep_open_thread_read(conversation_id)
 

@@ -335,3 +335,28 @@ async def test_a_hidden_window_notifies_even_for_the_open_thread(
         assert summary is not None and summary.unread_count > 0
     finally:
         await sync.stop()
+
+
+async def test_catching_up_on_many_messages_makes_one_summary_notice(
+    tmp_path: Path, admin: ApiClient, staff: ApiClient
+) -> None:
+    group = await shared_group(admin, staff)
+    db = str(tmp_path / "staff.db")
+    store, notifier = Store(db), RecordingNotifier()
+    sync = make_sync(staff, store, notifier=notifier)
+    await sync.start()
+    await eventually(lambda: store.cursor() is not None)
+    await sync.stop()
+    sender, *others = group.participants
+    to = [group.from_number or "", *(p.phone for p in others)]
+    for i in range(5):
+        await admin.sandbox_inbound(sender.phone, to, f"while you were out {i}")
+
+    sync = make_sync(staff, store, notifier=notifier)
+    await sync.start()
+    try:
+        await eventually(lambda: "while you were out 4" in bodies(store, group.id))
+        await eventually(lambda: len(notifier.shown) >= 1)
+        assert notifier.shown == [("5 new messages", "In a conversation.", group.id)]
+    finally:
+        await sync.stop()
