@@ -9,3 +9,13 @@ import pytest
 def anyio_backend() -> str:
     # The app runs on asyncio (Flet's loop); test on the same.
     return "asyncio"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the browser journeys last.
+
+    Playwright's sync API keeps its own event loop running in the main thread
+    for as long as the browser is open (a session fixture), so any asyncio test
+    collected after it would fail with "another loop is running".
+    """
+    items.sort(key=lambda item: "tests/e2e/" in item.nodeid.replace("\\", "/"))
