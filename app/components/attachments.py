@@ -1,19 +1,25 @@
-"""Attachments in a bubble: images inline (tap to enlarge), other files as a chip.
+"""Attachments in a bubble and in the composer: pictures inline, other files as chips.
 
 Attachment URLs may live on the embedded backend, which a browser cannot
 reach, so bytes always come through the service client (``load``), once per URL.
+A picture goes to the screen as a small thumbnail made in a worker thread (a
+5 MB photo would otherwise cross the socket at full size for a 220 px box);
+the full picture is sent only when it is opened.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 import flet as ft
 
 from app.state import fmt
+from app.state.attachments import PickedFile
+from services.attachments import IconCategory, human_size, icon_category
 
 Loader = Callable[[str], Awaitable[bytes]]
 
@@ -42,21 +48,82 @@ class BytesCache:
         return data
 
 
+# Thumbnails fit this box, keeping their shape; the shorter side is at least MIN_EDGE.
+THUMB_MAX = (240, 240)
+MIN_EDGE = 72
+ICONS = {
+    IconCategory.IMAGE: ft.Icons.IMAGE,
+    IconCategory.VIDEO: ft.Icons.VIDEO_FILE,
+    IconCategory.AUDIO: ft.Icons.AUDIO_FILE,
+    IconCategory.PDF: ft.Icons.PICTURE_AS_PDF,
+    IconCategory.DOC: ft.Icons.DESCRIPTION,
+    IconCategory.SHEET: ft.Icons.TABLE_CHART,
+    IconCategory.SLIDES: ft.Icons.SLIDESHOW,
+    IconCategory.TEXT: ft.Icons.ARTICLE,
+    IconCategory.CONTACT: ft.Icons.CONTACT_PAGE,
+    IconCategory.CALENDAR: ft.Icons.EVENT,
+    IconCategory.OTHER: ft.Icons.INSERT_DRIVE_FILE_OUTLINED,
+}
+
+
+def icon_for(category: IconCategory) -> ft.IconData:
+    return ICONS.get(category, ft.Icons.INSERT_DRIVE_FILE_OUTLINED)
+
+
+def fit_box(width: int, height: int, box: tuple[int, int] = THUMB_MAX) -> tuple[int, int]:
+    """The on-screen size of a picture: inside ``box``, same shape, never a sliver."""
+    if width <= 0 or height <= 0:
+        return box
+    scale = min(box[0] / width, box[1] / height, 1.0)
+    w, h = max(int(width * scale), MIN_EDGE), max(int(height * scale), MIN_EDGE)
+    return min(w, box[0]), min(h, box[1])
+
+
+def make_thumbnail(data: bytes, box: tuple[int, int] = THUMB_MAX) -> tuple[bytes, int, int]:
+    """A small copy for the screen (2x the box for sharp edges), and the picture's size.
+
+    Blocking (Pillow): call through ``asyncio.to_thread``. Returns the bytes
+    unchanged when Pillow can't read them (the image widget then says so).
+    """
+    from PIL import Image, ImageOps
+
+    Image.MAX_IMAGE_PIXELS = 50_000_000  # a bomb is refused, not decoded
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+            if getattr(image, "n_frames", 1) > 1 or len(data) < 120_000:
+                return data, width, height  # animations keep moving; small ones are fine
+            image = ImageOps.exif_transpose(image)
+            width, height = image.size
+            image.thumbnail((box[0] * 2, box[1] * 2))
+            out = io.BytesIO()
+            if image.mode in ("RGBA", "LA", "P"):
+                image.save(out, format="PNG", optimize=True)
+            else:
+                image.convert("RGB").save(out, format="JPEG", quality=82)
+            return out.getvalue(), width, height
+    except Exception:
+        return data, 0, 0
+
+
 class ImageAttachment(ft.Container):
-    def __init__(self, url: str, cache: BytesCache, on_open: Callable[[bytes], None]) -> None:
+    """A picture in a bubble: a bounded thumbnail; tap opens it full size."""
+
+    def __init__(self, url: str, cache: BytesCache, on_open: Callable[[bytes, str], None]) -> None:
         # Container already has `url` and `data` fields: keep ours apart.
         self.src_url, self.cache, self.on_open = url, cache, on_open
         self.image_bytes: bytes | None = None
+        self.name = fmt.file_name_from_url(url)
         super().__init__(
             content=ft.ProgressRing(width=20, height=20, stroke_width=2),
-            width=220,
-            height=160,
+            width=200,
+            height=150,
             alignment=ft.Alignment.CENTER,
             border_radius=12,
             bgcolor=ft.Colors.SURFACE_CONTAINER_HIGHEST,
             clip_behavior=ft.ClipBehavior.ANTI_ALIAS,
             on_click=self._open,
-            tooltip="Image attachment: tap to enlarge",
+            tooltip=f"{self.name}: tap to see it full size",
         )
 
     def did_mount(self) -> None:
@@ -66,12 +133,18 @@ class ImageAttachment(ft.Container):
     async def _fetch(self) -> None:
         try:
             self.image_bytes = await self.cache.get(self.src_url)
+            thumb, width, height = await asyncio.to_thread(make_thumbnail, self.image_bytes)
+            self.width, self.height = fit_box(width, height)
             self.content = ft.Image(
-                src=self.image_bytes, fit=ft.BoxFit.COVER, width=220, height=160
+                src=thumb,
+                fit=ft.BoxFit.COVER,
+                width=self.width,
+                height=self.height,
+                semantics_label=f"Picture {self.name}",
             )
         except Exception:
             self.content = ft.Column(
-                [ft.Icon(ft.Icons.BROKEN_IMAGE), ft.Text("Image not available", size=12)],
+                [ft.Icon(ft.Icons.BROKEN_IMAGE), ft.Text("Picture not available", size=12)],
                 horizontal_alignment=ft.CrossAxisAlignment.CENTER,
                 alignment=ft.MainAxisAlignment.CENTER,
             )
@@ -81,47 +154,214 @@ class ImageAttachment(ft.Container):
 
     def _open(self, _: ft.Event) -> None:
         if self.image_bytes:
-            self.on_open(self.image_bytes)
+            self.on_open(self.image_bytes, self.src_url)
 
 
-def file_chip(url: str, on_download: Callable[[str], None], size: int | None = None) -> ft.Control:
-    name = fmt.file_name_from_url(url)
-    detail = fmt.file_size(size) if size else "File"
-    return ft.Semantics(
-        identifier="file-chip",
-        label=f"File {name}, {detail}. Download",
-        button=True,
-        content=ft.Container(
-            content=ft.Row(
-                [
-                    ft.Icon(ft.Icons.INSERT_DRIVE_FILE_OUTLINED, size=22),
-                    ft.Column(
-                        [
-                            ft.Text(
-                                name,
-                                weight=ft.FontWeight.W_500,
-                                size=13,
-                                max_lines=1,
-                                overflow=ft.TextOverflow.ELLIPSIS,
-                            ),
-                            ft.Text(detail, size=11, color=ft.Colors.ON_SURFACE_VARIANT),
-                        ],
-                        spacing=0,
-                        tight=True,
-                        expand=True,
-                    ),
-                    ft.IconButton(
-                        ft.Icons.DOWNLOAD,
-                        tooltip=f"Download {name}",
-                        on_click=lambda _: on_download(url),
-                    ),
-                ],
-                spacing=8,
-                tight=True,
+class FileChip(ft.Semantics):
+    """A file in a bubble: icon by type, name and size; the button downloads it.
+
+    The size is learnt from the bytes (fetched once through the cache, which the
+    download then reuses), since a message carries only the file's URL.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        on_download: Callable[[str], None],
+        cache: BytesCache | None = None,
+        *,
+        outbound: bool = False,
+    ) -> None:
+        self.src_url, self.cache = url, cache
+        self.name = fmt.file_name_from_url(url)
+        self.size_text = ft.Text("File", size=11, color=ft.Colors.ON_SURFACE_VARIANT)
+        super().__init__(
+            identifier="file-chip",
+            label=f"File {self.name}. Download",
+            button=True,
+            on_tap=lambda _: on_download(url),
+            content=ft.Container(
+                content=ft.Row(
+                    [
+                        ft.Icon(
+                            icon_for(icon_category(None, self.name)),
+                            size=26,
+                            color=ft.Colors.PRIMARY,
+                        ),
+                        ft.Column(
+                            [
+                                ft.Text(
+                                    self.name,
+                                    weight=ft.FontWeight.W_500,
+                                    size=13,
+                                    max_lines=1,
+                                    overflow=ft.TextOverflow.ELLIPSIS,
+                                    color=ft.Colors.ON_SURFACE,
+                                ),
+                                self.size_text,
+                            ],
+                            spacing=0,
+                            tight=True,
+                            expand=True,
+                        ),
+                        ft.IconButton(
+                            ft.Icons.DOWNLOAD,
+                            tooltip=f"Download {self.name}",
+                            on_click=lambda _: on_download(url),
+                        ),
+                    ],
+                    spacing=8,
+                    tight=True,
+                ),
+                padding=ft.Padding.only(left=10, right=2, top=4, bottom=4),
+                border_radius=12,
+                bgcolor=ft.Colors.SURFACE_CONTAINER_LOWEST
+                if outbound
+                else ft.Colors.SURFACE_CONTAINER_LOW,
+                width=250,
             ),
-            padding=ft.Padding.only(left=10, right=2, top=4, bottom=4),
-            border_radius=12,
-            bgcolor=ft.Colors.SURFACE_CONTAINER_LOW,
-            width=240,
-        ),
-    )
+        )
+
+    def did_mount(self) -> None:
+        super().did_mount()
+        if self.cache is not None:
+            self.page.run_task(self._learn_size)
+
+    async def _learn_size(self) -> None:
+        assert self.cache is not None
+        try:
+            size = len(await self.cache.get(self.src_url))
+        except Exception:
+            return  # the chip still downloads (and says why if that fails)
+        self.size_text.value = human_size(size)
+        self.label = f"File {self.name}, {human_size(size)}. Download"
+        with contextlib.suppress(RuntimeError):
+            self.update()
+
+
+def file_chip(
+    url: str, on_download: Callable[[str], None], cache: BytesCache | None = None
+) -> FileChip:
+    return FileChip(url, on_download, cache)
+
+
+def upload_rows(
+    files: list[tuple[str, float | None]], on_cancel: Callable[[], None] | None
+) -> list[ft.Control]:
+    """A message's files while the outbox sends them: name and a bar each, and Cancel."""
+    rows: list[ft.Control] = []
+    for name, part in files:
+        done = part is not None and part >= 1.0
+        rows.append(
+            ft.Semantics(
+                identifier="upload-row",
+                label=f"{name}: " + ("sent" if done else "uploading" if part else "waiting"),
+                content=ft.Column(
+                    [
+                        ft.Row(
+                            [
+                                ft.Icon(
+                                    ft.Icons.CHECK_CIRCLE if done else ft.Icons.UPLOAD_FILE,
+                                    size=16,
+                                    color=ft.Colors.ON_PRIMARY,
+                                ),
+                                ft.Text(
+                                    name,
+                                    size=13,
+                                    color=ft.Colors.ON_PRIMARY,
+                                    max_lines=1,
+                                    overflow=ft.TextOverflow.ELLIPSIS,
+                                    expand=True,
+                                ),
+                            ],
+                            spacing=6,
+                        ),
+                        ft.ProgressBar(
+                            value=part,
+                            bar_height=4,
+                            border_radius=2,
+                            color=ft.Colors.ON_PRIMARY,
+                            bgcolor=ft.Colors.with_opacity(0.3, ft.Colors.ON_PRIMARY),
+                            width=200,
+                        ),
+                    ],
+                    spacing=3,
+                    tight=True,
+                ),
+            )
+        )
+    if on_cancel is not None:
+        rows.append(
+            ft.Semantics(
+                identifier="cancel-upload",
+                content=ft.TextButton(
+                    "Cancel",
+                    icon=ft.Icons.CLOSE,
+                    on_click=lambda _: on_cancel(),
+                    style=ft.ButtonStyle(color=ft.Colors.ON_PRIMARY),
+                    tooltip="Stop sending these files",
+                ),
+            )
+        )
+    return rows
+
+
+class PickedChip(ft.Semantics):
+    """A file in the composer before Send: thumbnail or icon, name, size, note, remove."""
+
+    def __init__(self, f: PickedFile, on_remove: Callable[[str], None]) -> None:
+        if f.thumbnail is not None:
+            lead: ft.Control = ft.Image(
+                src=f.thumbnail, width=44, height=44, fit=ft.BoxFit.COVER, border_radius=8
+            )
+        elif f.checking:
+            lead = ft.ProgressRing(width=20, height=20, stroke_width=2)
+        else:
+            lead = ft.Icon(icon_for(f.icon), size=28, color=ft.Colors.PRIMARY)
+        lines: list[ft.Control] = [
+            ft.Text(
+                f.name,
+                size=13,
+                weight=ft.FontWeight.W_500,
+                max_lines=1,
+                overflow=ft.TextOverflow.ELLIPSIS,
+            ),
+            ft.Text(f.size_text, size=11, color=ft.Colors.ON_SURFACE_VARIANT),
+        ]
+        if f.note:
+            lines.append(
+                ft.Text(
+                    f.note,
+                    size=11,
+                    color=ft.Colors.ON_SURFACE_VARIANT,
+                    max_lines=2,
+                    overflow=ft.TextOverflow.ELLIPSIS,
+                )
+            )
+        super().__init__(
+            identifier=f"picked-{f.key}",
+            label=f.label,
+            content=ft.Container(
+                ft.Row(
+                    [
+                        ft.Container(lead, width=44, height=44, alignment=ft.Alignment.CENTER),
+                        ft.Column(lines, spacing=0, tight=True, expand=True),
+                        ft.Semantics(
+                            identifier="remove-file",
+                            content=ft.IconButton(
+                                ft.Icons.CLOSE,
+                                icon_size=18,
+                                tooltip=f"Remove {f.name}",
+                                on_click=lambda _: on_remove(f.key),
+                            ),
+                        ),
+                    ],
+                    spacing=8,
+                    vertical_alignment=ft.CrossAxisAlignment.CENTER,
+                ),
+                width=250,
+                padding=ft.Padding.only(left=6, right=0, top=6, bottom=6),
+                border_radius=12,
+                bgcolor=ft.Colors.SURFACE_CONTAINER_HIGH,
+            ),
+        )

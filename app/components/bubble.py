@@ -7,10 +7,11 @@ so a delivery update costs a few bytes, not a list rebuild.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import flet as ft
 
-from app.components.attachments import BytesCache, ImageAttachment, file_chip
+from app.components.attachments import BytesCache, FileChip, ImageAttachment, upload_rows
 from app.state import fmt
 from app.state.thread import MessageItem
 
@@ -22,6 +23,16 @@ _STATE_ICONS = {
 }
 
 
+@dataclass
+class BubbleHooks:
+    """What a bubble asks the thread about its files (uploads, carrier refusals)."""
+
+    upload_state: Callable[[MessageItem], list[tuple[str, float | None]]]
+    can_cancel: Callable[[MessageItem], bool]
+    on_cancel: Callable[[MessageItem], None]
+    on_compress: Callable[[MessageItem], None]
+
+
 class MessageBubble(ft.Semantics):
     def __init__(
         self,
@@ -30,10 +41,12 @@ class MessageBubble(ft.Semantics):
         cache: BytesCache | None,
         on_tap: Callable[[MessageItem], None],
         on_retry: Callable[[MessageItem], None],
-        on_image: Callable[[bytes], None],
+        on_image: Callable[[bytes, str], None],
         on_download: Callable[[str], None],
+        hooks: BubbleHooks | None = None,
     ) -> None:
         self.item = item
+        self.hooks = hooks
         self._on_tap, self._on_retry = on_tap, on_retry
         self.state_icon = ft.Icon(ft.Icons.SCHEDULE, size=14)
         self.meta_text = ft.Text("", size=11, color=ft.Colors.ON_SURFACE_VARIANT)
@@ -46,6 +59,17 @@ class MessageBubble(ft.Semantics):
         )
         out = item.outbound
         self._cache, self._on_image, self._on_download = cache, on_image, on_download
+        self.too_large = ft.Text("", size=12, color=ft.Colors.ERROR, visible=False)
+        self.compress = ft.Semantics(
+            identifier="compress-resend",
+            visible=False,
+            content=ft.FilledTonalButton(
+                "Compress and resend",
+                icon=ft.Icons.COMPRESS,
+                on_click=lambda _: self.hooks.on_compress(self.item) if self.hooks else None,
+                tooltip="Make the pictures smaller and send them again as a new message",
+            ),
+        )
         self.body = ft.Column(self._body_controls(item), spacing=6, tight=True)
         self.box = ft.Container(
             # Inside the box (Semantics ignores expand): a handle on the tappable bubble.
@@ -80,6 +104,13 @@ class MessageBubble(ft.Semantics):
             [self.meta_text, self.state_icon, self.retry] if out else [self.meta_text],
             alignment=ft.MainAxisAlignment.END if out else ft.MainAxisAlignment.START,
             spacing=4,
+            wrap=True,
+        )
+        refusal = ft.Column(
+            [self.too_large, self.compress],
+            horizontal_alignment=ft.CrossAxisAlignment.END,
+            spacing=4,
+            tight=True,
         )
         parts: list[ft.Control] = []
         if item.sender:
@@ -95,7 +126,7 @@ class MessageBubble(ft.Semantics):
                     alignment=ft.Alignment.CENTER_RIGHT if out else ft.Alignment.CENTER_LEFT,
                 )
             )
-        parts += [line, meta]
+        parts += [line, meta, refusal] if out else [line, meta]
         super().__init__(
             identifier=f"message-{item.key}",
             label=item.semantics_label,
@@ -112,8 +143,15 @@ class MessageBubble(ft.Semantics):
             if fmt.is_image_url(url) and self._cache is not None:
                 body.append(ImageAttachment(url, self._cache, self._on_image))
             else:
-                body.append(file_chip(url, self._on_download))
-        if not item.attachments:
+                body.append(FileChip(url, self._on_download, self._cache, outbound=item.outbound))
+        if not item.attachments and item.local_files and self.hooks is not None:
+            # Files still in the outbox: a bar each while they go up, and Cancel.
+            cancel = self.hooks.can_cancel(item)
+            body += upload_rows(
+                self.hooks.upload_state(item),
+                (lambda: self.hooks.on_cancel(self.item)) if cancel and self.hooks else None,
+            )
+        elif not item.attachments:
             # Files still in the outbox: named, so the sender sees what is going.
             for path in item.local_files:
                 body.append(
@@ -152,8 +190,13 @@ class MessageBubble(ft.Semantics):
         self.meta_text.color = (
             ft.Colors.ERROR if item.state == "failed" else ft.Colors.ON_SURFACE_VARIANT
         )
-        self.retry.visible = item.state == "failed"
-        self.label = item.semantics_label
+        self.retry.visible = item.state == "failed" and not item.can_compress
+        self.too_large.value = item.too_large_note or ""
+        self.too_large.visible = item.too_large_note is not None
+        self.compress.visible = item.can_compress and self.hooks is not None
+        self.label = item.semantics_label + (
+            f". {item.too_large_note}" if item.too_large_note else ""
+        )
 
     def show(self, item: MessageItem) -> None:
         """Show a newer version of the same message (status changes); caller updates."""
@@ -162,7 +205,13 @@ class MessageBubble(ft.Semantics):
             self.item.local_files,
             self.item.body,
         )
+        uploading = bool(item.local_files) and not item.attachments
         self.item = item
-        if contents_changed:  # e.g. the outbox copy became the server's, with file URLs
+        # e.g. the outbox copy became the server's, with file URLs; or bars moved.
+        if contents_changed or uploading:
             self.body.controls = self._body_controls(item)
         self._apply_state(item)
+
+    def show_progress(self) -> None:
+        """Redraw the upload bars (caller updates)."""
+        self.body.controls = self._body_controls(self.item)

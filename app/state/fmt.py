@@ -87,8 +87,14 @@ def file_size(n: int) -> str:
 
 
 def file_name_from_url(url: str) -> str:
+    """The file's own name from its URL, decoded ("my%20plan.pdf" → "my plan.pdf") and
+    made safe to save (no folders, no control characters)."""
+    from urllib.parse import unquote
+
+    from services.attachments import safe_filename
+
     tail = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    return tail or "attachment"
+    return safe_filename(unquote(tail)) if tail else "attachment"
 
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".bmp")

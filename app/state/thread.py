@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from app.state import fmt
+from app.state.attachments import AttachmentTray, outgoing
 from app.state.base import ViewModel
 from app.state.features import GROUP_READ_ONLY
 from services import phones, rules
@@ -68,6 +69,13 @@ class MessageItem:
     state: str  # sending | sent | delivered | failed | received
     error: str | None = None
     local_files: tuple[str, ...] = field(default=())
+    # "Not delivered to Maria: the picture is too large for their carrier."
+    too_large_note: str | None = None
+
+    @property
+    def can_compress(self) -> bool:
+        """Offer "Compress and resend" (the carrier refused the media as too large)."""
+        return self.too_large_note is not None and bool(self.attachments)
 
     @property
     def state_label(self) -> str:
@@ -90,6 +98,17 @@ class DeliveryLine:
     phone: str
     status: str
     error: str | None = None
+
+
+_SIZE_WORDS = ("too large", "too big", "over its", "size", "exceeds")
+
+
+def refused_for_size(r: Any) -> bool:
+    """A recipient (or message) the carrier refused because the media were too large."""
+    if getattr(r, "status", None) is not MessageStatus.UNDELIVERED:
+        return False
+    error = (getattr(r, "error", None) or "").lower()
+    return any(word in error for word in _SIZE_WORDS)
 
 
 def message_state(m: Any) -> str:
@@ -134,6 +153,12 @@ class ThreadVM(ViewModel):
         self.has_older = True
         self.loading_older = False
         self._refetch: asyncio.Task[None] | None = None  # owned; cancelled by close()
+        self.tray = AttachmentTray()  # the composer's files
+        # local_id -> {file index: fraction sent}, while the outbox uploads them.
+        self.progress: dict[str, dict[int, float]] = {}
+        outbox = getattr(sync, "outbox", None)
+        watch = getattr(outbox, "watch_uploads", None)
+        self._unwatch = watch(self._on_upload) if watch else None
         self._load_window()  # the cached page shows at once, before any network
 
     # --- what the header, banner and composer show ---------------------------------
@@ -249,7 +274,31 @@ class ThreadVM(ViewModel):
             state=message_state(m),
             error=getattr(m, "error", None),
             local_files=tuple(getattr(m, "local_files", ()) or ()),
+            too_large_note=self._too_large_note(m),
         )
+
+    def _too_large_note(self, m: Any) -> str | None:
+        """Who the carrier refused the media for, because it was too large."""
+        if m.direction is Direction.INBOUND or not m.attachments:
+            return None
+        refused = [r for r in m.recipients if refused_for_size(r)]
+        if not refused and m.status is MessageStatus.UNDELIVERED and refused_for_size(m):
+            return "Not delivered: the files are too large for the carrier."
+        if not refused:
+            return None
+        by_id = {p.id: p for p in self.participants}
+        names = [
+            self.participant_name(by_id[r.participant_id])
+            if r.participant_id in by_id
+            else phones.format_display(r.phone)
+            for r in refused
+        ]
+        pictures = all(fmt.is_image_url(u) for u in m.attachments)
+        what = "picture" if pictures else "file"
+        what = what + "s are" if len(m.attachments) > 1 else what + " is"
+        who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        carrier = "their carrier" if len(names) == 1 else "their carriers"
+        return f"Not delivered to {who}: the {what} too large for {carrier}."
 
     def _rows_for(self, messages: Sequence[Any], prev_day: date | None) -> list[Row]:
         today = fmt.local(self.now()).date()
@@ -377,6 +426,9 @@ class ThreadVM(ViewModel):
         """The thread left the screen: stop a refetch still running."""
         if self._refetch is not None:
             self._refetch.cancel()
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
 
     def _added(self, m: Any) -> None:
         key = str(getattr(m, "key", m.id))
@@ -397,6 +449,8 @@ class ThreadVM(ViewModel):
             return
         self.messages[i] = m
         item = self.item_for(m)
+        if item.state != "sending" and item.local_id:
+            self.progress.pop(item.local_id, None)
         for j, row in enumerate(self.rows):
             if isinstance(row, MessageItem) and row.key == item.key:
                 self.rows[j] = item
@@ -443,9 +497,11 @@ class ThreadVM(ViewModel):
 
     async def _outgoing(self, sources: Sequence[Any]) -> list[Any] | None:
         """The checked, compressed files for the outbox; None (said) when any is refused."""
-        from services.attachments import check_attachments_async
+        from services.attachments import PreparedAttachment, check_attachments_async
         from services.outbox import OutgoingFile
 
+        if all(isinstance(s, PreparedAttachment) for s in sources):
+            return outgoing(sources)  # checked already, in the composer's tray
         check = await check_attachments_async(list(sources))
         if check.violations:
             self.error = " ".join(dict.fromkeys(v.message for v in check.violations))
@@ -481,6 +537,107 @@ class ThreadVM(ViewModel):
             self.fail(exc)
             return False
         self.set_draft("")
+        return True
+
+    async def send_composed(self, text: str) -> bool:
+        """Send the text and the tray's files; on refusal both stay in the composer."""
+        if self.tray.blocker is not None:
+            self.error = self.tray.blocker
+            self.emit("error", self.error)
+            return False
+        files = self.tray.take()
+        ok = await self.send(text, files)
+        if not ok:
+            self.tray.put_back(files)
+        return ok
+
+    # --- uploads: progress, cancel ------------------------------------------------------
+
+    def _on_upload(self, p: Any) -> None:
+        """Outbox progress → one bubble's bars; at most every 5 %, so the socket stays quiet."""
+        key = f"c:{p.local_id}"
+        if self._index(key) is None:
+            return
+        files = self.progress.setdefault(p.local_id, {})
+        fraction = 1.0 if p.done else (p.sent / p.total if p.total else 0.0)
+        if not p.done and fraction - files.get(p.index, -1.0) < 0.05:
+            return
+        files[p.index] = fraction
+        self.emit("progress", key)
+
+    def upload_state(self, item: MessageItem) -> list[tuple[str, float | None]]:
+        """For each file of a message still in the outbox: its name and the part sent.
+
+        ``1.0`` once the file is on the server (a retry won't send it again),
+        ``None`` while nothing is known (queued, or waiting to retry).
+        """
+        if not item.local_id or not item.local_files:
+            return []
+        entry = (
+            self.store.outbox_entry(item.local_id) if hasattr(self.store, "outbox_entry") else None
+        )
+        files = list(entry.files) if entry is not None else []
+        live = self.progress.get(item.local_id, {})
+        out: list[tuple[str, float | None]] = []
+        for i, path in enumerate(item.local_files):
+            # The outbox's copy is "00-name"; its entry keeps the name as sent.
+            name = files[i].name if i < len(files) else fmt.file_name_from_url(path)[3:]
+            if i < len(files) and files[i].url is not None:
+                out.append((name, 1.0))
+            else:
+                out.append((name, live.get(i) if item.state == "sending" else None))
+        return out
+
+    def can_cancel(self, item: MessageItem) -> bool:
+        outbox = getattr(self.sync, "outbox", None)
+        return bool(
+            item.local_id
+            and item.state == "sending"
+            and outbox is not None
+            and outbox.is_uploading(item.local_id)
+        )
+
+    def cancel_upload(self, item: MessageItem) -> None:
+        outbox = getattr(self.sync, "outbox", None)
+        if item.local_id and outbox is not None and outbox.cancel(item.local_id):
+            self.progress.pop(item.local_id, None)
+
+    async def discard(self, item: MessageItem) -> None:
+        """Delete a message that never left (failed or cancelled in the outbox)."""
+        if not item.local_id:
+            return
+        try:
+            await self.sync.discard(item.local_id)
+        except Exception as exc:
+            self.fail(exc)
+
+    async def compress_and_resend(self, item: MessageItem, load: Any) -> bool:
+        """Shrink the refused message's files and send them again as a new message.
+
+        ``load(url) -> bytes`` fetches each attachment (the thread's cache).
+        """
+        from services.attachments import AttachmentSource, compress_for_resend_async
+
+        try:
+            sources = [
+                AttachmentSource(name=fmt.file_name_from_url(url), data=await load(url), key=url)
+                for url in item.attachments
+            ]
+        except Exception as exc:
+            self.fail(exc)
+            return False
+        check = await compress_for_resend_async(sources)
+        if check.violations:
+            self.error = " ".join(dict.fromkeys(v.message for v in check.violations))
+            self.emit("error", self.error)
+            return False
+        try:
+            await self.sync.send(
+                self.conversation_id, item.body, attachments=outgoing(check.prepared)
+            )
+        except Exception as exc:
+            self.fail(exc)
+            return False
         return True
 
     async def retry(self, item: MessageItem) -> None:

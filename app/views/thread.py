@@ -12,9 +12,9 @@ from typing import Any
 
 import flet as ft
 
-from app.components.attachments import BytesCache
+from app.components.attachments import BytesCache, PickedChip
 from app.components.avatar import avatar_stack
-from app.components.bubble import MessageBubble
+from app.components.bubble import BubbleHooks, MessageBubble
 from app.components.separator import date_separator
 from app.state import fmt
 from app.state.thread import DaySeparator, MessageItem, Row, ThreadVM
@@ -37,7 +37,6 @@ class ThreadView:
         self.vm, self.page, self.cache = vm, page, cache
         self.on_recreate, self.pick_files, self.download = on_recreate, pick_files, download
         self.bubbles: dict[str, MessageBubble] = {}
-        self.attachments: list[Any] = []  # picked files waiting to be sent
         self.title = ft.Text(
             "", size=18, weight=ft.FontWeight.W_600, max_lines=1, overflow=ft.TextOverflow.ELLIPSIS
         )
@@ -148,10 +147,26 @@ class ThreadView:
         self.attach_button = ft.IconButton(
             ft.Icons.ATTACH_FILE, tooltip="Attach files", on_click=self._on_attach
         )
-        self.picked = ft.Row([], wrap=True, spacing=6)
+        # Pasting a picture: the desktop clients read images off the clipboard; a
+        # browser page may not, so the button shows on desktop only (see show_header).
+        self.paste_button = ft.IconButton(
+            ft.Icons.CONTENT_PASTE, tooltip="Paste a picture", on_click=self._on_paste
+        )
+        self.paste_handle = handle(self.paste_button, "paste-picture")
+        self.paste_handle.visible = _desktop(page)
+        self.clipboard: ft.Clipboard | None = None  # kept referenced: services are weak
+        self.picked = ft.Row([], wrap=True, spacing=6, run_spacing=6)
+        self.picked_problem = ft.Text("", size=12, color=ft.Colors.ERROR, visible=False)
         # Files waiting to go; hide the handle, not its content (Flutter's Semantics rule).
-        self.picked_box = handle(self.picked, "picked-files")
+        self.picked_box = handle(
+            ft.Container(
+                ft.Column([self.picked, self.picked_problem], spacing=4, tight=True),
+                padding=ft.Padding.only(left=8, right=4, top=2),
+            ),
+            "picked-files",
+        )
         self.picked_box.visible = False
+        vm.tray.listen(self._on_tray)
         # The text field takes the row (a Container honours expand), so Send stays on screen.
         composer_box = ft.Container(handle(self.input, "composer"), expand=True)
         self.composer = ft.Container(
@@ -161,6 +176,7 @@ class ThreadView:
                     ft.Row(
                         [
                             handle(self.attach_button, "attach"),
+                            self.paste_handle,
                             composer_box,
                             handle(self.send_button, "send"),
                         ],
@@ -268,6 +284,7 @@ class ThreadView:
             ft.Colors.SURFACE_CONTAINER_HIGHEST if blocked else ft.Colors.PRIMARY
         )
         self.attach_button.disabled = blocked
+        self.paste_button.disabled = blocked
         self.participants_button.visible = bool(vm.participants)
 
     # --- rows ------------------------------------------------------------------------------
@@ -282,6 +299,7 @@ class ThreadView:
             on_retry=self._on_retry,
             on_image=self._on_image,
             on_download=lambda url: self.page.run_task(self.download, url),
+            hooks=self.hooks,
         )
         self.bubbles[row.key] = bubble
         return bubble
@@ -320,6 +338,8 @@ class ThreadView:
             if state != self._shown_header:  # a new message also bumps the conversation
                 self.show_header()
                 refresh(self.header, self.banner, self.composer, self.no_send)
+        elif what == "progress":
+            self._show_progress(payload)
         elif what == "error":
             say(self.page, payload)
 
@@ -357,19 +377,14 @@ class ThreadView:
 
     async def send(self) -> None:
         text = self.input.value or ""
-        files = list(self.attachments)
-        if not text.strip() and not files:
+        if not text.strip() and not self.vm.tray.files:
             return
         self.input.value = ""
-        self.attachments = []
-        self._show_picked()
-        refresh(self.input, self.picked_box)
-        ok = await self.vm.send(text, files)
+        refresh(self.input)
+        ok = await self.vm.send_composed(text)  # the tray empties, or keeps its files
         if not ok:
             self.input.value = text  # keep what they typed so nothing is lost
-            self.attachments = files
-            self._show_picked()
-            refresh(self.input, self.picked_box)
+            refresh(self.input)
         await self.input.focus()
 
     async def _on_submit(self, _: ft.Event) -> None:
@@ -382,30 +397,61 @@ class ThreadView:
         self.vm.set_draft(self.input.value or "")
 
     async def _on_attach(self, _: ft.Event) -> None:
-        picked = await self.vm.check_files(await self.pick_files())
-        if picked:
-            self.attachments += list(picked)
-            self._show_picked()
-            refresh(self.picked_box)
+        # Checking runs in a worker thread (check_attachments_async): the row shows
+        # "Checking…" at once and the UI stays responsive while pictures compress.
+        await self.vm.tray.add(await self.pick_files())
 
-    def _show_picked(self) -> None:
-        self.picked.controls = [
-            ft.Chip(
-                label=ft.Text(f"{f.name} ({fmt.file_size(f.size())})"),
-                leading=ft.Icon(ft.Icons.ATTACH_FILE),
-                on_delete=lambda _, f=f: self._unpick(f),
-                delete_icon_tooltip="Remove this file",
-            )
-            for f in self.attachments
-        ]
-        self.picked_box.visible = bool(self.attachments)
-        self.picked_box.label = "Files to send: " + ", ".join(f.name for f in self.attachments)
+    async def _on_paste(self, _: ft.Event) -> None:
+        from services.attachments import AttachmentSource
 
-    def _unpick(self, f: Any) -> None:
-        if f in self.attachments:
-            self.attachments.remove(f)
-        self._show_picked()
+        if self.clipboard is None:
+            self.clipboard = ft.Clipboard()
+        try:
+            data = await self.clipboard.get_image()
+        except Exception:
+            data = None
+        if not data:
+            say(self.page, "There is no picture on the clipboard to paste.")
+            return
+        await self.vm.tray.add([AttachmentSource(name="pasted-picture.png", data=data)])
+
+    def _on_tray(self, what: str, files: Any) -> None:
+        tray = self.vm.tray
+        self.picked.controls = [PickedChip(f, tray.remove) for f in tray.files]
+        problem = tray.problem
+        self.picked_problem.value = problem or ""
+        self.picked_problem.visible = problem is not None
+        self.picked_box.visible = bool(tray.files) or problem is not None
+        names = ", ".join(f.label for f in tray.files)
+        self.picked_box.label = f"Files to send ({tray.total_text}): {names}" if names else ""
         refresh(self.picked_box)
+
+    # --- uploads in bubbles -----------------------------------------------------------------
+
+    @property
+    def hooks(self) -> BubbleHooks:
+        return BubbleHooks(
+            upload_state=self.vm.upload_state,
+            can_cancel=self.vm.can_cancel,
+            on_cancel=self.vm.cancel_upload,
+            on_compress=self._on_compress,
+        )
+
+    def _show_progress(self, key: str) -> None:
+        bubble = self.bubbles.get(key)
+        if bubble is not None:
+            bubble.show_progress()
+            refresh(bubble)
+
+    def _on_compress(self, item: MessageItem) -> None:
+        async def run() -> None:
+            load = self.cache.get if self.cache is not None else None
+            if load is None:
+                return
+            if await self.vm.compress_and_resend(item, load):
+                say(self.page, "Sent again with smaller pictures.", error=False)
+
+        self.page.run_task(run)
 
     def _on_retry(self, item: MessageItem) -> None:
         self.page.run_task(self.vm.retry, item)
@@ -453,10 +499,41 @@ class ThreadView:
             )
         )
 
-    def _on_image(self, data: bytes) -> None:
+    def _on_image(self, data: bytes, url: str = "") -> None:
+        """A picture full size, as large as the window allows, with Download."""
+        name = fmt.file_name_from_url(url) if url else "Picture"
+        width = max(int((self.page.width or 800) * 0.9), 200)
+        height = max(int((self.page.height or 600) * 0.75), 200)
+        actions: list[ft.Control] = []
+        if url:
+            actions.append(
+                ft.TextButton(
+                    "Download",
+                    icon=ft.Icons.DOWNLOAD,
+                    on_click=lambda _: self.page.run_task(self.download, url),
+                )
+            )
+        actions.append(ft.TextButton("Close", on_click=lambda _: self.page.pop_dialog()))
         self.page.show_dialog(
             ft.AlertDialog(
-                content=ft.Image(src=data, fit=ft.BoxFit.CONTAIN),
-                actions=[ft.TextButton("Close", on_click=lambda _: self.page.pop_dialog())],
+                title=ft.Text(name, size=16, max_lines=1, overflow=ft.TextOverflow.ELLIPSIS),
+                content=handle(
+                    ft.Container(
+                        ft.Image(src=data, fit=ft.BoxFit.CONTAIN),
+                        width=width,
+                        height=height,
+                    ),
+                    "full-picture",
+                ),
+                content_padding=ft.Padding.all(8),
+                actions=actions,
             )
         )
+
+
+def _desktop(page: ft.Page) -> bool:
+    """A desktop client (not a browser tab): it can read a picture off the clipboard."""
+    try:
+        return not page.web and page.platform is not None and page.platform.is_desktop()
+    except Exception:
+        return False

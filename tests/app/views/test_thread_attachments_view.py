@@ -1,0 +1,154 @@
+"""Attachments in the thread view on Flet's real diff engine: the composer's preview row,
+upload bars in one bubble, pictures inline, file chips, and a carrier's size refusal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flet as ft
+import pytest
+
+from app.components.attachments import BytesCache, FileChip, ImageAttachment, PickedChip
+from app.state.thread import ThreadVM
+from app.views.thread import ThreadView
+from services.attachments import AttachmentSource
+from services.models import MessageStatus, Recipient
+from services.outbox import UploadProgress
+from services.store import Store
+from services.store_types import OutboxFile
+from tests.app.conftest import FakeSession, find, settle, texts, walk
+from tests.app.fakes import make_message
+from tests.app.state.test_thread_attachments import TOO_LARGE, Sync
+from tests.factories import make_admin, make_contacts, make_conversation, make_number
+from tests.services import attachment_files as files
+
+pytestmark = pytest.mark.anyio
+PHOTO = files.photo(1200, 900)
+PDF = files.pdf(30_000)
+
+
+def build(fake: FakeSession, picks: list[list[AttachmentSource]] | None = None) -> Any:
+    store = Store(":memory:")
+    conv = make_conversation(contacts=make_contacts(2), name="Team")
+    store.put_conversation(conv)
+    me = make_admin(id="admin")
+    sync = Sync(store, me)
+    vm = ThreadVM(store=store, sync=sync, me=me, numbers=[make_number()], conversation_id=conv.id)
+    store.subscribe(vm.on_store_change)
+    queue = list(picks or [])
+    downloads: list[str] = []
+
+    async def pick_files() -> list[AttachmentSource]:
+        return queue.pop(0) if queue else []
+
+    async def load(url: str) -> bytes:
+        return PDF if url.endswith(".pdf") else PHOTO
+
+    async def download(url: str) -> None:
+        downloads.append(url)
+
+    view = ThreadView(
+        vm,
+        page=fake.page,
+        cache=BytesCache(load),
+        on_back=None,
+        on_participants=lambda: None,
+        on_recreate=lambda: None,
+        pick_files=pick_files,
+        download=download,
+    )
+    fake.register()
+    fake.page.add(view.root)
+    return store, conv, vm, view, sync, downloads
+
+
+async def test_picked_files_show_in_a_row_with_thumbnail_size_and_remove(fake_session):
+    picks = [
+        [
+            AttachmentSource(name="beach.jpg", data=PHOTO),
+            AttachmentSource(name="plan.pdf", data=PDF),
+            AttachmentSource(name="setup.png", data=files.windows_exe()),
+        ]
+    ]
+    _, _, vm, view, _, _ = build(fake_session, picks)
+    box = find(view.root, "picked-files")
+    assert not box.visible
+    await fake_session.event(view.attach_button, "click")
+    await settle(20)
+    chips = [c for c in walk(box) if isinstance(c, PickedChip)]
+    assert len(chips) == 2 and box.visible
+    shown = texts(box)
+    assert "beach.jpg" in shown and "plan.pdf" in shown and "29 KB" in shown
+    assert any(t.startswith("Compressed from ") for t in shown)
+    assert any("setup.png" in t for t in shown)  # refused, in words, before upload
+    assert any(isinstance(c, ft.Image) for c in walk(chips[0]))  # the picture's thumbnail
+    remove = find(chips[1], "remove-file").content
+    await fake_session.event(remove, "click")
+    assert [f.name for f in vm.tray.files] == ["beach.jpg"]
+    assert len([c for c in walk(box) if isinstance(c, PickedChip)]) == 1
+
+
+async def test_progress_redraws_one_bubble_and_cancel_reaches_the_outbox(fake_session):
+    store, conv, _vm, view, sync, _ = build(fake_session)
+    outbox_files = [
+        OutboxFile("a.png", "image/png", "/c/l9/00-a.png"),
+        OutboxFile("b.pdf", "application/pdf", "/c/l9/01-b.pdf"),
+    ]
+    sync.outbox.uploading.add("l9")
+    store.add_outgoing(conv.id, "files", outbox_files, local_id="l9")
+    await settle()
+    bubble = view.bubbles["c:l9"]
+    bars = [c for c in walk(bubble) if isinstance(c, ft.ProgressBar)]
+    assert [b.value for b in bars] == [None, None]
+    fake_session.mark()
+    sync.outbox.report(UploadProgress("l9", 0, 500, 1000))
+    await settle()
+    bars = [c for c in walk(bubble) if isinstance(c, ft.ProgressBar)]
+    assert [b.value for b in bars] == [0.5, None]
+    assert 0 < fake_session.bytes_since_mark() < 4000  # one bubble, not the list
+    cancel = find(bubble, "cancel-upload").content
+    await fake_session.event(cancel, "click")
+    assert sync.outbox.cancelled == ["l9"]
+
+
+async def test_pictures_inline_open_full_size_and_files_are_chips_that_download(fake_session):
+    store, conv, _vm, view, _, downloads = build(fake_session)
+    urls = ["https://f/a1/beach.jpg", "https://f/a2/my%20plan.pdf"]
+    store.put_messages(conv.id, [make_message(conv, body="look", attachments=urls)])
+    await settle(30)
+    bubble = next(iter(view.bubbles.values()))
+    image = next(c for c in walk(bubble) if isinstance(c, ImageAttachment))
+    assert image.width <= 240 and image.height <= 240 and image.image_bytes == PHOTO
+    chip = next(c for c in walk(bubble) if isinstance(c, FileChip))
+    assert chip.name == "my plan.pdf" and "29 KB" in texts(chip)
+    await fake_session.event(image, "click")
+    dialog = fake_session.page._dialogs.controls[-1]
+    assert isinstance(dialog, ft.AlertDialog) and "beach.jpg" in texts(dialog)
+    button = next(c for c in walk(chip) if isinstance(c, ft.IconButton))
+    await fake_session.event(button, "click")
+    await settle()
+    assert downloads == [urls[1]]
+
+
+async def test_a_size_refusal_names_who_and_offers_compress_and_resend(fake_session):
+    store, conv, vm, view, _, _ = build(fake_session)
+    maria = vm.participant_name(conv.participants[0])
+    message = make_message(
+        conv,
+        body="pics",
+        attachments=["https://f/a1/beach.jpg"],
+        recipients=[
+            Recipient(
+                participant_id=conv.participants[0].id,
+                status=MessageStatus.UNDELIVERED,
+                error=TOO_LARGE,
+            ),
+            Recipient(participant_id=conv.participants[1].id, status=MessageStatus.DELIVERED),
+        ],
+    )
+    store.put_messages(conv.id, [message])
+    await settle()
+    bubble = next(iter(view.bubbles.values()))
+    assert f"Not delivered to {maria}: the picture is too large for their carrier." in texts(bubble)
+    assert find(bubble, "compress-resend").visible
+    assert not bubble.retry.visible
