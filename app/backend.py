@@ -9,6 +9,7 @@ staff see the same data.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,11 +18,17 @@ from typing import Any
 
 import httpx
 
+from app import remembered
 from app.config import AppConfig
+from services import notify as notifications
 from services import paths
+from services.api.errors import ApiError, AuthError
+from services.backoff import Backoff
 from services.models import PhoneNumber, User
 
 log = logging.getLogger(__name__)
+APP_TITLE = "Group Chat for SMS"
+_RECONCILE_BACKOFF = Backoff(base=1.0, cap=30.0)
 
 
 class InAppNotifier:
@@ -29,6 +36,13 @@ class InAppNotifier:
 
     def __init__(self) -> None:
         self.listeners: list[Callable[[str, str, str], None]] = []
+        # Each window's "open this conversation"; a system notification's click uses
+        # the newest window.
+        self.openers: list[Callable[[str], None]] = []
+
+    def open(self, conversation_id: str) -> None:
+        if self.openers:
+            self.openers[-1](conversation_id)
 
     async def notify(self, title: str, body: str, conversation_id: str) -> None:
         for listener in list(self.listeners):
@@ -46,6 +60,7 @@ class Backend:
     teammates: list[User] = field(default_factory=list)
     notifier: InAppNotifier = field(default_factory=InAppNotifier)
     account: Path | None = None  # this user's cache folder (removed by an explicit sign-out)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)  # background work to cancel
 
     @property
     def supports_groups(self) -> bool:
@@ -53,6 +68,8 @@ class Backend:
         return bool(getattr(self.client, "supports_groups", True))
 
     async def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
         await self.sync.stop()
         await self.client.aclose()
         close_store = getattr(self.store, "close", None)
@@ -162,31 +179,136 @@ async def connect(cfg: AppConfig) -> Backend:
 
 
 async def _build(cfg: AppConfig) -> Backend:
+    """Open the user's cache first; ask the server who they are only when it must.
+
+    A token seen before (``app.remembered``) opens its user's cache at once, so a
+    cold start paints the last conversations even with the network down; the
+    server is asked in the background (``_reconcile``). A token never seen on this
+    device needs the server now: its answer names the cache folder.
+    """
     from services.store import Store
     from services.sync import Sync
 
     client = _client(cfg, watch=True)
     try:
-        me = await who_am_i(client, cfg)
-        numbers = await client.phone_numbers()
-        try:
-            teammates = await client.teammates()
-        except Exception:  # teammates are optional: a backend may refuse the list
-            teammates = []
+        known = await asyncio.to_thread(
+            remembered.recall, cfg.data_dir, cfg.backend_name, cfg.location_id, cfg.token
+        )
+        if known is None:
+            who = await _ask_who(client, cfg)
+            account = _account(cfg, who.me)
+            _remember(account, cfg, who)
+        else:
+            account, who = known
     except BaseException:
         await client.aclose()
         raise
-    # One cache per backend, location and user: event ids and cursors of one server
-    # mean nothing to another, and the staff user must not read the admin's cache.
-    location = cfg.location_id or me.location_id or ""
-    account = paths.account_dir(cfg.data_dir, cfg.backend_url or "embedded", location, me.id)
     store = Store(str(paths.cache_db_path(account)))
     notifier = InAppNotifier()
-    sync = Sync(client, store, notifier, user_id=me.id)
-    await sync.start()
-    return Backend(
-        cfg, client, store, sync, me, list(numbers), list(teammates), notifier, account=account
+    # The in-app notice in every open window, and the system's where it has one.
+    system = notifications.system_notifier(APP_TITLE, notifier.open)
+    sync = Sync(client, store, notifications.FanOutNotifier(notifier, system), user_id=who.me.id)
+    backend = Backend(
+        cfg, client, store, sync, who.me, list(who.numbers), list(who.teammates), notifier
     )
+    backend.account = account
+    await sync.start()
+    backend.tasks.append(
+        asyncio.create_task(_reconcile(backend, asked=known is None), name="reconcile")
+    )
+    return backend
+
+
+async def _ask_who(client: Any, cfg: AppConfig) -> remembered.Remembered:
+    me = await who_am_i(client, cfg)
+    numbers = await client.phone_numbers()
+    try:
+        teammates = await client.teammates()
+    except ApiError:  # teammates are optional: a backend may refuse the list
+        teammates = []
+    return remembered.Remembered(me, list(numbers), list(teammates))
+
+
+def _where(cfg: AppConfig, me: User) -> tuple[str, str]:
+    return cfg.backend_name, cfg.location_id or me.location_id or ""
+
+
+def _account(cfg: AppConfig, me: User) -> Path:
+    # One cache per backend, location and user: event ids and cursors of one server
+    # mean nothing to another, and the staff user must not read the admin's cache.
+    backend, location = _where(cfg, me)
+    return paths.account_dir(cfg.data_dir, backend, location, me.id)
+
+
+async def _reconcile(backend: Backend, *, asked: bool) -> None:
+    """Once the server answers: who we are, our numbers and teammates, the list, people.
+
+    Runs in the background so nothing waits on the network; retries until the
+    server answers (a 401 is not retried: the sign-in screen takes over).
+    """
+    connected = asyncio.Event()
+
+    def on_change(change: Any) -> None:
+        if type(change).__name__ == "ConnectionChanged" and str(change.state) == "connected":
+            connected.set()
+
+    unsubscribe = backend.store.subscribe(on_change)
+    waited: list[bool] = []
+    try:
+        if not asked:
+            who = await _until_answered(
+                lambda: _ask_who(backend.client, backend.config), connected, waited
+            )
+            if who is None:
+                return
+            _update_who(backend, who)
+        if waited:
+            # The list's first refresh (ConversationsVM.reload) failed while we waited.
+            await _until_answered(backend.sync.refresh_conversations, connected, waited)
+        await _until_answered(backend.sync.refresh_people, connected, waited)
+    finally:
+        unsubscribe()
+
+
+async def _until_answered(
+    call: Callable[[], Any], connected: asyncio.Event, waited: list[bool]
+) -> Any:
+    """call() until it succeeds; between tries, wait for the connection or a backoff."""
+    failures = 0
+    while True:
+        try:
+            return await call()
+        except AuthError:
+            return None
+        except ApiError as error:
+            failures += 1
+            waited.append(True)
+            log.info("waiting for the server (%s)", error)
+            connected.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_RECONCILE_BACKOFF.delay(failures)):
+                    await connected.wait()
+
+
+def _update_who(backend: Backend, who: remembered.Remembered) -> None:
+    if who.me.id != backend.me.id:
+        # The server now names another user for this token: keep the cache we opened
+        # (its folder is still this token's), but use the server's answer from now on.
+        log.warning("the signed-in user changed from %s to %s", backend.me.id, who.me.id)
+        backend.sync.user_id = who.me.id
+    backend.me = who.me
+    # In place: open view-models hold these lists.
+    backend.numbers[:] = who.numbers
+    backend.teammates[:] = who.teammates
+    if backend.account is not None:
+        _remember(backend.account, backend.config, who)
+
+
+def _remember(account: Path, cfg: AppConfig, who: remembered.Remembered) -> None:
+    try:
+        remembered.remember(account, _where(cfg, who.me), cfg.token, who)
+    except OSError:  # only the next offline start is lost, never this sign-in
+        log.warning("could not remember the signed-in user", exc_info=True)
 
 
 async def disconnect(cfg: AppConfig) -> Backend | None:
