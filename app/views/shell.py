@@ -84,6 +84,7 @@ class Shell:
         page.on_keyboard_event = self._on_key
         page.on_disconnect = lambda _: self._detach()
         page.on_close = lambda _: self._detach()
+        page.on_app_lifecycle_state_change = self._on_lifecycle
         page.add(ft.SafeArea(self.root, expand=True))
         await self.account.begin()
 
@@ -145,6 +146,7 @@ class Shell:
         self.conv_vm.listen(self._on_conv_vm)
         self._unsubscribe = b.store.subscribe(self._on_change)
         b.notifier.listeners.append(self._on_notice)
+        b.notifier.openers.append(self._open_from_notification)
         self.indicator.set_state(b.sync.connection_state)
         self.settings_view = self._settings()
         self.conv_vm.refresh()
@@ -159,6 +161,8 @@ class Shell:
             self._unsubscribe = None
         if self.backend and self._on_notice in self.backend.notifier.listeners:
             self.backend.notifier.listeners.remove(self._on_notice)
+        if self.backend and self._open_from_notification in self.backend.notifier.openers:
+            self.backend.notifier.openers.remove(self._open_from_notification)
         if self.backend and self.thread_vm:
             self.backend.sync.open_conversation_id = None
 
@@ -537,6 +541,21 @@ class Shell:
                 duration=5000,
             )
         )
+
+    def _open_from_notification(self, conversation_id: str) -> None:
+        """A click on a system notification (it may come from another thread)."""
+        self.page.run_task(self.open_thread, conversation_id)
+
+    def _on_lifecycle(self, e: ft.AppLifecycleStateChangeEvent) -> None:
+        """A hidden or minimised window is not reading its open thread (issue 6)."""
+        if self.backend is None:
+            return
+        visible = e.state not in (ft.AppLifecycleState.HIDE, ft.AppLifecycleState.PAUSE)
+        sync = self.backend.sync
+        was, sync.visible = getattr(sync, "visible", True), visible
+        if visible and not was and self.thread_vm is not None:
+            # Back in front of an open thread: what arrived meanwhile is now read.
+            self.page.run_task(self.thread_vm.mark_read)
 
     def _names_for_numbers(self, text: str, conversation_id: str) -> str:
         """A notice says who wrote, not a raw +1 number, whenever the group knows them."""
