@@ -6,6 +6,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from services.api.errors import NetworkError
+
 log = logging.getLogger("app")
 
 Listener = Callable[[str, Any], None]
@@ -36,6 +38,15 @@ class ViewModel:
         log.warning("%s: %s", type(self).__name__, exc, exc_info=exc)
         self.emit("error", self.error)
         return self.error
+
+    def fail_refresh(self, exc: BaseException) -> str | None:
+        """A background refresh failed. An unreachable server is not news: the cache is
+        on screen and the connection indicator already says Offline (a snack bar per
+        screen would cover the composer). Anything else is said as usual."""
+        if isinstance(exc, NetworkError):
+            log.info("%s: offline refresh skipped: %s", type(self).__name__, exc)
+            return None
+        return self.fail(exc)
 
 
 def user_message(exc: BaseException) -> str:

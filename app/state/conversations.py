@@ -116,7 +116,7 @@ class ConversationsVM(ViewModel):
         try:
             await self.sync.refresh_conversations()
         except Exception as exc:
-            self.fail(exc)
+            self.fail_refresh(exc)
         finally:
             self.loading = False
             self.emit("loading", False)

@@ -324,7 +324,7 @@ class ThreadVM(ViewModel):
         try:
             await self.sync.load_conversation(self.conversation_id)
         except Exception as exc:
-            self.fail(exc)
+            self.fail_refresh(exc)
             return
         self.conversation = self.store.conversation(self.conversation_id) or self.conversation
         self._load_window()
@@ -417,7 +417,7 @@ class ThreadVM(ViewModel):
         try:
             await self.sync.load_conversation(self.conversation_id)
         except Exception as exc:
-            self.fail(exc)
+            self.fail_refresh(exc)
             return
         self.conversation = self.store.conversation(self.conversation_id) or self.conversation
         self.emit("header")

@@ -68,11 +68,14 @@ def test_row_wording_unread_blocked_and_outbound_preview():
 
 
 @pytest.mark.anyio
-async def test_a_failed_refresh_is_said():
-    from services.api.errors import NetworkError
+async def test_a_failed_refresh_is_said_but_offline_is_left_to_the_indicator():
+    from services.api.errors import NetworkError, ServerError
 
     vm = vm_with(1)
     vm.sync.errors["refresh_conversations"] = NetworkError("down")
     await vm.reload()
-    assert vm.error == NetworkError("down").user_message
+    assert vm.error is None  # the connection indicator says Offline; the cache shows
     assert len(vm.rows) == 1  # the cached list still shows
+    vm.sync.errors["refresh_conversations"] = ServerError("boom")
+    await vm.reload()
+    assert vm.error == ServerError("boom").user_message

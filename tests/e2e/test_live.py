@@ -1,0 +1,266 @@
+"""Issue 6 in the browser: two clients live on one sandbox, and a cold start offline.
+
+Each app is its own process (``python -m app --web --backend URL --token T``)
+against ONE standalone sandbox process started here, exactly as two staff
+members' devices would share a server. The latency of a message from one
+browser to the other is printed for the notes; the assertions only ask that it
+arrives within a generous wait (never assert on wall-clock time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import (
+    DESKTOP,
+    ROOT,
+    SHOTS,
+    App,
+    _env,
+    _stop,
+    free_port,
+    wait_for_port,
+)
+
+pytestmark = pytest.mark.e2e
+WAIT = 60_000
+GROUP = "Weekend crew"
+# Every bubble has a handle "message-<key>" and a label naming its body and state.
+_BUBBLE_WITH = """([text, state]) => [...document.querySelectorAll(
+    '[flt-semantics-identifier^="message-"]')].some(e => {
+        const t = (e.getAttribute('aria-label') || '') + ' ' + e.innerText;
+        return t.includes(text) && (!state || t.includes(state));
+    })"""
+
+
+@dataclass
+class Sandbox:
+    url: str
+    port: int
+    db: Path
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        out = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "services.sandbox", "--host", "127.0.0.1"),
+                *("--port", str(self.port), "--db", str(self.db), "--seed", "demo"),
+                *("--rate-limit", "0"),
+            ],
+            cwd=ROOT,
+            env=_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        wait_for_port(self.port, self.proc)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            _stop(self.proc)
+            self.proc = None
+
+
+def _sandbox(tmp: Path) -> Sandbox:
+    port = free_port()
+    return Sandbox(f"http://127.0.0.1:{port}", port, tmp / "sandbox.sqlite3", tmp / "sandbox.log")
+
+
+@contextmanager
+def app_process(sandbox_url: str, token: str, data_home: Path, log: Path) -> Iterator[str]:
+    """The app in web mode for one user; its data folder under data_home (kept across runs)."""
+    port = free_port()
+    env = _env()
+    env["XDG_DATA_HOME"] = str(data_home)  # platformdirs: the app's data folder
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "app", "--web", "--port", str(port)),
+                *("--backend", sandbox_url, "--token", token, "--location", "loc_demo"),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(proc)
+
+
+@pytest.fixture
+def browser_ctx(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Opens apps in fresh browser contexts; a last screenshot of each when done."""
+    contexts: list[Any] = []
+
+    def _open(url: str) -> App:
+        ctx = browser.new_context(viewport=DESKTOP)
+        contexts.append(ctx)
+        return App(ctx.new_page(), url).open()
+
+    yield _open
+    for i, ctx in enumerate(contexts):
+        for page in ctx.pages:
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            # A page of an app process already stopped may refuse.
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(SHOTS / f"last-{request.node.name}-{i}.png"))
+        ctx.close()
+
+
+def run(coro: Any) -> Any:
+    """Run an API client on its own loop (Playwright's sync API owns this thread's)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result(timeout=60)
+
+
+def api(url: str) -> Any:
+    from services.api.client import ApiClient
+
+    return ApiClient(url, "demo-admin", location_id="loc_demo")
+
+
+async def _conversation(url: str, name: str) -> Any:
+    async with api(url) as client:
+        page = await client.search_conversations(query=name, limit=5)
+        summary = next(s for s in page.conversations if s.name == name)
+        return await client.get_conversation(summary.id)
+
+
+def connection_says(app: App, word: str) -> bool:
+    loc = app.by_id("connection")
+    return word in ((loc.get_attribute("aria-label") or "") + loc.inner_text())
+
+
+def wait_connection(app: App, word: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not connection_says(app, word):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the connection indicator never said {word!r}")
+        app.page.wait_for_timeout(200)
+
+
+def open_thread(app: App, name: str) -> None:
+    app.text(name).click()
+    app.by_id("composer").wait_for(timeout=WAIT)
+
+
+def send(app: App, text: str) -> None:
+    app.type_in("composer", text)
+    app.page.keyboard.press("Enter")
+
+
+def wait_bubble(app: App, text: str, state: str = "", timeout: int = WAIT) -> None:
+    app.page.wait_for_function(_BUBBLE_WITH, arg=[text, state], polling=25, timeout=timeout)
+
+
+def arrival_seconds(sender: App, receiver: App, text: str) -> float:
+    """From pressing Enter in one browser to the bubble in the other's open thread."""
+    sender.type_in("composer", text)
+    started = time.monotonic()
+    sender.page.keyboard.press("Enter")
+    wait_bubble(receiver, text)
+    return time.monotonic() - started
+
+
+def test_two_clients_see_each_others_messages_and_an_inbound_text_live(tmp_path, browser_ctx):
+    sandbox = _sandbox(tmp_path)
+    sandbox.start()
+    try:
+        with (
+            app_process(sandbox.url, "demo-admin", tmp_path / "a", tmp_path / "a.log") as a_url,
+            app_process(sandbox.url, "demo-staff", tmp_path / "s", tmp_path / "s.log") as s_url,
+        ):
+            admin, staff = browser_ctx(a_url), browser_ctx(s_url)
+            for app in (admin, staff):
+                open_thread(app, GROUP)
+                wait_connection(app, "Live")
+            admin.page.wait_for_timeout(1500)  # both streams are open and following
+
+            stamp = time.strftime("%H%M%S")
+            a_to_s = arrival_seconds(admin, staff, f"Admin says hi {stamp}")
+            s_to_a = arrival_seconds(staff, admin, f"Staff answers {stamp}")
+            print(f"\nlive latency admin->staff {a_to_s:.2f}s, staff->admin {s_to_a:.2f}s")
+
+            conv = run(_conversation(sandbox.url, GROUP))
+            sender = conv.participants[0]
+            others = [p.phone for p in conv.participants[1:]]
+            text = f"Inbound from the phone {stamp}"
+
+            async def inbound() -> None:
+                async with api(sandbox.url) as client:
+                    await client.sandbox_inbound(sender.phone, [conv.from_number, *others], text)
+
+            started = time.monotonic()
+            run(inbound())
+            wait_bubble(admin, text)
+            wait_bubble(staff, text)
+            print(f"inbound text in both browsers after {time.monotonic() - started:.2f}s")
+            staff.shot("live-staff-thread")
+            admin.shot("live-admin-thread")
+    finally:
+        sandbox.stop()
+
+
+def test_cold_start_offline_shows_the_cache_and_a_queued_message_goes_out_later(
+    tmp_path, browser_ctx
+):
+    sandbox = _sandbox(tmp_path)
+    data, log = tmp_path / "data", tmp_path / "app.log"
+    sandbox.start()
+    try:
+        # 1. Online once: the list and the thread's history land in the cache.
+        with app_process(sandbox.url, "demo-admin", data, log) as url:
+            app = browser_ctx(url)
+            open_thread(app, GROUP)
+            wait_connection(app, "Live")
+            wait_bubble(app, "")  # the history is on screen, so in the cache
+            app.page.wait_for_timeout(1000)
+        # 2. The server goes away; the app starts again from the cache alone.
+        sandbox.stop()
+        with app_process(sandbox.url, "demo-admin", data, log) as url:
+            app = browser_ctx(url)
+            wait_connection(app, "Offline")
+            app.text("Front desk team").wait_for(timeout=WAIT)  # the last conversations
+            open_thread(app, GROUP)
+            wait_bubble(app, "")  # and the history
+            app.shot("live-cold-start-offline")
+            # 3. Typed offline: kept as "Sending" across a restart of the app.
+            send(app, "Typed with no network")
+            wait_bubble(app, "Typed with no network", "Sending")
+        with app_process(sandbox.url, "demo-admin", data, log) as url:
+            app = browser_ctx(url)
+            wait_connection(app, "Offline")
+            open_thread(app, GROUP)
+            wait_bubble(app, "Typed with no network", "Sending")
+            app.shot("live-queued-after-restart")
+            # 4. The server comes back: delivered with no one touching anything.
+            sandbox.start()
+            wait_connection(app, "Live", seconds=90)
+            wait_bubble(app, "Typed with no network", "Deliver", timeout=90_000)
+            app.shot("live-queued-delivered")
+        conv = run(_conversation(sandbox.url, GROUP))
+
+        async def bodies() -> list[str]:
+            async with api(sandbox.url) as client:
+                page = await client.get_messages(conv.id, limit=50)
+                return [m.body or "" for m in page.messages]
+
+        assert run(bodies()).count("Typed with no network") == 1
+    finally:
+        sandbox.stop()
