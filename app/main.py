@@ -19,6 +19,25 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 WEB_HINT = "Run `python -m app --web` to use the app in your browser instead."
 
 
+# At DEBUG these log every message between browser and app, and controls' reprs:
+# whatever is typed (the sign-in token too) would land in the log.
+CHATTY_LOGGERS = (
+    "flet",
+    "flet_transport",
+    "flet_object_patch",
+    "flet_controls",
+    "flet_components",
+    "flet_web",
+    "httpcore",
+)
+
+
+def quiet_chatty_loggers() -> None:
+    for name in CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.setLevel(max(logging.INFO, logging.getLogger().level))
+
+
 def make_main(cfg: AppConfig):  # type: ignore[no-untyped-def]
     async def main(page: ft.Page) -> None:
         from app.views.shell import Shell
@@ -62,6 +81,7 @@ def run(argv: list[str] | None = None) -> int:
         level=os.environ.get("GCS_APP_LOG", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    quiet_chatty_loggers()
     args = parse_args(argv)
     try:
         cfg = build_config(args)

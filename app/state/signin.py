@@ -8,12 +8,14 @@ itself never appears in one, nor in a log line.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from app.config import AppConfig
 from app.state.base import ViewModel
+from services.api.errors import AuthError
 from services.credentials import (
     NO_SECURE_STORAGE_MESSAGE,
     CredentialError,
@@ -22,6 +24,8 @@ from services.credentials import (
 )
 from services.models import User
 from services.settings import validate_backend_url
+
+log = logging.getLogger(__name__)
 
 Verify = Callable[[AppConfig], Awaitable[User]]
 
@@ -34,6 +38,10 @@ LOCATION_EMPTY = "Enter the location id of your business account."
 LOCATION_BAD = "A location id has only letters, digits, '-' and '_' (at most 64)."
 TOKEN_EMPTY = "Paste your Private Integration Token."
 TOKEN_BAD = "The token can't contain spaces or line breaks. Copy it again."
+TOKEN_REFUSED = (
+    "The server didn't accept this token. Check that you copied the whole "
+    "Private Integration Token, and that it belongs to this location."
+)
 
 
 @dataclass(frozen=True)
@@ -144,7 +152,13 @@ class SignInVM(ViewModel):
             user = await self.verify(cfg)
         except Exception as exc:
             self._busy(False)
-            self.fail(exc)  # the error's user_message; its text never holds the token
+            if isinstance(exc, AuthError):
+                # Not the generic "sign in again": this IS signing in.
+                log.info("sign-in refused by %s (401)", self.url)
+                self.error = TOKEN_REFUSED
+                self.emit("error", self.error)
+            else:
+                self.fail(exc)  # the error's user_message; its text never holds the token
             return None
         saved = await self._save(cfg, secret)
         self._busy(False)

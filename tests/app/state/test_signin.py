@@ -16,12 +16,12 @@ from app.config import AppConfig
 from app.state.signin import (
     LOCATION_EMPTY,
     TOKEN_EMPTY,
+    TOKEN_REFUSED,
     URL_EMPTY,
     URL_NOT_WEB,
     SignInVM,
 )
 from services.api.client import ApiClient
-from services.api.errors import AuthError
 from services.credentials import (
     NO_SECURE_STORAGE_MESSAGE,
     KeyringStore,
@@ -118,7 +118,7 @@ async def test_a_wrong_token_is_refused_by_the_server_and_never_saved(
     wrong = "pit-wrong-token-4242"
     assert await vm.sign_in(URL, "loc_demo", wrong) is None
     assert vm.calls == [f"loc_demo@{URL}"]  # type: ignore[attr-defined]
-    assert errors == [AuthError.default_user_message]
+    assert errors == [TOKEN_REFUSED]
     assert MemoryKeyring.vault == {}
     assert await keyring_store.get(f"loc_demo@{URL}") is None
     assert wrong not in caplog.text and wrong not in (vm.error or "")

@@ -1,0 +1,39 @@
+"""app/backend.py: a 401 on any request of a signed-in client is reported to the windows."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from app import backend as backend_mod
+from app.backend import AuthWatch, _client
+from app.config import AppConfig
+from services.api.errors import AuthError
+
+
+@pytest.mark.anyio
+async def test_a_401_anywhere_reaches_the_auth_listeners(monkeypatch):
+    cfg = AppConfig(backend_url="https://api.example.com", token="pit-x", location_id="loc")
+    heard: list[AppConfig] = []
+    monkeypatch.setattr(backend_mod, "auth_listeners", [heard.append])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        ok = request.url.path.endswith("/users/me")
+        return httpx.Response(200 if ok else 401, json={"id": "u1"} if ok else {})
+
+    client = _client(cfg, watch=True)
+    watch = client._http._transport
+    assert isinstance(watch, AuthWatch)
+    await watch._inner.aclose()
+    watch._inner = httpx.MockTransport(answer)  # stands in for the network, behind the watch
+    assert (await client.me()).id == "u1"
+    assert heard == []
+    with pytest.raises(AuthError):
+        await client.phone_numbers()
+    assert heard == [cfg]
+    await client.aclose()
+
+
+def test_the_token_is_not_in_the_config_repr():
+    cfg = AppConfig(backend_url="https://api.example.com", token="pit-secret-77")
+    assert "pit-secret-77" not in repr(cfg)
