@@ -31,6 +31,8 @@ class BubbleHooks:
     can_cancel: Callable[[MessageItem], bool]
     on_cancel: Callable[[MessageItem], None]
     on_compress: Callable[[MessageItem], None]
+    # Delete a failed message that never left this device (the outbox's Retry / Delete).
+    on_delete: Callable[[MessageItem], None] | None = None
 
 
 class MessageBubble(ft.Semantics):
@@ -56,6 +58,13 @@ class MessageBubble(ft.Semantics):
             visible=False,
             on_click=lambda _: self._on_retry(self.item),
             tooltip="Send this message again",
+        )
+        self.delete = ft.TextButton(
+            "Delete",
+            icon=ft.Icons.DELETE_OUTLINE,
+            visible=False,
+            on_click=lambda _: self._delete(),
+            tooltip="Delete this message: it was never sent",
         )
         out = item.outbound
         self._cache, self._on_image, self._on_download = cache, on_image, on_download
@@ -101,7 +110,7 @@ class MessageBubble(ft.Semantics):
             vertical_alignment=ft.CrossAxisAlignment.END,
         )
         meta = ft.Row(
-            [self.meta_text, self.state_icon, self.retry] if out else [self.meta_text],
+            [self.meta_text, self.state_icon, self.retry, self.delete] if out else [self.meta_text],
             alignment=ft.MainAxisAlignment.END if out else ft.MainAxisAlignment.START,
             spacing=4,
             wrap=True,
@@ -191,12 +200,19 @@ class MessageBubble(ft.Semantics):
             ft.Colors.ERROR if item.state == "failed" else ft.Colors.ON_SURFACE_VARIANT
         )
         self.retry.visible = item.state == "failed" and not item.can_compress
+        self.delete.visible = (
+            item.state == "failed" and item.unsent and bool(self.hooks and self.hooks.on_delete)
+        )
         self.too_large.value = item.too_large_note or ""
         self.too_large.visible = item.too_large_note is not None
         self.compress.visible = item.can_compress and self.hooks is not None
         self.label = item.semantics_label + (
             f". {item.too_large_note}" if item.too_large_note else ""
         )
+
+    def _delete(self) -> None:
+        if self.hooks is not None and self.hooks.on_delete is not None:
+            self.hooks.on_delete(self.item)
 
     def show(self, item: MessageItem) -> None:
         """Show a newer version of the same message (status changes); caller updates."""

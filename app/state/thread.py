@@ -71,6 +71,8 @@ class MessageItem:
     local_files: tuple[str, ...] = field(default=())
     # "Not delivered to Maria: the picture is too large for their carrier."
     too_large_note: str | None = None
+    # Still only on this device (the outbox's): a failed one can be deleted outright.
+    unsent: bool = False
 
     @property
     def can_compress(self) -> bool:
@@ -275,6 +277,7 @@ class ThreadVM(ViewModel):
             error=getattr(m, "error", None),
             local_files=tuple(getattr(m, "local_files", ()) or ()),
             too_large_note=self._too_large_note(m),
+            unsent=getattr(m, "local_state", "sent") in ("sending", "failed"),
         )
 
     def _too_large_note(self, m: Any) -> str | None:

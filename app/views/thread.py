@@ -435,7 +435,11 @@ class ThreadView:
             can_cancel=self.vm.can_cancel,
             on_cancel=self.vm.cancel_upload,
             on_compress=self._on_compress,
+            on_delete=self._on_delete,
         )
+
+    def _on_delete(self, item: MessageItem) -> None:
+        self.page.run_task(self.vm.discard, item)
 
     def _show_progress(self, key: str) -> None:
         bubble = self.bubbles.get(key)

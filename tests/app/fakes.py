@@ -158,5 +158,9 @@ class FakeSync:
     async def retry(self, local_id: str) -> None:
         self._maybe_fail("retry")
 
+    async def discard(self, local_id: str) -> None:
+        self._maybe_fail("discard")
+        self.store.outbox_remove(local_id)
+
 
 __all__ = ["FakeClient", "FakeSync", "make_message", "make_participant"]
