@@ -67,11 +67,12 @@ class Backend:
         """False on a backend that cannot create group chats or send into them (LeadConnector)."""
         return bool(getattr(self.client, "supports_groups", True))
 
-    async def close(self) -> None:
+    async def close(self, *, keep_transport: bool = False) -> None:
         for task in self.tasks:
             task.cancel()
         await self.sync.stop()
-        await self.client.aclose()
+        if not keep_transport:
+            await self.client.aclose()
         close_store = getattr(self.store, "close", None)
         if callable(close_store):
             close_store()
@@ -320,7 +321,9 @@ async def disconnect(cfg: AppConfig) -> Backend | None:
         backend = _backends.pop((cfg.backend_url, cfg.token), None)
     if backend is not None:
         try:
-            await backend.close()
+            # The embedded backend's transport is shared by both demo users and every
+            # window (closing the client would close it): only this session stops.
+            await backend.close(keep_transport=cfg.embedded)
         except Exception:  # closing must never stop a sign-out
             log.warning("closing the backend failed", exc_info=True)
     return backend

@@ -38,8 +38,8 @@ class AppConfig:
 
     @property
     def demo_token(self) -> bool:
-        """Tokens of the demo location, so Settings can switch admin and staff."""
-        return self.token in DEMO_TOKENS
+        """The embedded demo's users, so Settings can switch admin and staff."""
+        return self.embedded and self.token in DEMO_TOKENS
 
     @property
     def backend_name(self) -> str:
