@@ -492,6 +492,10 @@ class Shell:
             self.indicator.set_state(str(change.state))
             if _mounted(self.indicator):
                 self.indicator.update()
+            if str(change.state) == "connected" and self.thread_vm is not None:
+                # Back online: the open thread may have been opened offline (cache only,
+                # never marked read): fetch its newest page and mark it read now.
+                self.page.run_task(self.thread_vm.open)
             return
         self.conv_vm.on_store_change(change)
         if self.thread_vm is not None:

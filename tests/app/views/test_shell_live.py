@@ -84,3 +84,21 @@ async def test_unread_shows_in_the_title_and_a_system_notification_click_opens_t
     assert b.sync.open_conversation_id == convs[1].id
     shell._detach()
     assert b.notifier.openers == [] and b.notifier.listeners == []
+
+
+@pytest.mark.anyio
+async def test_back_online_the_open_thread_is_fetched_again_and_marked_read(fake_session, demo):
+    from services.api.errors import NetworkError
+    from services.store_types import ConnectionChanged, ConnectionState
+
+    cfg, b, convs = demo
+    shell = await start(fake_session, cfg)
+    b.sync.errors["load_conversation"] = NetworkError("down")  # opened offline
+    await shell.open_thread(convs[0].id)
+    await settle()
+    assert b.sync.read == []  # the cache shows; nothing could be marked read
+    del b.sync.errors["load_conversation"]
+    b.store.emit(ConnectionChanged(ConnectionState.CONNECTED))
+    await settle()
+    assert b.sync.read == [convs[0].id]
+    assert shell.indicator.word.value == "Live"
