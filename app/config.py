@@ -8,6 +8,7 @@ temporary folder with ``--demo-reset``).
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -104,6 +105,8 @@ def build_config(args: argparse.Namespace) -> AppConfig:
     saved = None if (args.backend or args.demo_reset) else _saved_settings()
     if saved is not None:
         cfg = _apply_saved(cfg, saved, explicit_dir=args.demo_reset)
+    if cfg.embedded and not (args.backend or args.demo_reset):
+        cfg = _last_signed_in(cfg)
     if args.backend:
         # A new backend: the demo token means nothing there; sign in unless --token says.
         cfg = replace(cfg, backend_url=args.backend.rstrip("/"), token="")
@@ -125,3 +128,32 @@ def _apply_saved(cfg: AppConfig, saved: Any, explicit_dir: bool) -> AppConfig:
         return replace(cfg, token=token, location_id=location)
     # The token is not a setting: the shell reads it from the secure store, or signs in.
     return replace(cfg, backend_url=backend.rstrip("/"), token="", location_id=location)
+
+
+# The API backend signed in to from the app (address and location, never the token),
+# so the next start opens it again. A backend set in flet.toml or on the command line wins.
+LAST_BACKEND_FILE = "signed_in_backend.json"
+
+
+def remember_backend(cfg: AppConfig) -> None:
+    path = cfg.data_dir / LAST_BACKEND_FILE
+    if cfg.embedded:
+        path.unlink(missing_ok=True)
+        return
+    path.write_text(json.dumps({"backend": cfg.backend_url, "location_id": cfg.location_id}))
+
+
+def forget_backend(cfg: AppConfig) -> None:
+    (cfg.data_dir / LAST_BACKEND_FILE).unlink(missing_ok=True)
+
+
+def _last_signed_in(cfg: AppConfig) -> AppConfig:
+    from services.settings import validate_backend_url
+
+    try:
+        data = json.loads((cfg.data_dir / LAST_BACKEND_FILE).read_text())
+        url = validate_backend_url(str(data["backend"]))
+        location = str(data["location_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return cfg  # none, or unreadable: start on the demo as configured
+    return cfg.for_api(url, location)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from app import backend as backend_mod
-from app.config import AppConfig
+from app.config import AppConfig, forget_backend, remember_backend
 from app.secure_storage import credential_store_for_platform
 from app.state.features import GROUPS_UNSUPPORTED
 from app.state.settings import sign_out, storage_words
@@ -104,6 +104,7 @@ class AccountFlow:
         b = shell.backend
         if b is None:
             return
+        _quietly(remember_backend, result.cfg)  # the next start opens this backend again
         if not result.saved:
             say(shell.page, NO_SECURE_STORAGE_MESSAGE)
         resume, self.resume_conversation = self.resume_conversation, None
@@ -112,6 +113,7 @@ class AccountFlow:
 
     async def _demo(self) -> None:
         self.signin_view = None
+        _quietly(forget_backend, self.shell.cfg)
         self.shell.cfg = self.shell.cfg.for_demo()
         await self.shell._connect()
 
@@ -170,10 +172,19 @@ class AccountFlow:
         self.resume_conversation = None
         _leave(shell)
         problem = await sign_out(b, self.credentials)
+        _quietly(forget_backend, b.config)
         shell.cfg = b.config.with_token("")
         self.show_signin()
         if problem:
             say(shell.page, problem)
+
+
+def _quietly(action: Callable[[AppConfig], None], cfg: AppConfig) -> None:
+    """Remembering the last backend is a convenience: failing it never stops sign-in."""
+    try:
+        action(cfg)
+    except OSError as exc:
+        log.warning("could not update the remembered backend (%s)", type(exc).__name__)
 
 
 def _leave(shell: Shell) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from app import backend as backend_mod
 from app.backend import Backend, who_am_i
-from app.config import AppConfig
+from app.config import LAST_BACKEND_FILE, AppConfig
 from app.state.features import GROUP_READ_ONLY, GROUPS_UNSUPPORTED
 from app.state.signin import TOKEN_REFUSED
 from app.views import account as account_mod
@@ -165,6 +165,8 @@ async def test_the_right_token_is_saved_and_opens_the_conversations(
     assert shell.backend is not None and shell.backend.me.id == "usr_demo_staff"
     assert await keyring_store.get(f"{LOCATION}@{URL}") == Secret("demo-staff")
     find(shell.root, "create-new-message")
+    remembered = (tmp_path / LAST_BACKEND_FILE).read_text()  # opens again next start
+    assert URL in remembered and "demo-staff" not in remembered
 
 
 @pytest.mark.anyio
@@ -214,6 +216,7 @@ async def test_sign_out_deletes_the_token_and_the_cache(
     cfg = api_cfg(tmp_path).with_token("demo-staff")
     await keyring_store.set(cfg.account, Secret("demo-staff"))
     b = signed_in(cfg, people, make_conversation(contacts=people[:3]))
+    (tmp_path / LAST_BACKEND_FILE).write_text(f'{{"backend": "{URL}", "location_id": "x"}}')
     shell = await start(fake_session, api_cfg(tmp_path))
     await shell._on_nav(_nav_event(shell, 2))
     assert "Token kept in" in " ".join(texts(shell.root))
@@ -224,6 +227,7 @@ async def test_sign_out_deletes_the_token_and_the_cache(
     find(shell.root, "signin")
     assert await keyring_store.get(cfg.account) is None
     assert b.account is not None and not b.account.exists()
+    assert not (tmp_path / LAST_BACKEND_FILE).exists()
 
 
 @pytest.mark.anyio
