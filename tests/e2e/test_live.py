@@ -264,3 +264,68 @@ def test_cold_start_offline_shows_the_cache_and_a_queued_message_goes_out_later(
         assert run(bodies()).count("Typed with no network") == 1
     finally:
         sandbox.stop()
+
+
+def wait_gone(app: App, text: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while app.page.evaluate(_BUBBLE_WITH, [text, ""]):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the bubble {text!r} never went away")
+        app.page.wait_for_timeout(200)
+
+
+def test_retry_and_delete_for_failed_messages_end_to_end(tmp_path, browser_ctx):
+    sandbox = _sandbox(tmp_path)
+    sandbox.start()
+
+    async def carrier(fail_rate: float) -> None:
+        async with api(sandbox.url) as client:
+            await client.sandbox_carrier(fail_rate=fail_rate)
+
+    try:
+        with app_process(sandbox.url, "demo-admin", tmp_path / "d", tmp_path / "app.log") as url:
+            app = browser_ctx(url)
+            # 1. The carrier fails a text: red, Retry; Retry sends it again and it arrives.
+            open_thread(app, "Chloe Martin")
+            wait_connection(app, "Live")
+            run(carrier(1.0))
+            send(app, "Is 3pm OK?")
+            wait_bubble(app, "Is 3pm OK?", "Not delivered")
+            run(carrier(0.0))
+            app.button("Retry").click()
+            wait_bubble(app, "Is 3pm OK?", "Delivered")
+            app.shot("live-retried")
+            # 2. Queued offline, then refused (the group got blocked meanwhile): Delete.
+            open_thread(app, GROUP)
+            wait_bubble(app, "Looks great. See you Saturday!")  # history is in the cache
+            conv = run(_conversation(sandbox.url, GROUP))
+            marcus = next(p for p in conv.participants if p.name.startswith("Marcus"))
+            others = [p.phone for p in conv.participants if p is not marcus]
+            sandbox.stop()
+            wait_connection(app, "Offline")
+            send(app, "Running 10 minutes late")
+            wait_bubble(app, "Running 10 minutes late", "Sending")
+            app.page.wait_for_timeout(8000)  # the app's retries are now seconds apart
+
+            async def stop() -> None:
+                async with api(sandbox.url) as client:
+                    await client.sandbox_inbound(marcus.phone, [conv.from_number, *others], "STOP")
+
+            sandbox.start()
+            run(stop())  # before the app's next try: its message meets a blocked group
+            wait_bubble(app, "Running 10 minutes late", "Not delivered", timeout=90_000)
+            app.button("Delete").wait_for(timeout=WAIT)
+            wait_connection(app, "Live", seconds=90)
+            app.by_id("blocked-banner").wait_for(timeout=WAIT)  # and why, above the thread
+            app.shot("live-refused-retry-delete")
+            app.button("Delete").click()
+            wait_gone(app, "Running 10 minutes late")
+
+        async def bodies() -> list[str]:
+            async with api(sandbox.url) as client:
+                page = await client.get_messages(conv.id, limit=50)
+                return [m.body or "" for m in page.messages]
+
+        assert "Running 10 minutes late" not in run(bodies())
+    finally:
+        sandbox.stop()
