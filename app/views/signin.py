@@ -42,7 +42,9 @@ class SignInView:
         )
         self.submit = ft.FilledButton("Sign in", icon=ft.Icons.LOGIN, on_click=self._on_submit)
         self.progress = ft.ProgressRing(width=20, height=20, stroke_width=2, visible=False)
-        self.error = ft.Text("", color=ft.Colors.ERROR, visible=False)
+        # Always visible (empty when fine): a Semantics handle around a hidden control
+        # is an error in Flet.
+        self.error = ft.Text("", color=ft.Colors.ERROR)
         parts: list[ft.Control] = [
             ft.Text("Sign in", size=24, weight=ft.FontWeight.W_600),
             ft.Text(
@@ -107,11 +109,10 @@ class SignInView:
             refresh(self.submit, self.progress)
         elif what == "error":
             self.error.value = str(payload)
-            self.error.visible = True
             refresh(self.error)
 
     async def _on_submit(self, _: ft.Event[Any]) -> None:
-        self.error.visible = False
+        self.error.value = ""
         refresh(self.error)
         result = await self.vm.sign_in(
             self.url.value or "", self.location.value or "", self.token.value or ""

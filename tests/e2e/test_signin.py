@@ -11,6 +11,7 @@ chattiest setting, so the log search below is as strict as it can be.
 from __future__ import annotations
 
 import re
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ pytestmark = pytest.mark.e2e
 WAIT = 30_000
 STAFF_TOKEN = "demo-staff"
 WRONG_TOKEN = "pit-e2e-wrong-5f9c2d"
+NEW_STAFF_TOKEN = "pit-e2e-staff-rotated-81ad"
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Run:
     data: Path
     log: Path
     proc: subprocess.Popen[bytes]
+    sandbox_db: Path
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +94,12 @@ def demo_and_second_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterato
         try:
             wait_for_port(port, proc)
             yield Run(
-                f"http://127.0.0.1:{port}", f"http://127.0.0.1:{sport}", tmp / "data", log, proc
+                f"http://127.0.0.1:{port}",
+                f"http://127.0.0.1:{sport}",
+                tmp / "data",
+                log,
+                proc,
+                tmp / "second.sqlite3",
             )
         finally:
             _stop(proc)
@@ -116,6 +124,12 @@ def wait_until(check, app: App, seconds: float = 30) -> None:  # type: ignore[no
             return
         app.page.wait_for_timeout(250)
     raise AssertionError("the screen never showed what was expected")
+
+
+def revoke(db: Path, old: str, new: str) -> None:
+    """What an admin rotating the token does: the sandbox reads tokens per request."""
+    with sqlite3.connect(db, timeout=10) as conn:
+        assert conn.execute("UPDATE users SET token = ? WHERE token = ?", (new, old)).rowcount
 
 
 def files_containing(folder: Path, secret: str, skip: str | None = None) -> list[Path]:
@@ -168,14 +182,35 @@ def test_sign_out_of_the_demo_and_sign_in_to_another_sandbox_as_staff(
     assert app.ids_starting("from-").count() == 1
     app.shot("signin-staff-wizard")
 
+    # The server stops accepting the token mid-session (revoked): a draft survives.
+    app.text("Weekend crew").click()
+    app.by_id("composer").wait_for(timeout=WAIT)
+    app.type_in("composer", "See you at 6")
+    app.settle(1.0)
+    revoke(run.sandbox_db, STAFF_TOKEN, NEW_STAFF_TOKEN)
+    app.by_id("create-new-message").click()  # any request now gets 401
+    app.by_id("signin-notice").wait_for(timeout=WAIT)
+    assert "sign in again" in label(app, "signin-notice")
+    app.shot("signin-after-401")
+    app.type_in("signin-token", NEW_STAFF_TOKEN)  # address and location are kept
+    app.by_id("signin-submit").click()
+    app.by_id("create-new-message").wait_for(timeout=WAIT)
+    app.text("Weekend crew").click()
+    app.by_id("composer").wait_for(timeout=WAIT)
+    app.page.wait_for_timeout(500)
+    values = app.page.locator("textarea, input").evaluate_all("els => els.map(e => e.value)")
+    assert "See you at 6" in values
+    app.shot("signin-draft-kept")
+
     _stop(run.proc)  # flush the log, release the cache
     log = run.log.read_text(errors="replace")
-    assert "Traceback" not in log
-    for token in (STAFF_TOKEN, WRONG_TOKEN):
+    assert "DEBUG" in log and "/users/me" in log  # it did log, at the chattiest level
+    for token in (STAFF_TOKEN, WRONG_TOKEN, NEW_STAFF_TOKEN):
         assert token not in log, f"{token} is in the app's log"
     # The wrong token was only ever typed: it must be nowhere in the app's folder.
     assert files_containing(run.data, WRONG_TOKEN) == []
     # The staff token is in the embedded demo's own database (its seed holds the
     # demo tokens, server side); anywhere else in the app's folder it would be a leak.
     assert files_containing(run.data, STAFF_TOKEN, skip="embedded") == []
+    assert files_containing(run.data, NEW_STAFF_TOKEN) == []
     assert any(run.data.glob("accounts/127.0.0.1-*/usr_demo_staff/cache.sqlite3"))

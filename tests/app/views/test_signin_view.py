@@ -122,7 +122,7 @@ async def submit(fake: FakeSession, shell: Shell, url: str, location: str, token
     await fake.type_into(view.location, location)
     await fake.type_into(view.token, token)
     await fake.event(view.submit, "click")
-    await until(lambda: not view.vm.busy and (shell.backend or view.error.visible))
+    await until(lambda: not view.vm.busy and (shell.backend or view.error.value))
 
 
 async def until(check, seconds: float = 10) -> None:
