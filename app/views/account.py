@@ -189,6 +189,12 @@ def _quietly(action: Callable[[AppConfig], None], cfg: AppConfig) -> None:
 
 def _leave(shell: Shell) -> None:
     """Take the signed-in screens down before their backend goes."""
+    # Their view-models may still have a request in flight; once the client is closed
+    # it fails, and a stale screen must not say "Something went wrong" over sign-in.
+    for vm in (getattr(shell.new_view, "vm", None), getattr(shell, "conv_vm", None)):
+        listeners = getattr(vm, "_listeners", None)
+        if isinstance(listeners, list):
+            listeners.clear()
     shell._detach()
     shell._close_thread()
     shell.new_view = None
