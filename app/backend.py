@@ -24,7 +24,7 @@ from services import notify as notifications
 from services import paths
 from services.api.errors import ApiError, AuthError
 from services.backoff import Backoff
-from services.models import PhoneNumber, User
+from services.models import PhoneNumber, Roles, User, UserRole
 
 log = logging.getLogger(__name__)
 APP_TITLE = "Group Chat for SMS"
@@ -156,7 +156,14 @@ async def who_am_i(client: Any, cfg: AppConfig) -> User:
         return me
     await client.phone_numbers()
     location = cfg.location_id or ""
-    return User(id=f"integration-{location}", name="Private integration", location_id=location)
+    # A Private Integration token acts for the whole location: the rules treat it as an
+    # admin (every number, every contact), as LeadConnector itself does.
+    return User(
+        id=f"integration-{location}",
+        name="Private integration",
+        location_id=location,
+        roles=Roles(role=UserRole.ADMIN),
+    )
 
 
 async def verify_token(cfg: AppConfig) -> User:
