@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -49,11 +50,23 @@ class AccountFlow:
         self.signin_view: SignInView | None = None
         self.resume_conversation: str | None = None
         self._losing = False
-        backend_mod.auth_listeners.append(self._on_401)
+        # Held weakly: a closed browser tab's shell must not live on in the module list.
+        method = weakref.WeakMethod(self._on_401)
+
+        def listener(cfg: AppConfig) -> None:
+            on_401 = method()
+            if on_401 is None:
+                with contextlib.suppress(ValueError):
+                    backend_mod.auth_listeners.remove(listener)
+            else:
+                on_401(cfg)
+
+        self._listener = listener
+        backend_mod.auth_listeners.append(listener)
 
     def close(self) -> None:
-        if self._on_401 in backend_mod.auth_listeners:
-            backend_mod.auth_listeners.remove(self._on_401)
+        with contextlib.suppress(ValueError):
+            backend_mod.auth_listeners.remove(self._listener)
 
     # --- start -------------------------------------------------------------------------------
 
