@@ -15,6 +15,7 @@ import flet as ft
 from app.components.attachments import BytesCache, PickedChip
 from app.components.avatar import avatar_stack
 from app.components.bubble import BubbleHooks, MessageBubble
+from app.components.message_list import MessageList
 from app.components.separator import date_separator
 from app.state import fmt
 from app.state.thread import DaySeparator, MessageItem, Row, ThreadVM
@@ -114,14 +115,9 @@ class ThreadView:
             alignment=ft.Alignment.CENTER,
             padding=8,
         )
-        self.list = ft.ListView(
-            reverse=True,
-            expand=True,
-            spacing=0,
-            on_scroll=self._on_scroll,
-            scroll_interval=200,
-            padding=ft.Padding.only(top=8, bottom=8),
-        )
+        # Rows in isolated chunks: a new message costs the same at any window size.
+        self.message_list = MessageList(self._control_for, self.older, on_scroll=self._on_scroll)
+        self.list = self.message_list.view
         self.input = ft.TextField(
             hint_text="Type a message",
             multiline=True,
@@ -304,35 +300,45 @@ class ThreadView:
         self.bubbles[row.key] = bubble
         return bubble
 
-    def render_all(self) -> None:
+    def render_all(self) -> bool:
+        """Show the view-model's window; False when it is what is shown already.
+
+        Opening a thread shows the cached page, then the network refresh usually brings
+        the same rows: redrawing them re-sent ~40 KB for nothing. Same rows in the same
+        order with newer states update those bubbles alone."""
+        rows, older = self.vm.rows, self.vm.has_older and bool(self.vm.messages)
+        shown = self.message_list.rows()
+        if [r.key for r in rows] == [r.key for r in shown] and all(
+            a == b or isinstance(a, MessageItem) for a, b in zip(rows, shown, strict=True)
+        ):
+            for row, was in zip(rows, shown, strict=True):
+                if row != was:
+                    self._on_vm("update", row)
+            self.message_list.set_older(older)
+            return False
         self.bubbles = {}
-        controls = [self._control_for(r) for r in reversed(self.vm.rows)]
-        if self.vm.has_older and self.vm.messages:
-            controls.append(self.older)
-        self.list.controls = controls
+        self.message_list.show(rows, older=older)
+        return True
 
     def _on_vm(self, what: str, payload: Any) -> None:
         if what == "append":
-            for row in payload:  # newest last in payload → each goes to the bottom (index 0)
-                self.list.controls.insert(0, self._control_for(row))
-            refresh(self.list)
+            self.message_list.append(payload)
         elif what == "update":
             bubble = self.bubbles.get(payload.key)
             if bubble is not None:
                 bubble.show(payload)
+                self.message_list.updated(payload)
                 refresh(bubble)
         elif what == "remove":
-            bubble = self.bubbles.pop(payload, None)
-            if bubble is not None and bubble in self.list.controls:
-                self.list.controls.remove(bubble)
-                refresh(self.list)
+            self.bubbles.pop(payload, None)
+            self.message_list.remove(payload)
         elif what == "drop_top_separator":
-            self._drop_top_separator()
+            self.message_list.drop_top_separator()
         elif what == "prepend":
-            self._prepend(payload)
+            self.message_list.prepend(payload, older=self.vm.has_older)
         elif what == "reset":
-            self.render_all()
-            refresh(self.list)
+            if self.render_all():
+                refresh(self.list)
         elif what == "header":
             state = self._header_state()
             if state != self._shown_header:  # a new message also bumps the conversation
@@ -343,26 +349,10 @@ class ThreadView:
         elif what == "error":
             say(self.page, payload)
 
-    def _drop_top_separator(self) -> None:
-        controls = self.list.controls
-        idx = len(controls) - (2 if controls and controls[-1] is self.older else 1)
-        if idx >= 0 and not isinstance(controls[idx], MessageBubble):
-            controls.pop(idx)
-
-    def _prepend(self, rows: list[Row]) -> None:
-        controls = self.list.controls
-        if controls and controls[-1] is self.older:
-            controls.pop()
-        controls.extend(self._control_for(r) for r in reversed(rows))
-        if self.vm.has_older:
-            controls.append(self.older)
-        refresh(self.list)
-
     async def load_older(self) -> None:
         rows = await self.vm.load_older()
-        if not rows and not self.vm.has_older and self.older in self.list.controls:
-            self.list.controls.remove(self.older)
-            refresh(self.list)
+        if not rows and not self.vm.has_older:
+            self.message_list.set_older(False)
 
     def _on_older_click(self, _: ft.Event) -> None:
         self.page.run_task(self.load_older)
