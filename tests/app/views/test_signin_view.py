@@ -255,3 +255,22 @@ def _nav_event(shell: Shell, index: int) -> ft.Event:
         selected_index = index
 
     return ft.Event(name="change", control=Rail())  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_open_the_demo_instead_signs_in_to_the_embedded_backend(
+    fake_session, tmp_path, keyring_store
+):
+    shell = await start(fake_session, api_cfg(tmp_path))
+    view = shell.account.signin_view
+    assert view is not None
+    try:
+        await fake_session.event(find(view.root, "signin-demo").content, "click")
+        await until(lambda: shell.backend is not None, seconds=30)
+        assert shell.cfg.embedded and shell.backend.me.is_admin
+        assert not (tmp_path / LAST_BACKEND_FILE).exists()
+    finally:
+        await backend_mod.close_all()
+        for transport in backend_mod._transports.values():
+            await transport.aclose()
+        backend_mod._transports.clear()
