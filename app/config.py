@@ -109,7 +109,8 @@ def build_config(args: argparse.Namespace) -> AppConfig:
         cfg = _last_signed_in(cfg)
     if args.backend:
         # A new backend: the demo token means nothing there; sign in unless --token says.
-        cfg = replace(cfg, backend_url=args.backend.rstrip("/"), token="")
+        # Nor does the demo location: sign-in asks for it unless --location gives it.
+        cfg = replace(cfg, backend_url=args.backend.rstrip("/"), token="", location_id=None)
     if args.token:
         cfg = replace(cfg, token=args.token, token_from_args=True)
     if args.location:
