@@ -25,6 +25,14 @@ def choice(label: str, selected: bool, on_click: Callable[[], Any], ident: str) 
     return ft.Semantics(identifier=ident, selected=selected, content=button)
 
 
+class _PickTile(ft.Semantics):
+    """One row of the picker, isolated: updating the results list does not diff the rows it
+    keeps. A row never changes in place: a changed PickRow gets a new control."""
+
+    def is_isolated(self) -> bool:
+        return True
+
+
 def section(title: str, *body: ft.Control) -> ft.Control:
     return ft.Column(
         [ft.Text(title, size=13, weight=ft.FontWeight.W_600, color=ft.Colors.PRIMARY), *body],
@@ -44,6 +52,10 @@ class NewGroupView:
         on_back: Callable[[], None] | None,
     ) -> None:
         self.vm, self.page, self.on_created = vm, page, on_created
+        # What each part shows, so a change redraws and sends only the parts it touched: a
+        # keystroke used to rebuild the whole wizard plus 50 new rows (~31 ms, 25.7 KB).
+        self._shown: dict[str, Any] = {}
+        self._tiles: dict[str, tuple[PickRow, ft.Control]] = {}  # by contact/teammate id
         self.audience = ft.Row(spacing=8, wrap=True)
         self.kind_row = ft.Row(spacing=8, wrap=True)
         self.from_group = ft.RadioGroup(content=ft.Column([], spacing=0), on_change=self._on_from)
@@ -78,6 +90,7 @@ class NewGroupView:
         self.notice_box = handle(self.notice, "pick-notice")
         self.notice_box.visible = False
         self.rows = ft.Column([], spacing=0)
+        self.empty = ft.Text("", color=ft.Colors.ON_SURFACE_VARIANT)
         self.more = ft.TextButton("Show more contacts", on_click=self._on_more, visible=False)
         self.name = ft.TextField(
             label="Group name (optional)", on_change=self._on_name, max_length=60, dense=True
@@ -144,8 +157,32 @@ class NewGroupView:
 
     # --- rendering ---------------------------------------------------------------------------
 
-    def render(self) -> None:
+    def render(self) -> list[ft.Control]:
+        """Bring every part up to date; returns the parts that changed (caller updates)."""
         vm = self.vm
+        changed = self._render_choices() + self._render_from() + self._render_chips()
+        self.counter.value = vm.counter if vm.group else f"{vm.count} of 1 selected"
+        ok = vm.counter_ok if vm.group else vm.count == 1
+        # Red once something is chosen and the count is out of range; nothing chosen yet
+        # is a start, not a mistake.
+        self.counter.color = ft.Colors.ERROR if vm.count and not ok else None
+        self.notice.value = vm.notice or ""
+        self.notice_box.visible = bool(vm.notice)
+        self.more.visible = vm.has_more and vm.kind is GroupKind.CONTACTS
+        self._render_validity()
+        changed += [self.counter, self.notice_box, self.more, self.reasons, self.create]
+        return changed + self._render_rows()
+
+    def _changed(self, part: str, state: Any) -> bool:
+        if self._shown.get(part, ...) == state:
+            return False
+        self._shown[part] = state
+        return True
+
+    def _render_choices(self) -> list[ft.Control]:
+        vm = self.vm
+        if not self._changed("choices", (vm.kind, vm.group)):
+            return []
         contacts = vm.kind is GroupKind.CONTACTS
         self.audience.controls = [
             choice(
@@ -167,6 +204,14 @@ class NewGroupView:
             ),
             choice("One-to-one SMS", not vm.group, lambda: vm.set_group(False), "one-to-one"),
         ]
+        self.search.hint_text = "Search contacts" if contacts else "Search teammates"
+        self.name_section.visible = vm.group
+        return [self.audience, self.kind_row, self.search, self.name_section]
+
+    def _render_from(self) -> list[ft.Control]:
+        vm = self.vm
+        if not self._changed("from", (tuple(vm.from_options), vm.from_number)):
+            return []
         self.from_group.content.controls = [
             handle(ft.Radio(value=o.number, label=o.label), f"from-{o.number}")
             for o in vm.from_options
@@ -174,33 +219,39 @@ class NewGroupView:
         self.from_group.value = vm.from_number
         self.from_group.visible = bool(vm.from_options)
         self.from_empty.visible = not vm.from_options
-        self.search.hint_text = "Search contacts" if contacts else "Search teammates"
+        return [self.from_group, self.from_empty]
+
+    def _render_chips(self) -> list[ft.Control]:
+        if not self._changed("chips", tuple(self.vm.chips)):
+            return []
         self.chips.controls = [
             ft.Chip(
                 label=ft.Text(name),
                 on_delete=lambda _, i=i: self._toggle(i),
                 delete_icon_tooltip=f"Remove {name}",
             )
-            for i, name in vm.chips
+            for i, name in self.vm.chips
         ]
-        self.counter.value = vm.counter if vm.group else f"{vm.count} of 1 selected"
-        ok = vm.counter_ok if vm.group else vm.count == 1
-        # Red once something is chosen and the count is out of range; nothing chosen yet
-        # is a start, not a mistake.
-        self.counter.color = ft.Colors.ERROR if vm.count and not ok else None
-        self.notice.value = vm.notice or ""
-        self.notice_box.visible = bool(vm.notice)
-        self.rows.controls = [self._row(r) for r in vm.rows()]
-        if not self.rows.controls:
-            self.rows.controls = [
-                ft.Text(
-                    "No contacts match." if vm.query else "No one to show.",
-                    color=ft.Colors.ON_SURFACE_VARIANT,
-                )
-            ]
-        self.more.visible = vm.has_more and contacts
-        self.name_section.visible = vm.group
-        self._render_validity()
+        return [self.chips]
+
+    def _render_rows(self) -> list[ft.Control]:
+        """The results: a row whose PickRow is unchanged keeps its control (not re-sent)."""
+        vm = self.vm
+        tiles: dict[str, tuple[PickRow, ft.Control]] = {}
+        for r in vm.rows():
+            kept = self._tiles.get(r.id)
+            tiles[r.id] = kept if kept is not None and kept[0] == r else (r, self._row(r))
+        self._tiles = tiles
+        controls = [control for _, control in tiles.values()]
+        if not controls:
+            self.empty.value = "No contacts match." if vm.query else "No one to show."
+            controls = [self.empty]
+        if len(controls) == len(self.rows.controls) and all(
+            a is b for a, b in zip(controls, self.rows.controls, strict=True)
+        ):
+            return [self.empty] if controls == [self.empty] else []
+        self.rows.controls = controls
+        return [self.rows]
 
     def _render_validity(self) -> None:
         reasons = self.vm.reasons
@@ -220,7 +271,7 @@ class NewGroupView:
         else:
             trailing = ft.Icon(ft.Icons.RADIO_BUTTON_UNCHECKED, color=ft.Colors.OUTLINE)
         sub = r.reason if r.disabled else r.phone
-        return ft.Semantics(
+        return _PickTile(
             identifier=f"pick-{r.id}",
             label=r.semantics_label,
             selected=r.selected,
@@ -238,8 +289,7 @@ class NewGroupView:
 
     def _on_vm(self, what: str, payload: Any) -> None:
         if what == "changed":
-            self.render()
-            refresh(self.root)
+            refresh(*self.render())
         elif what == "validity":
             self._render_validity()
             refresh(self.reasons, self.create)

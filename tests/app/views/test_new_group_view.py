@@ -8,7 +8,7 @@ import pytest
 from app.state.new_group import NewGroupVM
 from app.views.new_group import NewGroupView
 from services.store import Store
-from tests.app.conftest import FakeSession, find, settle
+from tests.app.conftest import FakeSession, find, settle, walk
 from tests.app.fakes import FakeClient
 from tests.factories import make_admin, make_contact, make_contacts, make_number
 
@@ -54,3 +54,49 @@ async def test_picking_updates_counter_reasons_and_the_create_button(fake_sessio
     await settle()
     assert len(created) == 1
     assert vm.client.created[0]["from"] == "+14155550101"
+
+
+@pytest.mark.anyio
+async def test_a_keystroke_sends_only_the_rows_that_changed(fake_session: FakeSession):
+    # 40 Marias and 40 Marcos; a page shows 50.
+    people = [make_contact(first_name="Maria") for _ in range(40)]
+    people += [make_contact(first_name="Marco") for _ in range(40)]
+    vm = NewGroupVM(
+        client=FakeClient(people),
+        store=Store(":memory:"),
+        me=make_admin(id="admin"),
+        numbers=[make_number()],
+    )
+
+    async def on_created(cid: str) -> None:
+        pass
+
+    view = NewGroupView(vm, page=fake_session.page, on_created=on_created, on_back=None)
+    fake_session.register()
+    fake_session.page.add(view.root)
+    await view.start()
+    outside = {c._i for c in walk(view.root)} - {c._i for c in walk(view.rows)}
+    small = {view.counter, view.notice_box, view.more, view.reasons, view.create}
+    small_ids = {c._i for s in small for c in walk(s)}
+
+    async def keystroke(text: str) -> tuple[int, set[int]]:
+        fake_session.mark()
+        await fake_session.type_into(view.search, text)
+        patched = {m.body.id for m in fake_session.messages_since_mark()}
+        # Nothing outside the results list but the counter, notices and the Create button.
+        assert patched & outside <= small_ids, patched & outside
+        return fake_session.bytes_since_mark(), patched
+
+    assert len(view.rows.controls) == 50  # the first 50: 40 Marias and 10 Marcos
+    await keystroke("marco")  # 40 Marcos: the 10 shown stay
+    replaced, patched = await keystroke("maria")  # 40 Marias, all new: what a row costs
+    assert view.rows._i in patched and len(view.rows.controls) == 40
+    per_row = replaced / 40
+    kept = {id(c) for c in view.rows.controls}
+    same, patched = await keystroke("mari")  # the same 40: the list is not even updated
+    assert view.rows._i not in patched
+    widened, _ = await keystroke("mar")  # 10 Marcos join: 10 new rows, the 40 stay
+    assert len(view.rows.controls) == 50 and kept <= {id(c) for c in view.rows.controls}
+    narrowed, _ = await keystroke("maria")  # 40 of the 50 stay: only removals go out
+    assert same < per_row and narrowed < per_row
+    assert 5 * per_row < widened < 15 * per_row
