@@ -384,8 +384,9 @@ class Sync:
             await self._refresh_participants(data)
 
     async def _ensure_conversation(self, conversation_id: str) -> None:
-        # An event about a conversation we have never seen (a new group): fetch it.
-        if self.store.summary(conversation_id) is None:
+        # An event about a conversation we have never seen (a new group), or only in the
+        # list (no participants yet, so a notice could only name a phone number): fetch it.
+        if self.store.conversation(conversation_id) is None:
             with contextlib.suppress(ApiError):
                 self.store.put_conversation(await self.client.get_conversation(conversation_id))
 

@@ -14,7 +14,7 @@ import pytest
 from starlette.applications import Starlette
 
 from services.api import ApiClient, RetryPolicy
-from services.models import Contact, Conversation, Direction
+from services.models import Contact, Conversation, Direction, EventType
 from services.store import Store
 from services.store_types import (
     Change,
@@ -128,6 +128,29 @@ async def test_an_inbound_text_appears_in_both_stores_and_notifies(
     finally:
         for sync in syncs:
             await sync.stop()
+
+
+async def test_a_notice_names_the_sender_of_a_thread_known_only_from_the_list(
+    admin: ApiClient, staff: ApiClient
+) -> None:
+    group = await shared_group(admin, staff)
+    store, notifier = Store(), RecordingNotifier()
+    sync = make_sync(staff, store, notifier=notifier)
+    await sync.refresh_conversations()  # the list only: no participants cached
+    assert store.summary(group.id) is not None and store.conversation(group.id) is None
+    cursor = (await staff.events(after=None, wait=0)).cursor
+    sender, *others = group.participants
+    await admin.sandbox_inbound(
+        sender.phone, [group.from_number or "", *(p.phone for p in others)], "On my way"
+    )
+    batch = await staff.events(after=cursor, wait=0)
+    # Over SSE each event comes alone: the message before the conversation's update
+    # (a long-poll batch would store the update first and hide the gap).
+    for event in batch.events:
+        if event.type is EventType.MESSAGE_CREATED:
+            await sync._apply([event], event.id)
+    assert len(notifier.shown) == 1
+    assert sender.name in notifier.shown[0][1]
 
 
 async def test_the_open_thread_is_marked_read_instead_of_notified(
