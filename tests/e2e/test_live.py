@@ -142,6 +142,22 @@ async def _conversation(url: str, name: str) -> Any:
         return await client.get_conversation(summary.id)
 
 
+def label_of_loc(loc: Any) -> str:
+    return " ".join(x for x in (loc.get_attribute("aria-label"), loc.inner_text()) if x)
+
+
+def label_of(app: App, ident: str) -> str:
+    return label_of_loc(app.by_id(ident))
+
+
+def wait_until(check: Any, app: App, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("the screen never showed what was expected")
+        app.page.wait_for_timeout(200)
+
+
 def connection_says(app: App, word: str) -> bool:
     loc = app.by_id("connection")
     return word in ((loc.get_attribute("aria-label") or "") + loc.inner_text())
@@ -213,6 +229,26 @@ def test_two_clients_see_each_others_messages_and_an_inbound_text_live(tmp_path,
             print(f"inbound text in both browsers after {time.monotonic() - started:.2f}s")
             staff.shot("live-staff-thread")
             admin.shot("live-admin-thread")
+
+            # A text in a thread that is not open: a notice; its Open shows the thread,
+            # which is then read (no unread badge left on its row).
+            desk = run(_conversation(sandbox.url, "Open house – 12 Bay St"))
+            note = f"Can someone cover Friday? {stamp}"
+
+            async def to_desk() -> None:
+                async with api(sandbox.url) as client:
+                    who = next(p for p in desk.participants if p.contact_id)
+                    others = [p.phone for p in desk.participants if p is not who]
+                    await client.sandbox_inbound(who.phone, [desk.from_number, *others], note)
+
+            run(to_desk())
+            admin.by_id("notice").wait_for(timeout=WAIT)
+            assert note in label_of(admin, "notice")
+            admin.shot("live-notice")
+            admin.page.get_by_role("button", name="Open", exact=True).click()
+            wait_bubble(admin, note)
+            row = admin.by_id(f"conversation-{desk.id}")
+            wait_until(lambda: "unread" not in label_of_loc(row), admin)
     finally:
         sandbox.stop()
 
