@@ -25,6 +25,7 @@ import pytest
 
 from tests.e2e.conftest import (
     DESKTOP,
+    PHONE,
     ROOT,
     SHOTS,
     App,
@@ -108,8 +109,8 @@ def browser_ctx(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     """Opens apps in fresh browser contexts; a last screenshot of each when done."""
     contexts: list[Any] = []
 
-    def _open(url: str) -> App:
-        ctx = browser.new_context(viewport=DESKTOP)
+    def _open(url: str, viewport: dict[str, int] = DESKTOP) -> App:
+        ctx = browser.new_context(viewport=viewport)
         contexts.append(ctx)
         return App(ctx.new_page(), url).open()
 
@@ -276,6 +277,9 @@ def test_cold_start_offline_shows_the_cache_and_a_queued_message_goes_out_later(
             open_thread(app, GROUP)
             wait_bubble(app, "")  # and the history
             app.shot("live-cold-start-offline")
+            phone = browser_ctx(url, PHONE)  # the phone layout says it too
+            wait_connection(phone, "Offline")
+            phone.shot("live-cold-start-offline-phone")
             # 3. Typed offline: kept as "Sending" across a restart of the app.
             send(app, "Typed with no network")
             wait_bubble(app, "Typed with no network", "Sending")
