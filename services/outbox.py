@@ -99,6 +99,8 @@ class Outbox:
         self._files_dir = files_dir
         self._backoff = backoff or Backoff(base=1.0, cap=60.0)
         self.user_id = user_id
+        # Called when a send got through: the server is reachable (Sync reconnects now).
+        self.on_reached_server: Callable[[], None] | None = None
         self._wake = asyncio.Event()
         # local_id -> monotonic time before which it is not retried (in memory only:
         # after a restart everything queued is tried at once).
@@ -228,6 +230,8 @@ class Outbox:
             # Every file has its URL now, so the copies can go before the entry does.
             await asyncio.to_thread(self._remove_files, entry.local_id)
             self._store.outbox_sent(entry.local_id, result.message_id, result.status)
+            if self.on_reached_server is not None:
+                self.on_reached_server()
 
     async def _upload(self, entry: OutboxEntry) -> list[str]:
         self._uploading.add(entry.local_id)

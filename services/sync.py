@@ -94,6 +94,8 @@ class Sync:
         self._tasks: list[asyncio.Task[None]] = []
         self._older: dict[str, str | None] = {}
         self._cursor_ready = asyncio.Event()
+        # Set when a send got through while live updates wait to reconnect: try now.
+        self._reconnect_now = asyncio.Event()
         self.outbox = Outbox(
             client,
             store,
@@ -101,6 +103,7 @@ class Sync:
             backoff=outbox_backoff,
             user_id=user_id,
         )
+        self.outbox.on_reached_server = self._server_reached
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -306,7 +309,19 @@ class Sync:
                 )
                 delay = self._backoff.delay(failures)
                 log.info("live updates: %s; reconnecting in %.1fs", error, delay)
-                await asyncio.sleep(delay)
+                await self._wait_to_reconnect(delay)
+
+    async def _wait_to_reconnect(self, delay: float) -> None:
+        # A message that got through proves the server is back: do not sit out the
+        # backoff (the screen would say Offline while texts are being delivered).
+        self._reconnect_now.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._reconnect_now.wait()
+
+    def _server_reached(self) -> None:
+        if self._state is not ConnectionState.CONNECTED:
+            self._reconnect_now.set()
 
     def _fall_back(self, error: ApiError) -> None:
         self._mode = LiveMode.LONG_POLL if self._mode is LiveMode.SSE else LiveMode.POLL

@@ -14,6 +14,7 @@ import pytest
 from starlette.applications import Starlette
 
 from services.api import ApiClient, RetryPolicy
+from services.backoff import Backoff
 from services.models import Contact, Conversation, Direction, EventType
 from services.store import Store
 from services.store_types import (
@@ -223,6 +224,30 @@ async def test_resuming_from_the_cursor_misses_nothing_and_repeats_nothing(
         assert all(n == 1 for n in added.values()), added
     finally:
         await sync.stop()
+
+
+async def test_a_send_that_gets_through_ends_the_wait_to_reconnect(
+    app: Starlette, admin: ApiClient, staff: ApiClient
+) -> None:
+    group = await shared_group(admin, staff)
+    # Only the event requests fail: the outbox can reach the server meanwhile.
+    flaky = FlakyTransport(
+        httpx.ASGITransport(app=app), refuse=1.0, applies=lambda r: "/events" in r.url.path
+    )
+    client = client_for(flaky, "demo-staff", retry=RetryPolicy.never())
+    store = Store()
+    store.set_cursor((await staff.events(after=None, wait=0)).cursor or "0")
+    # A backoff far longer than this test may run: only the wake-up can reconnect.
+    sync = make_sync(client, store, backoff=Backoff(base=600.0, cap=600.0), live=LiveMode.LONG_POLL)
+    await sync.start()
+    try:
+        await eventually(lambda: sync.connection_state is ConnectionState.OFFLINE)
+        flaky.refuse = 0.0
+        await sync.send(group.id, "Through at last")
+        await eventually(lambda: sync.connection_state is ConnectionState.CONNECTED)
+    finally:
+        await sync.stop()
+        await client.aclose()
 
 
 async def test_connection_state_goes_offline_and_comes_back(app: Starlette) -> None:
