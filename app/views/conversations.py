@@ -20,6 +20,12 @@ class ConversationTile(ft.Semantics):
         super().__init__(identifier=f"conversation-{row.id}", label=row.semantics_label)
         self.show(row, selected=False)
 
+    def is_isolated(self) -> bool:
+        # Updating the list does not diff the 30 tiles inside (~5 ms per incoming text,
+        # three times: the message, the conversation's update, the mark-read); a tile
+        # that changes updates itself.
+        return True
+
     async def _click(self, _: ft.Event) -> None:
         await self._on_open(self.row.id)
 
@@ -169,6 +175,7 @@ class ConversationsView:
     def render(self) -> None:
         controls: list[ft.Control] = []
         keep: dict[str, ConversationTile] = {}
+        changed: list[ConversationTile] = []
         for row in self.vm.rows:
             tile = self.tiles.get(row.id)
             selected = row.id == self.vm.selected_id
@@ -177,18 +184,25 @@ class ConversationsView:
                 tile.show(row, selected)
             elif tile.row != row or bool(tile.content.selected) != selected:
                 tile.show(row, selected)
+                changed.append(tile)
             keep[row.id] = tile
             controls.append(tile)
         self.tiles = keep
-        self.more.visible = self.vm.has_more
         controls.append(self.more)
-        self.list.controls = controls
+        refresh(*changed)  # tiles are isolated: each changed one sends itself
+        moved = len(controls) != len(self.list.controls) or any(
+            a is not b for a, b in zip(controls, self.list.controls, strict=False)
+        )
+        if moved or self.more.visible != self.vm.has_more:
+            self.more.visible = self.vm.has_more
+            self.list.controls = controls
+            refresh(self.list)
         self.empty.visible = not self.vm.rows
         if self.vm.query and not self.vm.rows:
             self.empty.content.value = f"No conversations match “{self.vm.query}”."
         else:
             self.empty.content.value = "No conversations yet. Create New Message to start one."
-        refresh(self.list, self.empty)
+        refresh(self.empty)
 
     def _on_vm(self, what: str, payload: Any) -> None:
         if what in ("rows", "selected"):

@@ -71,3 +71,31 @@ async def test_search_shows_matches_and_says_when_none(fake_session: FakeSession
     assert list(view.tiles) == ["conv_003"]
     await fake_session.type_into(view.search, "zzz")
     assert view.empty.visible and "No conversations match" in view.empty.content.value
+
+
+@pytest.mark.anyio
+async def test_a_conversation_moving_to_the_top_sends_that_row_and_the_order(fake_session):
+    store = Store(":memory:")
+    store.put_conversations(summaries(30))
+    vm = ConversationsVM(store, FakeSync(store), now=lambda: T0)
+    store.subscribe(vm.on_store_change)
+
+    async def noop(*_: object) -> None:
+        return None
+
+    view = ConversationsView(vm, on_open=noop, on_new=noop, indicator=ConnectionIndicator())
+    fake_session.register()
+    fake_session.page.add(view.root)
+    vm.refresh()
+    oldest = summaries(1)[0]
+    assert vm.rows[-1].id == oldest.id
+    fake_session.mark()
+    newest = int(T0.timestamp() * 1000) + 3_600_000
+    store.put_conversations(
+        [oldest.model_copy(update={"last_message_body": "moved", "last_message_date": newest})]
+    )
+    assert vm.rows[0].id == oldest.id and view.list.controls[0] is view.tiles[oldest.id]
+    # The list's new order and the moved row; the 29 other tiles are not diffed or sent.
+    patched = {m.body.id for m in fake_session.messages_since_mark()}
+    assert patched <= {view.list._i, view.tiles[oldest.id]._i, view.empty._i}
+    assert view.list._i in patched and view.tiles[oldest.id]._i in patched
