@@ -19,6 +19,10 @@ from app.state.base import ViewModel
 from services import limits, phones, rules
 from services.models import Contact, GroupKind, PhoneNumber, User
 
+# Rows per search page ("Show more contacts" adds the next): what a keystroke redraws.
+# 50 new rows cost ~28 ms to build, diff and send; 25 keep a keystroke under 20 ms.
+PAGE = 25
+
 NO_FROM_NUMBERS = (
     "None of the numbers you may use can send group texts. Ask an admin for access to a "
     "number that has SMS and MMS and group conversations turned on."
@@ -122,14 +126,14 @@ class NewGroupVM(ViewModel):
             self.emit("changed")
             return
         try:
-            page = await self.client.search_contacts(query=self.query, page_limit=50)
+            page = await self.client.search_contacts(query=self.query, page_limit=PAGE)
         except Exception as exc:
             self.fail(exc)
             return
         found = list(page.contacts)
         self.contacts = rules.visible_contacts(found, self.me)
         self._search_after = found[-1].search_after if found else None
-        self.has_more = len(found) >= 50 and self._search_after is not None
+        self.has_more = len(found) >= PAGE and self._search_after is not None
         self.emit("changed")
 
     async def load_more(self) -> None:
@@ -137,7 +141,7 @@ class NewGroupVM(ViewModel):
             return
         try:
             page = await self.client.search_contacts(
-                query=self.query, page_limit=50, search_after=self._search_after
+                query=self.query, page_limit=PAGE, search_after=self._search_after
             )
         except Exception as exc:
             self.fail(exc)
@@ -146,7 +150,7 @@ class NewGroupVM(ViewModel):
         seen = {c.id for c in self.contacts}
         self.contacts += [c for c in rules.visible_contacts(found, self.me) if c.id not in seen]
         self._search_after = found[-1].search_after if found else None
-        self.has_more = len(found) >= 50 and self._search_after is not None
+        self.has_more = len(found) >= PAGE and self._search_after is not None
         self.emit("changed")
 
     def rows(self) -> list[PickRow]:
