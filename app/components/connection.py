@@ -28,3 +28,45 @@ class ConnectionIndicator(ft.Container):
     def set_state(self, state: str) -> None:
         color, word = _LOOK.get(str(state), _LOOK["reconnecting"])
         self.dot.bgcolor, self.word.value = color, word
+
+
+_BAR_WORDS = {
+    "offline": "Offline · what you send goes out once connected",
+    "reconnecting": "Reconnecting…",
+}
+
+
+class ConnectionBar(ft.Container):
+    """A slim line over a phone's thread (where the list's indicator is off screen);
+    shown only while not connected."""
+
+    def __init__(self) -> None:
+        self.word = ft.Text(
+            "",
+            size=12,
+            color=ft.Colors.ON_SURFACE_VARIANT,
+            max_lines=1,
+            overflow=ft.TextOverflow.ELLIPSIS,
+            expand=True,
+        )
+        super().__init__(
+            content=ft.Semantics(
+                identifier="connection-bar",
+                live_region=True,
+                content=ft.Row(
+                    [
+                        ft.Icon(ft.Icons.CLOUD_OFF, size=14, color=ft.Colors.ON_SURFACE_VARIANT),
+                        self.word,
+                    ],
+                    spacing=8,
+                ),
+            ),
+            padding=ft.Padding.symmetric(horizontal=12, vertical=4),
+            bgcolor=ft.Colors.SURFACE_CONTAINER_HIGHEST,
+            visible=False,
+        )
+
+    def set_state(self, state: str) -> None:
+        words = _BAR_WORDS.get(str(state))
+        self.visible = words is not None
+        self.word.value = words or ""

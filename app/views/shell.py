@@ -16,7 +16,7 @@ import flet as ft
 from app import theme
 from app.backend import Backend, connect
 from app.components.attachments import BytesCache
-from app.components.connection import ConnectionIndicator
+from app.components.connection import ConnectionBar, ConnectionIndicator
 from app.config import AppConfig
 from app.state.base import user_message
 from app.state.conversations import ConversationsVM
@@ -62,6 +62,7 @@ class Shell:
         self._badge_icons: list[ft.Icon] = []
         self._shown_unread: int | None = None
         self.indicator = ConnectionIndicator()
+        self.connection_bar = ConnectionBar()
         self.thread_vm: ThreadVM | None = None
         self.thread_view: ThreadView | None = None
         self.new_view: NewGroupView | None = None
@@ -148,6 +149,7 @@ class Shell:
         b.notifier.listeners.append(self._on_notice)
         b.notifier.openers.append(self._open_from_notification)
         self.indicator.set_state(b.sync.connection_state)
+        self.connection_bar.set_state(str(b.sync.connection_state))
         self.settings_view = self._settings()
         self.conv_vm.refresh()
         self.route, self.panel_open = "list", False
@@ -273,7 +275,9 @@ class Shell:
                 if self.panel_open and self.participants_view
                 else self.thread_view.root
             )
-            return ft.Column([ft.Container(screen, expand=True)], spacing=0, expand=True)
+            return ft.Column(
+                [self.connection_bar, ft.Container(screen, expand=True)], spacing=0, expand=True
+            )
         screen = self._detail() if self.route in ("new", "settings") else self.conv_view.root
         icon, selected_icon = self._conversations_icons()
         nav = handle(
@@ -492,6 +496,9 @@ class Shell:
             self.indicator.set_state(str(change.state))
             if _mounted(self.indicator):
                 self.indicator.update()
+            self.connection_bar.set_state(str(change.state))
+            if _mounted(self.connection_bar):
+                self.connection_bar.update()
             if str(change.state) == "connected" and self.thread_vm is not None:
                 # Back online: the open thread may have been opened offline (cache only,
                 # never marked read): fetch its newest page and mark it read now.

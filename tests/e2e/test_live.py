@@ -280,6 +280,9 @@ def test_cold_start_offline_shows_the_cache_and_a_queued_message_goes_out_later(
             phone = browser_ctx(url, PHONE)  # the phone layout says it too
             wait_connection(phone, "Offline")
             phone.shot("live-cold-start-offline-phone")
+            open_thread(phone, GROUP)
+            phone.by_id("connection-bar").wait_for(timeout=WAIT)  # the list is off screen
+            phone.shot("live-cold-start-offline-phone-thread")
             # 3. Typed offline: kept as "Sending" across a restart of the app.
             send(app, "Typed with no network")
             wait_bubble(app, "Typed with no network", "Sending")

@@ -11,7 +11,7 @@ from app.backend import Backend, InAppNotifier
 from app.config import AppConfig
 from app.views.shell import TITLE, Shell
 from services.store import Store
-from tests.app.conftest import FakeSession, settle
+from tests.app.conftest import FakeSession, settle, walk
 from tests.app.fakes import FakeClient, FakeSync, make_message
 from tests.factories import make_admin, make_contacts, make_conversation, make_number
 
@@ -102,3 +102,24 @@ async def test_back_online_the_open_thread_is_fetched_again_and_marked_read(fake
     await settle()
     assert b.sync.read == [convs[0].id]
     assert shell.indicator.word.value == "Live"
+
+
+@pytest.mark.anyio
+async def test_a_phone_thread_says_offline_under_its_header_only_while_offline(fake_session, demo):
+    from services.store_types import ConnectionChanged, ConnectionState
+
+    cfg, b, convs = demo
+    fake_session.register(width=390, height=844)
+    shell = Shell(fake_session.page, cfg)
+    await shell.start()
+    await settle()
+    await shell.open_thread(convs[0].id)
+    await settle()
+    assert not shell.connection_bar.visible
+    b.store.emit(ConnectionChanged(ConnectionState.OFFLINE))
+    await settle()
+    assert shell.connection_bar.visible and "Offline" in shell.connection_bar.word.value
+    assert any(c is shell.connection_bar for c in walk(shell.root.content))
+    b.store.emit(ConnectionChanged(ConnectionState.CONNECTED))
+    await settle()
+    assert not shell.connection_bar.visible
