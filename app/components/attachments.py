@@ -106,15 +106,18 @@ def make_thumbnail(data: bytes, box: tuple[int, int] = THUMB_MAX) -> tuple[bytes
         return data, 0, 0
 
 
-class ImageAttachment(ft.Container):
-    """A picture in a bubble: a bounded thumbnail; tap opens it full size."""
+class ImageAttachment(ft.Semantics):
+    """A picture in a bubble: a bounded thumbnail; tap opens it full size.
+
+    The handle is outside the tappable box, so the picture is one node of its own
+    (a tap on it is not the bubble's tap, which opens delivery details).
+    """
 
     def __init__(self, url: str, cache: BytesCache, on_open: Callable[[bytes, str], None]) -> None:
-        # Container already has `url` and `data` fields: keep ours apart.
         self.src_url, self.cache, self.on_open = url, cache, on_open
         self.image_bytes: bytes | None = None
         self.name = fmt.file_name_from_url(url)
-        super().__init__(
+        self.box = ft.Container(
             content=ft.ProgressRing(width=20, height=20, stroke_width=2),
             width=200,
             height=150,
@@ -125,32 +128,37 @@ class ImageAttachment(ft.Container):
             on_click=self._open,
             tooltip=f"{self.name}: tap to see it full size",
         )
+        super().__init__(
+            identifier="picture",
+            button=True,
+            container=True,
+            label=f"Picture {self.name}. Open full size",
+            on_tap=self._open,
+            content=self.box,
+        )
 
     def did_mount(self) -> None:
         super().did_mount()
         self.page.run_task(self._fetch)
 
     async def _fetch(self) -> None:
+        box = self.box
         try:
             self.image_bytes = await self.cache.get(self.src_url)
             thumb, width, height = await asyncio.to_thread(make_thumbnail, self.image_bytes)
-            self.width, self.height = fit_box(width, height)
-            self.content = ft.Image(
-                src=thumb,
-                fit=ft.BoxFit.COVER,
-                width=self.width,
-                height=self.height,
-                semantics_label=f"Picture {self.name}",
+            box.width, box.height = fit_box(width, height)
+            box.content = ft.Image(
+                src=thumb, fit=ft.BoxFit.COVER, width=box.width, height=box.height
             )
         except Exception:
-            self.content = ft.Column(
+            box.content = ft.Column(
                 [ft.Icon(ft.Icons.BROKEN_IMAGE), ft.Text("Picture not available", size=12)],
                 horizontal_alignment=ft.CrossAxisAlignment.CENTER,
                 alignment=ft.MainAxisAlignment.CENTER,
             )
         # Scrolled away, or the thread was closed while the image loaded: nothing to draw.
         with contextlib.suppress(RuntimeError):
-            self.update()
+            box.update()
 
     def _open(self, _: ft.Event) -> None:
         if self.image_bytes:
@@ -177,9 +185,10 @@ class FileChip(ft.Semantics):
         self.size_text = ft.Text("File", size=11, color=ft.Colors.ON_SURFACE_VARIANT)
         super().__init__(
             identifier="file-chip",
-            label=f"File {self.name}. Download",
-            button=True,
-            on_tap=lambda _: on_download(url),
+            label=f"File {self.name}",
+            # Its own node, not merged into the bubble's (which opens delivery details);
+            # the Download button inside is the one control that acts.
+            container=True,
             content=ft.Container(
                 content=ft.Row(
                     [
@@ -204,10 +213,17 @@ class FileChip(ft.Semantics):
                             tight=True,
                             expand=True,
                         ),
-                        ft.IconButton(
-                            ft.Icons.DOWNLOAD,
-                            tooltip=f"Download {self.name}",
-                            on_click=lambda _: on_download(url),
+                        ft.Semantics(
+                            identifier="download-file",
+                            container=True,
+                            button=True,
+                            label=f"Download {self.name}",
+                            on_tap=lambda _: on_download(url),
+                            content=ft.IconButton(
+                                ft.Icons.DOWNLOAD,
+                                tooltip=f"Download {self.name}",
+                                on_click=lambda _: on_download(url),
+                            ),
                         ),
                     ],
                     spacing=8,
@@ -234,7 +250,7 @@ class FileChip(ft.Semantics):
         except Exception:
             return  # the chip still downloads (and says why if that fails)
         self.size_text.value = human_size(size)
-        self.label = f"File {self.name}, {human_size(size)}. Download"
+        self.label = f"File {self.name}, {human_size(size)}"
         with contextlib.suppress(RuntimeError):
             self.update()
 

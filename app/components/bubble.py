@@ -79,16 +79,28 @@ class MessageBubble(ft.Semantics):
                 tooltip="Make the pictures smaller and send them again as a new message",
             ),
         )
-        self.body = ft.Column(self._body_controls(item), spacing=6, tight=True)
+        # Files sit outside the bubble's tappable node: a picture, a Download or a
+        # Cancel is its own tap, never the bubble's (which opens delivery details).
+        self.files = ft.Column(self._file_controls(item), spacing=6, tight=True)
+        self.body = ft.Column(self._text_controls(item), spacing=6, tight=True)
         self.box = ft.Container(
             # Inside the box (Semantics ignores expand): a handle on the tappable bubble.
-            content=ft.Semantics(
-                identifier=f"bubble-{item.key}",
-                button=True,
-                tooltip="Show delivery details",
-                # A screen reader's (and the web's semantic) tap lands here, not on the box.
-                on_tap=lambda _: self._on_tap(self.item),
-                content=self.body,
+            content=ft.Column(
+                [
+                    self.files,
+                    ft.Semantics(
+                        identifier=f"bubble-{item.key}",
+                        button=True,
+                        tooltip="Show delivery details",
+                        # A screen reader's (and the web's semantic) tap lands here.
+                        on_tap=lambda _: self._on_tap(self.item),
+                        # The pointer's tap: on the words only, so that no file sits
+                        # inside a tappable parent (its taps would go to the bubble).
+                        content=ft.Container(self.body, on_click=lambda _: self._on_tap(self.item)),
+                    ),
+                ],
+                spacing=6,
+                tight=True,
             ),
             padding=ft.Padding.symmetric(horizontal=12, vertical=8),
             bgcolor=ft.Colors.PRIMARY if out else ft.Colors.SURFACE_CONTAINER_HIGHEST,
@@ -98,8 +110,6 @@ class MessageBubble(ft.Semantics):
                 bottom_left=18 if out else 4,
                 bottom_right=4 if out else 18,
             ),
-            on_click=lambda _: self._on_tap(self.item),
-            ink=True,
             expand=3,
             expand_loose=True,
         )
@@ -113,7 +123,6 @@ class MessageBubble(ft.Semantics):
             [self.meta_text, self.state_icon, self.retry, self.delete] if out else [self.meta_text],
             alignment=ft.MainAxisAlignment.END if out else ft.MainAxisAlignment.START,
             spacing=4,
-            wrap=True,
         )
         refusal = ft.Column(
             [self.too_large, self.compress],
@@ -146,7 +155,7 @@ class MessageBubble(ft.Semantics):
         )
         self._apply_state(item)
 
-    def _body_controls(self, item: MessageItem) -> list[ft.Control]:
+    def _file_controls(self, item: MessageItem) -> list[ft.Control]:
         body: list[ft.Control] = []
         for url in item.attachments:
             if fmt.is_image_url(url) and self._cache is not None:
@@ -175,6 +184,10 @@ class MessageBubble(ft.Semantics):
                         tight=True,
                     )
                 )
+        return body
+
+    def _text_controls(self, item: MessageItem) -> list[ft.Control]:
+        body: list[ft.Control] = []
         if item.body:
             body.append(
                 ft.Text(
@@ -225,9 +238,10 @@ class MessageBubble(ft.Semantics):
         self.item = item
         # e.g. the outbox copy became the server's, with file URLs; or bars moved.
         if contents_changed or uploading:
-            self.body.controls = self._body_controls(item)
+            self.files.controls = self._file_controls(item)
+            self.body.controls = self._text_controls(item)
         self._apply_state(item)
 
     def show_progress(self) -> None:
         """Redraw the upload bars (caller updates)."""
-        self.body.controls = self._body_controls(self.item)
+        self.files.controls = self._file_controls(self.item)
