@@ -68,7 +68,9 @@ class MessageBubble(ft.Semantics):
         )
         out = item.outbound
         self._cache, self._on_image, self._on_download = cache, on_image, on_download
-        self.too_large = ft.Text("", size=12, color=ft.Colors.ERROR, visible=False)
+        self.too_large = ft.Text(
+            "", size=12, color=ft.Colors.ERROR, visible=False, text_align=ft.TextAlign.RIGHT
+        )
         self.compress = ft.Semantics(
             identifier="compress-resend",
             visible=False,
@@ -124,11 +126,17 @@ class MessageBubble(ft.Semantics):
             alignment=ft.MainAxisAlignment.END if out else ft.MainAxisAlignment.START,
             spacing=4,
         )
-        refusal = ft.Column(
-            [self.too_large, self.compress],
-            horizontal_alignment=ft.CrossAxisAlignment.END,
-            spacing=4,
-            tight=True,
+        # Under the bubble, on its side (a tight column alone would sit on the left).
+        refusal = ft.Row(
+            [
+                ft.Column(
+                    [self.too_large, self.compress],
+                    horizontal_alignment=ft.CrossAxisAlignment.END,
+                    spacing=4,
+                    tight=True,
+                )
+            ],
+            alignment=ft.MainAxisAlignment.END,
         )
         parts: list[ft.Control] = []
         if item.sender:

@@ -498,6 +498,9 @@ class ThreadView:
         name = fmt.file_name_from_url(url) if url else "Picture"
         width = max(int((self.page.width or 800) * 0.9), 200)
         height = max(int((self.page.height or 600) * 0.75), 200)
+        natural = _picture_size(data)
+        if natural is not None:  # never blown up past its own size (a small logo stays sharp)
+            width, height = min(width, natural[0]), min(height, natural[1])
         actions: list[ft.Control] = []
         if url:
             actions.append(
@@ -531,3 +534,16 @@ def _desktop(page: ft.Page) -> bool:
         return not page.web and page.platform is not None and page.platform.is_desktop()
     except Exception:
         return False
+
+
+def _picture_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the header alone (cheap: no pixels are decoded)."""
+    import io
+
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return max(image.size[0], 120), max(image.size[1], 120)
+    except Exception:
+        return None
