@@ -99,3 +99,5 @@ async def test_a_conversation_moving_to_the_top_sends_that_row_and_the_order(fak
     patched = {m.body.id for m in fake_session.messages_since_mark()}
     assert patched <= {view.list._i, view.tiles[oldest.id]._i, view.empty._i}
     assert view.list._i in patched and view.tiles[oldest.id]._i in patched
+    # The tile changes its texts in place: a few values, not a new tile (~1 KB).
+    assert fake_session.bytes_since_mark() < 600
