@@ -29,7 +29,6 @@ class ConversationTile(ft.Semantics):
             size=16,
             color=ft.Colors.ERROR,
             tooltip="Blocked: a participant turned on Do Not Disturb",
-            visible=False,
         )
         self.preview = ft.Text(" ", max_lines=1, overflow=ft.TextOverflow.ELLIPSIS)
         self.time_text = ft.Text("", size=12)
@@ -41,18 +40,21 @@ class ConversationTile(ft.Semantics):
             bgcolor=ft.Colors.PRIMARY,
             border_radius=10,
             padding=ft.Padding.symmetric(horizontal=7, vertical=1),
-            visible=False,
+        )
+        # The icon and the unread count are in the rows only when shown: a hidden control
+        # would still be sent with every tile of the list.
+        self.title_row = ft.Row([self.title_text], spacing=4)
+        self.trailing = ft.Column(
+            [self.time_text],
+            spacing=4,
+            tight=True,
+            horizontal_alignment=ft.CrossAxisAlignment.END,
+            alignment=ft.MainAxisAlignment.CENTER,
         )
         self.tile = ft.ListTile(
-            title=ft.Row([self.title_text, self.blocked_icon], spacing=4),
+            title=self.title_row,
             subtitle=self.preview,
-            trailing=ft.Column(
-                [self.time_text, self.unread_box],
-                spacing=4,
-                tight=True,
-                horizontal_alignment=ft.CrossAxisAlignment.END,
-                alignment=ft.MainAxisAlignment.CENTER,
-            ),
+            trailing=self.trailing,
             on_click=self._click,
             content_padding=ft.Padding.symmetric(horizontal=12),
         )
@@ -84,14 +86,14 @@ class ConversationTile(ft.Semantics):
         unread = bool(row.unread)
         self.title_text.value = row.title
         self.title_text.weight = ft.FontWeight.W_700 if unread else ft.FontWeight.W_500
-        self.blocked_icon.visible = row.blocked
+        self.title_row.controls = [self.title_text, self.blocked_icon][: 2 if row.blocked else 1]
         self.preview.value = row.preview or " "
         self.preview.weight = ft.FontWeight.W_600 if unread else None
         self.preview.color = ft.Colors.ON_SURFACE if unread else ft.Colors.ON_SURFACE_VARIANT
         self.time_text.value = row.time
         self.time_text.color = ft.Colors.PRIMARY if unread else ft.Colors.ON_SURFACE_VARIANT
         self.unread_text.value = str(row.unread)
-        self.unread_box.visible = unread
+        self.trailing.controls = [self.time_text, self.unread_box][: 2 if unread else 1]
         self.tile.selected = selected
 
 
