@@ -49,6 +49,7 @@ from bench import scale_seed
 
 ROOT = Path(__file__).resolve().parent.parent
 SCROLLED_PAGES = 10  # older pages loaded before the last arrival test
+WIZARD_ROUNDS = 5  # the wizard's keystrokes are typed this many times; medians reported
 BUDGETS = {
     "first_page_ms": 300.0,
     "message_ms": 15.0,
@@ -392,18 +393,28 @@ async def arrivals(
 
 
 async def wizard_search(fake: Any, shell: Any, timeline: Timeline) -> dict[str, Any]:
-    """Open New Group and type a name: the keystroke's time and bytes through the view."""
+    """Open New Group and type a name: the keystroke's time and bytes through the view,
+    each keystroke's median of WIZARD_ROUNDS (the field cleared between rounds), because
+    one try on this shared machine moved by 2-3x."""
     await shell.open_new()
     view = shell.new_view
-    out = []
-    for text in ("m", "ma", "mar", "mari", "maria"):
-        mark = len(fake.conn.sent)
-        started = time.perf_counter()
-        await fake.type_into(view.search, text)
-        ms = (time.perf_counter() - started) * 1000
-        _, sizes = timeline.since(mark)
-        out.append((ms, sum(sizes)))
-    return {"keystroke_ms": [round(ms, 2) for ms, _ in out], "bytes": [b for _, b in out]}
+    texts = ("m", "ma", "mar", "mari", "maria")
+    times: list[list[float]] = [[] for _ in texts]
+    sizes_by_key: list[list[int]] = [[] for _ in texts]
+    for _ in range(WIZARD_ROUNDS):
+        await fake.type_into(view.search, "")
+        for i, text in enumerate(texts):
+            mark = len(fake.conn.sent)
+            started = time.perf_counter()
+            await fake.type_into(view.search, text)
+            times[i].append((time.perf_counter() - started) * 1000)
+            _, sizes = timeline.since(mark)
+            sizes_by_key[i].append(sum(sizes))
+    return {
+        "keystroke_ms": [round(statistics.median(t), 2) for t in times],
+        "keystroke_max_ms": [round(max(t), 2) for t in times],
+        "bytes": [max(b) for b in sizes_by_key],
+    }
 
 
 def _rss_mb() -> float:
@@ -566,8 +577,13 @@ def report(runs: list[dict[str, Any]], r: dict[str, Any]) -> None:
             f"(budget {b['message_bytes']:,}): {verdict(lng['max_bytes'], b['message_bytes'])}"
         )
     w = r["wizard"]
-    print(f"New Group wizard, typing 'maria' through the view: ms {w['keystroke_ms']}")
-    print(f"  bytes sent per keystroke {w['bytes']}")
+    worst = max(w["keystroke_ms"])
+    print(
+        f"New Group wizard, typing 'maria' through the view, median of {WIZARD_ROUNDS} rounds: "
+        f"ms {w['keystroke_ms']} (max {w['keystroke_max_ms']})"
+    )
+    print(f"  bytes sent per keystroke (max) {w['bytes']}")
+    print(f"  keystroke budget 20 ms: worst median {worst:.1f} ms: {verdict(worst, 20.0)}")
     rss = r["peak_rss_mb"]
     stages = ", ".join(f"{k} {v:.0f}" for k, v in r["rss_by_stage"].items())
     print(
