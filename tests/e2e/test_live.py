@@ -172,9 +172,19 @@ def wait_connection(app: App, word: str, seconds: float = 60) -> None:
         app.page.wait_for_timeout(200)
 
 
-def open_thread(app: App, name: str) -> None:
-    app.text(name).click()
-    app.by_id("composer").wait_for(timeout=WAIT)
+def open_thread(app: App, name: str, tries: int = 3) -> None:
+    """Tap the conversation's row. On a loaded machine the row can be redrawn under
+    the pointer (the list refreshes as the app connects), so a missed tap is retried."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for attempt in range(tries):
+        try:
+            app.text(name).click(timeout=15_000)
+            app.by_id("composer").wait_for(timeout=20_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == tries - 1:
+                raise
 
 
 def send(app: App, text: str) -> None:
