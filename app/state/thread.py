@@ -73,11 +73,13 @@ class MessageItem:
     too_large_note: str | None = None
     # Still only on this device (the outbox's): a failed one can be deleted outright.
     unsent: bool = False
+    # Compressed and sent again already: offering it twice would send a duplicate.
+    resent: bool = False
 
     @property
     def can_compress(self) -> bool:
         """Offer "Compress and resend" (the carrier refused the media as too large)."""
-        return self.too_large_note is not None and bool(self.attachments)
+        return self.too_large_note is not None and bool(self.attachments) and not self.resent
 
     @property
     def state_label(self) -> str:
@@ -156,6 +158,8 @@ class ThreadVM(ViewModel):
         self.loading_older = False
         self._refetch: asyncio.Task[None] | None = None  # owned; cancelled by close()
         self.tray = AttachmentTray()  # the composer's files
+        # Keys of refused messages already compressed and resent (Compress is hidden on them).
+        self.resent: set[str] = set()
         # local_id -> {file index: fraction sent}, while the outbox uploads them.
         self.progress: dict[str, dict[int, float]] = {}
         outbox = getattr(sync, "outbox", None)
@@ -278,6 +282,7 @@ class ThreadVM(ViewModel):
             local_files=tuple(getattr(m, "local_files", ()) or ()),
             too_large_note=self._too_large_note(m),
             unsent=getattr(m, "local_state", "sent") in ("sending", "failed"),
+            resent=str(getattr(m, "key", m.id)) in self.resent,
         )
 
     def _too_large_note(self, m: Any) -> str | None:
@@ -641,6 +646,10 @@ class ThreadVM(ViewModel):
         except Exception as exc:
             self.fail(exc)
             return False
+        self.resent.add(item.key)
+        i = self._index(item.key)
+        if i is not None:
+            self._updated(self.messages[i])  # the bubble redraws without the button
         return True
 
     async def retry(self, item: MessageItem) -> None:

@@ -167,6 +167,25 @@ async def test_too_large_for_one_carrier_names_them_and_compress_and_resend_send
     assert sync.sent[-1] == (conv.id, "photos")
 
 
+async def test_compress_and_resend_is_no_longer_offered_once_the_resend_went() -> None:
+    store, conv, vm, sync = thread()
+    store.put_messages(conv.id, [refused_message(conv, ["https://files.example/a1/b.jpg"])])
+    item = next(r for r in vm.rows if getattr(r, "body", "") == "photos")
+    updates: list[Any] = []
+    vm.listen(lambda what, payload: updates.append(payload) if what == "update" else None)
+
+    async def load(url: str) -> bytes:
+        return files.photo(1600, 1200)
+
+    assert await vm.compress_and_resend(item, load)
+    assert len(sync.files) == 1
+    old = next(r for r in vm.rows if getattr(r, "key", "") == item.key)
+    assert not old.can_compress and old.too_large_note == item.too_large_note
+    assert [u.key for u in updates if not u.can_compress] == [item.key]
+    # The store redrawing the old message (a status event) keeps it hidden.
+    assert not vm.item_for(vm.messages[vm._index(item.key)]).can_compress
+
+
 async def test_compress_and_resend_says_why_a_pdf_cannot_shrink() -> None:
     store, conv, vm, sync = thread()
     store.put_messages(conv.id, [refused_message(conv, ["https://f/x/big.pdf"])])
