@@ -325,7 +325,12 @@ def upload_rows(
 class PickedChip(ft.Semantics):
     """A file in the composer before Send: thumbnail or icon, name, size, note, remove."""
 
-    def __init__(self, f: PickedFile, on_remove: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        f: PickedFile,
+        on_remove: Callable[[str], None],
+        on_send_original: Callable[[str], None] | None = None,
+    ) -> None:
         if f.thumbnail is not None:
             lead: ft.Control = ft.Image(
                 src=f.thumbnail, width=44, height=44, fit=ft.BoxFit.COVER, border_radius=8
@@ -354,6 +359,8 @@ class PickedChip(ft.Semantics):
                     overflow=ft.TextOverflow.ELLIPSIS,
                 )
             )
+        if f.can_send_original and on_send_original is not None:
+            lines.append(_send_original(f, on_send_original))
         super().__init__(
             identifier=f"picked-{f.key}",
             label=f.label,
@@ -381,3 +388,18 @@ class PickedChip(ft.Semantics):
                 bgcolor=ft.Colors.SURFACE_CONTAINER_HIGH,
             ),
         )
+
+
+def _send_original(f: PickedFile, on_send: Callable[[str], None]) -> ft.Control:
+    """A compressed picture's way back to full quality (as a file; the tray says if too big)."""
+    return ft.Semantics(
+        identifier="send-original",
+        button=True,
+        label=f"Send original. {f.original_hint}",
+        content=ft.TextButton(
+            "Send original",
+            tooltip=f.original_hint,
+            on_click=lambda _: on_send(f.key),
+            style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=4)),
+        ),
+    )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.state.base import ViewModel
+from services import limits
 from services.attachments import (
     AttachmentCheck,
     AttachmentSource,
@@ -73,6 +74,26 @@ class PickedFile:
         if p.compressed:
             return f"Compressed from {human_size(p.original_size)}"
         return p.note
+
+    @property
+    def can_send_original(self) -> bool:
+        """A compressed picture: "Send original" is offered on its chip."""
+        return self.prepared is not None and self.prepared.compressed
+
+    @property
+    def original_hint(self) -> str:
+        """What "Send original" does (its tooltip and screen-reader label), or why it can't."""
+        p = self.prepared
+        if p is None or not p.compressed:
+            return ""
+        size = human_size(p.original_size)
+        if p.original_size > limits.MAX_ATTACHMENT_TOTAL_BYTES:
+            cap = human_size(limits.MAX_ATTACHMENT_TOTAL_BYTES)
+            return f"The original ({size}) is over the {cap} limit: only the smaller copy can go."
+        return (
+            f"Send the original ({size}) as a file: full quality, with its metadata "
+            "(location too), and it may not reach every phone."
+        )
 
     @property
     def label(self) -> str:

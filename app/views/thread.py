@@ -407,7 +407,7 @@ class ThreadView:
 
     def _on_tray(self, what: str, files: Any) -> None:
         tray = self.vm.tray
-        self.picked.controls = [PickedChip(f, tray.remove) for f in tray.files]
+        self.picked.controls = [PickedChip(f, tray.remove, tray.send_as_file) for f in tray.files]
         problem = tray.problem
         self.picked_problem.value = problem or ""
         self.picked_problem.visible = problem is not None

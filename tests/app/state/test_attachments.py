@@ -104,3 +104,23 @@ async def test_a_compressed_picture_can_go_as_picked_instead() -> None:
     tray.send_as_file(picked.key)
     assert tray.files[0].prepared is not None and not tray.files[0].prepared.compressed
     assert tray.files[0].size > picked.size
+
+
+async def test_send_original_is_offered_on_a_compressed_picture_and_says_what_it_does() -> None:
+    tray = AttachmentTray()
+    await tray.add([source("beach.jpg", files.photo(2000, 1500)), source("a.pdf", files.pdf())])
+    picture, pdf = tray.files
+    assert picture.can_send_original and not pdf.can_send_original and pdf.original_hint == ""
+    assert "full quality" in picture.original_hint and "location" in picture.original_hint
+    tray.send_as_file(picture.key)
+    assert not tray.files[0].can_send_original  # sent as picked now: nothing more to offer
+
+
+async def test_send_original_is_refused_with_the_reason_when_the_original_is_over_5_mb() -> None:
+    tray = AttachmentTray()
+    await tray.add([source("IMG_0001.jpg", files.photo_12mp())])
+    (picture,) = tray.files
+    assert picture.can_send_original and "over the 5 MB limit" in picture.original_hint
+    tray.send_as_file(picture.key)
+    assert tray.files[0].prepared is not None and tray.files[0].prepared.compressed
+    assert tray.problem is not None and "6.3 MB" in tray.problem

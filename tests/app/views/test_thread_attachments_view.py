@@ -87,6 +87,13 @@ async def test_picked_files_show_in_a_row_with_thumbnail_size_and_remove(fake_se
     await fake_session.event(remove, "click")
     assert [f.name for f in vm.tray.files] == ["beach.jpg"]
     assert len([c for c in walk(box) if isinstance(c, PickedChip)]) == 1
+    # "Send original": the compressed picture goes as picked, and the button goes away.
+    original = find(box, "send-original")
+    assert "full quality" in (original.content.tooltip or "")
+    await fake_session.event(original.content, "click")
+    assert vm.tray.files[0].prepared is not None and not vm.tray.files[0].prepared.compressed
+    with pytest.raises(LookupError):
+        find(box, "send-original")
 
 
 async def test_progress_redraws_one_bubble_and_cancel_reaches_the_outbox(fake_session):
