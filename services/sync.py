@@ -36,6 +36,7 @@ from services.backoff import Backoff
 from services.models import Contact, ConversationSummary, Direction, Event, EventType, Message
 from services.notify import Notifier, NullNotifier, safe_notify
 from services.outbox import Outbox, OutgoingFile
+from services.pacing import Pacer
 from services.store import Store
 from services.store_types import ConnectionChanged, ConnectionState, LocalMessage
 
@@ -46,6 +47,9 @@ _OFFLINE_AFTER = 3
 _LIST_PAGE = 100
 _LIST_MAX = 1000
 _THREAD_PAGE = 50
+# The largest contacts page the contract's sandbox accepts (its pageLimit maximum), and
+# no more than LeadConnector is known to take: 501 requests for 50,000 contacts.
+_PEOPLE_PAGE = 100
 _CONTACT_CHUNK = 500
 _COALESCE_S = 0.1
 # More new messages than this in one batch make one summary notification.
@@ -104,6 +108,9 @@ class Sync:
             user_id=user_id,
         )
         self.outbox.on_reached_server = self._server_reached
+        # Paces bulk copies (people) to leave a share of the rate limit to the user.
+        self.pacer = Pacer(client)
+        self._people_task: asyncio.Task[None] | None = None
 
     # --- lifecycle -----------------------------------------------------------------
 
@@ -148,6 +155,9 @@ class Sync:
 
     async def stop(self) -> None:
         tasks, self._tasks = self._tasks, []
+        if self._people_task is not None:
+            tasks.append(self._people_task)
+            self._people_task = None
         pending = set(tasks)
         while pending:
             # Cancel again if needed: code below us (asyncio.wait_for on 3.11, in the
@@ -219,19 +229,45 @@ class Sync:
         return None
 
     async def refresh_people(self) -> None:
-        """Fetch the contacts and teammates this user may see (for the group wizard)."""
+        """Fetch the contacts and teammates this user may see (for the group wizard).
+
+        A background copy: it takes the largest pages the servers accept and pauses
+        whenever the token's remaining requests fall under the pacer's reserve, so
+        the user's own requests (shared limit) never meet a 429 because of it.
+        """
         # Written in pieces as pages arrive, so 50,000 contacts never block the loop long.
         seen: set[str] = set()
         chunk: list[Contact] = []
-        async for contact in self.client.iter_contacts():
-            seen.add(contact.id)
-            chunk.append(contact)
-            if len(chunk) >= _CONTACT_CHUNK:
+        after: Any = None
+        while True:
+            await self.pacer.wait()
+            page = await self.client.search_contacts(page_limit=_PEOPLE_PAGE, search_after=after)
+            seen.update(c.id for c in page.contacts)
+            chunk.extend(page.contacts)
+            if len(chunk) >= _CONTACT_CHUNK:  # one write (and one change notice) per chunk
                 self.store.put_contacts(chunk)
                 chunk = []
+            following = page.contacts[-1].search_after if page.contacts else None
+            if len(page.contacts) < _PEOPLE_PAGE or following in (None, after):
+                break
+            after = following
         self.store.put_contacts(chunk)
         self.store.retain_contacts(seen)
+        await self.pacer.wait()
         self.store.put_teammates(await self.client.teammates())
+
+    def refresh_people_soon(self) -> asyncio.Task[None]:
+        """Copy people in a task Sync owns: start-up never waits, ``stop()`` cancels it."""
+        if self._people_task is None or self._people_task.done():
+            self._people_task = asyncio.create_task(self._copy_people(), name="sync-people")
+        return self._people_task
+
+    async def _copy_people(self) -> None:
+        try:
+            await self.refresh_people()
+        except ApiError as error:
+            # The next connect copies again; the wizard searches the server meanwhile.
+            log.info("people copy stopped: %s", error)
 
     async def send(
         self,
