@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from app import remembered
+from app import mobile_notifier, remembered
 from app.config import AppConfig
 from services import notify as notifications
 from services import paths
@@ -214,7 +214,7 @@ async def _build(cfg: AppConfig) -> Backend:
     store = Store(str(paths.cache_db_path(account)))
     notifier = InAppNotifier()
     # The in-app notice in every open window, and the system's where it has one.
-    system = notifications.system_notifier(APP_TITLE, notifier.open)
+    system = mobile_notifier.system_notifier(APP_TITLE, notifier.open)
     sync = Sync(client, store, notifications.FanOutNotifier(notifier, system), user_id=who.me.id)
     backend = Backend(
         cfg, client, store, sync, who.me, list(who.numbers), list(who.teammates), notifier
