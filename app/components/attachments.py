@@ -31,6 +31,26 @@ class BytesCache:
         self._load, self._keep = load, keep
         self._items: OrderedDict[str, bytes] = OrderedDict()
         self._pending: dict[str, asyncio.Future[bytes]] = {}
+        # Sizes outlive the bytes (a few ints): a chip scrolled back into view still knows.
+        self._sizes: dict[str, int] = {}
+        self._watchers: dict[str, list[Callable[[int], None]]] = {}
+
+    def size_of(self, url: str) -> int | None:
+        """The file's size if its bytes were ever loaded here (nothing is fetched)."""
+        return self._sizes.get(url)
+
+    def watch(self, url: str, on_size: Callable[[int], None]) -> Callable[[], None]:
+        """Call ``on_size`` once the bytes of ``url`` are loaded (e.g. the user downloads it)."""
+        self._watchers.setdefault(url, []).append(on_size)
+
+        def unwatch() -> None:
+            watchers = self._watchers.get(url, [])
+            if on_size in watchers:
+                watchers.remove(on_size)
+            if not watchers:
+                self._watchers.pop(url, None)
+
+        return unwatch
 
     async def get(self, url: str) -> bytes:
         if url in self._items:
@@ -43,8 +63,12 @@ class BytesCache:
         finally:
             self._pending.pop(url, None)
         self._items[url] = data
+        self._sizes[url] = len(data)
         while len(self._items) > self._keep:
             self._items.popitem(last=False)
+        for on_size in self._watchers.pop(url, []):
+            with contextlib.suppress(Exception):  # a chip's redraw must not fail a download
+                on_size(len(data))
         return data
 
 
@@ -168,8 +192,11 @@ class ImageAttachment(ft.Semantics):
 class FileChip(ft.Semantics):
     """A file in a bubble: icon by type, name and size; the button downloads it.
 
-    The size is learnt from the bytes (fetched once through the cache, which the
-    download then reuses), since a message carries only the file's URL.
+    A message carries only the file's URL, and downloading a whole file to
+    measure it costs the user's data for a number. So the size shows when it is
+    known here: this device uploaded it (``with_size``), or its bytes were
+    loaded (the user downloaded it, now or before); until then, just "File".
+    (The backends' attachment URLs answer GET only: no cheap HEAD to ask.)
     """
 
     def __init__(
@@ -181,6 +208,7 @@ class FileChip(ft.Semantics):
         outbound: bool = False,
     ) -> None:
         self.src_url, self.cache = url, cache
+        self.size: int | None = None
         self.name = fmt.file_name_from_url(url)
         self.size_text = ft.Text("File", size=11, color=ft.Colors.ON_SURFACE_VARIANT)
         super().__init__(
@@ -238,20 +266,37 @@ class FileChip(ft.Semantics):
             ),
         )
 
-    def did_mount(self) -> None:
-        super().did_mount()
-        if self.cache is not None:
-            self.page.run_task(self._learn_size)
+        self._unwatch: Callable[[], None] | None = None
+        known = cache.size_of(url) if cache is not None else None
+        if known is not None:
+            self._set_size(known)
 
-    async def _learn_size(self) -> None:
-        assert self.cache is not None
-        try:
-            size = len(await self.cache.get(self.src_url))
-        except Exception:
-            return  # the chip still downloads (and says why if that fails)
+    def with_size(self, size: int | None) -> FileChip:
+        """The size this device already knows (it uploaded the file); None leaves it as is."""
+        if size is not None:
+            self._set_size(size)
+        return self
+
+    def _set_size(self, size: int) -> None:
+        self.size = size
         self.size_text.value = human_size(size)
         self.label = f"File {self.name}, {human_size(size)}"
-        with contextlib.suppress(RuntimeError):
+
+    def did_mount(self) -> None:
+        super().did_mount()
+        if self.cache is not None and self.size is None:
+            self._unwatch = self.cache.watch(self.src_url, self._on_loaded)
+
+    def will_unmount(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
+            self._unwatch = None
+        super().will_unmount()
+
+    def _on_loaded(self, size: int) -> None:
+        self._unwatch = None
+        self._set_size(size)
+        with contextlib.suppress(RuntimeError):  # scrolled away meanwhile
             self.update()
 
 

@@ -165,11 +165,13 @@ class MessageBubble(ft.Semantics):
 
     def _file_controls(self, item: MessageItem) -> list[ft.Control]:
         body: list[ft.Control] = []
-        for url in item.attachments:
+        for i, url in enumerate(item.attachments):
             if fmt.is_image_url(url) and self._cache is not None:
                 body.append(ImageAttachment(url, self._cache, self._on_image))
             else:
-                body.append(FileChip(url, self._on_download, self._cache, outbound=item.outbound))
+                size = item.sizes[i] if i < len(item.sizes) else None
+                chip = FileChip(url, self._on_download, self._cache, outbound=item.outbound)
+                body.append(chip.with_size(size))
         if not item.attachments and item.local_files and self.hooks is not None:
             # Files still in the outbox: a bar each while they go up, and Cancel.
             cancel = self.hooks.can_cancel(item)

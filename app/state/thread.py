@@ -75,6 +75,8 @@ class MessageItem:
     unsent: bool = False
     # Compressed and sent again already: offering it twice would send a duplicate.
     resent: bool = False
+    # Each attachment's size when this device uploaded it (None: unknown, not fetched for it).
+    sizes: tuple[int | None, ...] = field(default=())
 
     @property
     def can_compress(self) -> bool:
@@ -160,6 +162,9 @@ class ThreadVM(ViewModel):
         self.tray = AttachmentTray()  # the composer's files
         # Keys of refused messages already compressed and resent (Compress is hidden on them).
         self.resent: set[str] = set()
+        # local_id -> {file index: bytes}: what this device uploaded, so a file chip can show
+        # its size without downloading the file again just to measure it.
+        self.uploaded_sizes: dict[str, dict[int, int]] = {}
         # local_id -> {file index: fraction sent}, while the outbox uploads them.
         self.progress: dict[str, dict[int, float]] = {}
         outbox = getattr(sync, "outbox", None)
@@ -283,7 +288,12 @@ class ThreadVM(ViewModel):
             too_large_note=self._too_large_note(m),
             unsent=getattr(m, "local_state", "sent") in ("sending", "failed"),
             resent=str(getattr(m, "key", m.id)) in self.resent,
+            sizes=self._sizes(getattr(m, "local_id", None), len(m.attachments)),
         )
+
+    def _sizes(self, local_id: str | None, count: int) -> tuple[int | None, ...]:
+        known = self.uploaded_sizes.get(local_id or "", {})
+        return tuple(known.get(i) for i in range(count)) if known else ()
 
     def _too_large_note(self, m: Any) -> str | None:
         """Who the carrier refused the media for, because it was too large."""
@@ -564,6 +574,8 @@ class ThreadVM(ViewModel):
     def _on_upload(self, p: Any) -> None:
         """Outbox progress → one bubble's bars; at most every 5 %, so the socket stays quiet."""
         key = f"c:{p.local_id}"
+        if p.done:
+            self.uploaded_sizes.setdefault(p.local_id, {})[p.index] = p.total
         if self._index(key) is None:
             return
         files = self.progress.setdefault(p.local_id, {})

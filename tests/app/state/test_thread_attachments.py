@@ -198,3 +198,21 @@ async def test_compress_and_resend_says_why_a_pdf_cannot_shrink() -> None:
     assert not await vm.compress_and_resend(item, load)
     assert vm.error is not None and "big.pdf" in vm.error and "can't be made smaller" in vm.error
     assert sync.files == []
+
+
+async def test_a_file_this_device_uploaded_keeps_its_size_for_the_chip() -> None:
+    store, conv, vm, sync = thread()
+    outbox_files = [
+        OutboxFile("a.pdf", "application/pdf", "/c/l9/00-a.pdf"),
+        OutboxFile("b.pdf", "application/pdf", "/c/l9/01-b.pdf"),
+    ]
+    store.add_outgoing(conv.id, "files", outbox_files, local_id="l9")
+    sync.outbox.report(UploadProgress("l9", 0, 400, 1234))  # halfway: not a size yet
+    sync.outbox.report(UploadProgress("l9", 1, 5678, 5678, True))
+    local = store.message("c:l9")
+    assert local is not None
+    sent = local.model_copy(update={"attachments": ["https://f/1/a.pdf", "https://f/2/b.pdf"]})
+    assert vm.item_for(sent).sizes == (None, 5678)
+    # Someone else's file: no size known, and nothing is fetched to learn it.
+    other = make_message(conv, body="x", attachments=["https://f/3/c.pdf"])
+    assert vm.item_for(other).sizes == ()

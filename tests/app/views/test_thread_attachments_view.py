@@ -43,15 +43,19 @@ def build(fake: FakeSession, picks: list[list[AttachmentSource]] | None = None) 
         return queue.pop(0) if queue else []
 
     async def load(url: str) -> bytes:
+        downloads.append(f"GET {url}")
         return PDF if url.endswith(".pdf") else PHOTO
 
-    async def download(url: str) -> None:
+    cache = BytesCache(load)
+
+    async def download(url: str) -> None:  # as the shell does: through the cache
         downloads.append(url)
+        await cache.get(url)
 
     view = ThreadView(
         vm,
         page=fake.page,
-        cache=BytesCache(load),
+        cache=cache,
         on_back=None,
         on_participants=lambda: None,
         on_recreate=lambda: None,
@@ -132,14 +136,17 @@ async def test_pictures_inline_open_full_size_and_files_are_chips_that_download(
         await asyncio.sleep(0.01)
     assert image.box.width == 240 and image.box.height == 180 and image.image_bytes == PHOTO
     chip = next(c for c in walk(bubble) if isinstance(c, FileChip))
-    assert chip.name == "my plan.pdf" and "29 KB" in texts(chip)
+    # Not downloaded just to be measured: no size until the user downloads it.
+    assert chip.name == "my plan.pdf" and "File" in texts(chip) and "29 KB" not in texts(chip)
+    assert f"GET {urls[1]}" not in downloads
     await fake_session.event(image.box, "click")
     dialog = fake_session.page._dialogs.controls[-1]
     assert isinstance(dialog, ft.AlertDialog) and "beach.jpg" in texts(dialog)
     button = next(c for c in walk(chip) if isinstance(c, ft.IconButton))
     await fake_session.event(button, "click")
     await settle()
-    assert downloads == [urls[1]]
+    assert [d for d in downloads if d.endswith(".pdf")] == [urls[1], f"GET {urls[1]}"]
+    assert "29 KB" in texts(chip) and chip.label == "File my plan.pdf, 29 KB"
 
 
 async def test_a_size_refusal_names_who_and_offers_compress_and_resend(fake_session):
@@ -164,3 +171,17 @@ async def test_a_size_refusal_names_who_and_offers_compress_and_resend(fake_sess
     assert f"Not delivered to {maria}: the picture is too large for their carrier." in texts(bubble)
     assert find(bubble, "compress-resend").visible
     assert not bubble.retry.visible
+
+
+async def test_a_file_chip_shows_the_size_this_device_knows_without_fetching(fake_session):
+    loads: list[str] = []
+
+    async def load(url: str) -> bytes:
+        loads.append(url)
+        return PDF
+
+    chip = FileChip("https://f/1/a.pdf", lambda _: None, BytesCache(load)).with_size(30_000)
+    fake_session.register()
+    fake_session.page.add(chip)
+    await settle()
+    assert "29 KB" in texts(chip) and chip.label == "File a.pdf, 29 KB" and loads == []
