@@ -587,6 +587,11 @@ class Shell:
             if self.route != "list" and not self.is_wide():
                 self.go_list()
             await self.conv_view.search.focus()
+        elif command and key == "V" and self.route == "thread" and self.thread_view is not None:
+            # The text field pastes text itself; a picture on the clipboard is attached (the
+            # desktop clients only: a browser tab cannot read it). No picture: say nothing.
+            if self.thread_view.can_paste:
+                await self.thread_view.paste(quiet=True)
         elif key == "ESCAPE":
             if self.panel_open:
                 self.close_panel()

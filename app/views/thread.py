@@ -392,6 +392,15 @@ class ThreadView:
         await self.vm.tray.add(await self.pick_files())
 
     async def _on_paste(self, _: ft.Event) -> None:
+        await self.paste()
+
+    @property
+    def can_paste(self) -> bool:
+        """A desktop client, and the composer takes files now (the paste button is offered)."""
+        return bool(self.paste_handle.visible) and not self.paste_button.disabled
+
+    async def paste(self, *, quiet: bool = False) -> None:
+        """Attach the clipboard's picture. ``quiet``: Ctrl/Cmd+V, which may be pasting text."""
         from services.attachments import AttachmentSource
 
         if self.clipboard is None:
@@ -401,7 +410,8 @@ class ThreadView:
         except Exception:
             data = None
         if not data:
-            say(self.page, "There is no picture on the clipboard to paste.")
+            if not quiet:
+                say(self.page, "There is no picture on the clipboard to paste.")
             return
         await self.vm.tray.add([AttachmentSource(name="pasted-picture.png", data=data)])
 

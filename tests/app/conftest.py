@@ -40,6 +40,8 @@ class RecordingConnection(Connection):
         self.sent: list[tuple[Message, int]] = []
         self.session: Session | None = None
         self.invoked: list[str] = []
+        # What the client answers a method call with, by method name (default: None).
+        self.answers: dict[str, Any] = {}
 
     def send_message(self, message: Message) -> None:
         self.sent.append((message, len(encode([message.action, message.body]))))
@@ -48,9 +50,10 @@ class RecordingConnection(Connection):
             body = message.body
             self.invoked.append(body.name)
             session = self.session
+            result = self.answers.get(body.name)
             self.loop.call_soon(
                 lambda: session.handle_invoke_method_results(
-                    body.control_id, body.call_id, None, None
+                    body.control_id, body.call_id, result, None
                 )
             )
 

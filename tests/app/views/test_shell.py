@@ -3,6 +3,7 @@ when narrow, keyboard shortcuts, and back navigation."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import flet as ft
@@ -150,3 +151,53 @@ async def test_an_unread_change_sends_the_badge_and_title_not_the_page(fake_sess
     await settle()
     assert fake_session.page.title == "Group Chat for SMS"
     assert [i.badge for i in icons] == [None, None]
+
+
+async def press(fake: FakeSession, k: str, *, ctrl: bool = False, meta: bool = False) -> None:
+    """A key as the client sends it: a keyboard_event on the page."""
+    data = {"key": k, "shift": False, "ctrl": ctrl, "alt": False, "meta": meta}
+    await fake.event(fake.page, "keyboard_event", data)
+    await settle(20)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("web", "pasted"), [(False, True), (True, False)])
+async def test_ctrl_v_attaches_the_clipboard_picture_in_the_desktop_client_only(
+    fake_session: FakeSession, demo, web: bool, pasted: bool
+):
+    from tests.services import attachment_files as files
+
+    cfg, _b, conv = demo
+    fake_session.page.web = web
+    fake_session.page.platform = ft.PagePlatform.WINDOWS
+    shell = await start(fake_session, cfg, 1280)
+    fake_session.conn.answers["get_image"] = files.transparent_png()
+    await press(fake_session, "V", ctrl=True)  # no thread open: nothing to paste into
+    assert "get_image" not in fake_session.conn.invoked
+    await shell.open_thread(conv.id)
+    assert shell.thread_view is not None
+    await press(fake_session, "V", meta=True)  # Cmd+V on a Mac
+    for _ in range(500):  # checked in a worker thread
+        if not shell.thread_view.vm.tray.checking:
+            break
+        await asyncio.sleep(0.01)
+    names = [f.name for f in shell.thread_view.vm.tray.files]
+    assert names == (["pasted-picture.png"] if pasted else [])
+    assert ("get_image" in fake_session.conn.invoked) is pasted
+
+
+@pytest.mark.anyio
+async def test_ctrl_v_with_text_on_the_clipboard_says_nothing(fake_session: FakeSession, demo):
+    cfg, _b, conv = demo
+    fake_session.page.web = False
+    fake_session.page.platform = ft.PagePlatform.LINUX
+    shell = await start(fake_session, cfg, 1280)
+    await shell.open_thread(conv.id)
+    fake_session.mark()
+    await press(fake_session, "V", ctrl=True)  # the client answers: no picture
+    assert "get_image" in fake_session.conn.invoked
+    assert shell.thread_view is not None and shell.thread_view.vm.tray.files == []
+    assert not any(isinstance(c, ft.SnackBar) for c in fake_session.page._dialogs.controls)
+    # The paste button, by contrast, says why nothing was attached.
+    await fake_session.event(shell.thread_view.paste_button, "click")
+    assert any(isinstance(c, ft.SnackBar) for c in fake_session.page._dialogs.controls)
