@@ -225,13 +225,24 @@ def make_app(browser: object, request: pytest.FixtureRequest) -> Iterator[object
             viewport=viewport, color_scheme="dark" if dark else "light"
         )
         contexts.append(ctx)
-        return App(ctx.new_page(), server.url).open()
+        page = ctx.new_page()
+        # Keep the browser's console: a Flutter layout error shows only there.
+        lines: list[str] = []
+        consoles.append(lines)
+        page.on("console", lambda msg: lines.append(f"{msg.type}: {msg.text}"))
+        page.on("pageerror", lambda err: lines.append(f"pageerror: {err}"))
+        return App(page, server.url).open()
 
+    consoles: list[list[str]] = []
     yield _make
     for i, ctx in enumerate(contexts):
+        SHOTS.mkdir(parents=True, exist_ok=True)
         for j, page in enumerate(ctx.pages):  # type: ignore[attr-defined]
-            SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / f"last-{request.node.name}-{i}{j}.png"))
+        log = SHOTS / f"last-{request.node.name}-{i}.console.txt"
+        log.write_text("\n".join(consoles[i]) + "\n", encoding="utf-8")
+        # Captured by pytest, so CI's output shows it only when the test failed.
+        print(f"browser console of page {i}:", *consoles[i][-40:], sep="\n  ")
         ctx.close()  # type: ignore[attr-defined]
 
 
