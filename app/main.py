@@ -16,7 +16,10 @@ import flet as ft
 from app.config import AppConfig, build_config, parse_args
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-WEB_HINT = "Run `python -m app --web` to use the app in your browser instead."
+WEB_HINT = (
+    "Run `python3 dev.py run --web` (or `python -m app --web` inside .venv)"
+    " to use the app in your browser instead."
+)
 
 
 # At DEBUG these log every message between browser and app, and controls' reprs:
