@@ -10,7 +10,7 @@ import flet as ft
 from app.components.avatar import avatar, group_avatar
 from app.components.connection import ConnectionIndicator
 from app.state.conversations import ConversationRow, ConversationsVM
-from app.views.ui import handle, refresh
+from app.views.ui import handle, refresh, search_field
 
 
 class ConversationTile(ft.Semantics):
@@ -108,15 +108,7 @@ class ConversationsView:
     ) -> None:
         self.vm, self.on_open, self.on_new = vm, on_open, on_new
         self.tiles: dict[str, ConversationTile] = {}
-        self.search = ft.TextField(
-            hint_text="Search conversations",
-            prefix_icon=ft.Icons.SEARCH,
-            on_change=self._on_search,
-            dense=True,
-            border=ft.OutlineInputBorder(border_radius=24),
-            filled=True,
-            content_padding=ft.Padding.symmetric(horizontal=12, vertical=8),
-        )
+        self.search = search_field("Search conversations", self._on_search)
         self.new_button = ft.FilledButton(
             "Create New Message",
             icon=ft.Icons.EDIT_SQUARE,

@@ -11,7 +11,7 @@ import flet as ft
 
 from app.components.avatar import avatar
 from app.state.new_group import NewGroupVM, PickRow
-from app.views.ui import back_button, handle, header, refresh, say
+from app.views.ui import back_button, handle, header, refresh, say, search_field
 from services.models import GroupKind
 
 
@@ -74,15 +74,7 @@ class NewGroupView:
             ),
             "no-from-numbers",
         )
-        self.search = ft.TextField(
-            hint_text="Search contacts",
-            prefix_icon=ft.Icons.SEARCH,
-            on_change=self._on_search,
-            dense=True,
-            filled=True,
-            border=ft.OutlineInputBorder(border_radius=24),
-            content_padding=ft.Padding.symmetric(horizontal=12, vertical=8),
-        )
+        self.search = search_field("Search contacts", self._on_search)
         self.chips = ft.Row([], wrap=True, spacing=6, run_spacing=6)
         self.counter = ft.Text("", weight=ft.FontWeight.W_600)
         self.notice = ft.Text("", color=ft.Colors.ERROR)

@@ -9,7 +9,7 @@ import flet as ft
 
 from app.components.participant_row import participant_row
 from app.state.participants import ParticipantsVM
-from app.views.ui import back_button, handle, header, refresh
+from app.views.ui import back_button, handle, header, refresh, search_field
 
 
 class ParticipantsView:
@@ -22,15 +22,7 @@ class ParticipantsView:
         narrow: bool,
     ) -> None:
         self.vm = vm
-        self.search = ft.TextField(
-            hint_text="Search participants",
-            prefix_icon=ft.Icons.SEARCH,
-            on_change=self._on_search,
-            dense=True,
-            filled=True,
-            border=ft.OutlineInputBorder(border_radius=24),
-            content_padding=ft.Padding.symmetric(horizontal=12, vertical=8),
-        )
+        self.search = search_field("Search participants", self._on_search)
         self.list = ft.Column([], spacing=0, scroll=ft.ScrollMode.AUTO, expand=True)
         self.none = ft.Text("", color=ft.Colors.ON_SURFACE_VARIANT, visible=False)
         close = back_button(lambda _: on_close(), "Back to the conversation") if narrow else None

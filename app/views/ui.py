@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import flet as ft
 
 
@@ -75,3 +77,16 @@ def back_button(on_click, label: str = "Back") -> ft.Control:  # type: ignore[no
 def handle(control: ft.Control, identifier: str) -> ft.Semantics:
     """A stable test/screen-reader handle (flt-semantics-identifier in the browser)."""
     return ft.Semantics(identifier=identifier, content=control)
+
+
+def search_field(hint: str, on_change: Any) -> ft.TextField:
+    """The rounded, filled search box every list screen uses, so they look alike."""
+    return ft.TextField(
+        hint_text=hint,
+        prefix_icon=ft.Icons.SEARCH,
+        on_change=on_change,
+        dense=True,
+        filled=True,
+        border=ft.OutlineInputBorder(border_radius=24),
+        content_padding=ft.Padding.symmetric(horizontal=12, vertical=8),
+    )
