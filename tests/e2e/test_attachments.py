@@ -90,7 +90,9 @@ def test_two_pictures_and_a_pdf_are_sent_shown_and_the_pdf_downloads_intact(
     download.value.save_as(saved)
     assert saved.read_bytes() == PDF
     # A thumbnail opens the picture full size.
-    app.ids_starting("picture").last.click()  # the newest message's, at the bottom
+    # By name: the semantics tree also keeps older pictures scrolled out of view, in no
+    # fixed order, and a tap on one of those lands on the canvas above it.
+    app.ids_starting("picture").filter(has_text="logo.png").first.click()
     app.by_id("full-picture").wait_for(timeout=WAIT)
     app.shot("attachments-full-picture")
     app.button("Close").click()
