@@ -389,7 +389,12 @@ class ThreadView:
     async def _on_attach(self, _: ft.Event) -> None:
         # Checking runs in a worker thread (check_attachments_async): the row shows
         # "Checking…" at once and the UI stays responsive while pictures compress.
-        await self.vm.tray.add(await self.pick_files())
+        files = await self.pick_files()
+        if files:
+            # As in Messages: the caption is typed next, so the cursor goes back to it
+            # (the browser's file dialog took the focus away).
+            await self.input.focus()
+        await self.vm.tray.add(files)
 
     async def _on_paste(self, _: ft.Event) -> None:
         await self.paste()

@@ -62,6 +62,9 @@ def _env() -> dict[str, str]:
     return env
 
 
+_TEXT_BOX_FOCUSED = "() => ['INPUT', 'TEXTAREA'].includes(document.activeElement?.tagName)"
+
+
 @dataclass
 class Server:
     url: str
@@ -198,9 +201,17 @@ class App:
         return self.page.get_by_text(text, exact=exact).first  # type: ignore[attr-defined]
 
     def type_in(self, ident: str, text: str) -> None:
-        """Focus the field behind a handle and replace its text by typing, as a person would."""
-        self.by_id(ident).click()
-        self.page.wait_for_timeout(250)  # type: ignore[attr-defined]
+        """Focus the field behind a handle and replace its text by typing, as a person would.
+
+        Through the semantics layer, the first tap on a field just after its row was
+        redrawn (a picked file finished checking) can leave no text box focused, and the
+        keys would go nowhere; a second tap focuses it, so tap until one is.
+        """
+        for _ in range(4):
+            self.by_id(ident).click()
+            self.page.wait_for_timeout(250)  # type: ignore[attr-defined]
+            if self.page.evaluate(_TEXT_BOX_FOCUSED):  # type: ignore[attr-defined]
+                break
         self.page.keyboard.press("Control+A")  # type: ignore[attr-defined]
         self.page.keyboard.type(text)  # type: ignore[attr-defined]
 

@@ -185,3 +185,14 @@ async def test_a_file_chip_shows_the_size_this_device_knows_without_fetching(fak
     fake_session.page.add(chip)
     await settle()
     assert "29 KB" in texts(chip) and chip.label == "File a.pdf, 29 KB" and loads == []
+
+
+async def test_the_cursor_returns_to_the_composer_after_files_are_picked(fake_session):
+    _, _, _, view, _, _ = build(fake_session, [[AttachmentSource(name="plan.pdf", data=PDF)], []])
+    await fake_session.event(view.attach_button, "click")
+    await settle(20)
+    # The file dialog took the focus; the caption is typed next, so the composer has it.
+    assert fake_session.conn.invoked.count("focus") == 1
+    await fake_session.event(view.attach_button, "click")  # the dialog was cancelled
+    await settle(20)
+    assert fake_session.conn.invoked.count("focus") == 1
