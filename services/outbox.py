@@ -248,6 +248,7 @@ class Outbox:
                     on_progress=self._progress(entry.local_id, index),
                 )
                 self._store.outbox_save(entry)
+                self._store.put_file_size(file.url, len(data))  # the chip's size, after restarts
                 self._report(UploadProgress(entry.local_id, index, len(data), len(data), True))
         except asyncio.CancelledError:
             if entry.local_id not in self._cancelled:

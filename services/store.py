@@ -643,6 +643,17 @@ class Store:
 
     # --- events ------------------------------------------------------------------
 
+    # --- attachment sizes ----------------------------------------------------------
+
+    def file_size(self, url: str) -> int | None:
+        """The size of an attachment this device uploaded or downloaded, if it did."""
+        row = self._db.execute("SELECT size FROM file_sizes WHERE url = ?", (url,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def put_file_size(self, url: str, size: int) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO file_sizes VALUES (?, ?)", (url, size))
+
     def cursor(self) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'cursor'").fetchone()
         return None if row is None else str(row[0])

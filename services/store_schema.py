@@ -59,6 +59,9 @@ CREATE TABLE IF NOT EXISTS teammates (
     json TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+-- Sizes of attachments this device uploaded or downloaded: messages carry only URLs,
+-- and fetching a file to measure it would cost the user's data for a number.
+CREATE TABLE IF NOT EXISTS file_sizes (url TEXT PRIMARY KEY, size INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS applied_events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE
@@ -87,6 +90,7 @@ _CACHE_TABLES = (
     "teammates",
     "meta",
     "applied_events",
+    "file_sizes",
 )
 
 

@@ -14,6 +14,7 @@ import contextlib
 import io
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 import flet as ft
 
@@ -24,11 +25,19 @@ from services.attachments import IconCategory, human_size, icon_category
 Loader = Callable[[str], Awaitable[bytes]]
 
 
+class SizeMemory(Protocol):
+    """Where sizes outlive the app (the Store): a chip knows its size after a restart."""
+
+    def file_size(self, url: str) -> int | None: ...
+
+    def put_file_size(self, url: str, size: int) -> None: ...
+
+
 class BytesCache:
     """The last few attachments' bytes, so scrolling back does not download again."""
 
-    def __init__(self, load: Loader, keep: int = 64) -> None:
-        self._load, self._keep = load, keep
+    def __init__(self, load: Loader, keep: int = 64, sizes: SizeMemory | None = None) -> None:
+        self._load, self._keep, self._memory = load, keep, sizes
         self._items: OrderedDict[str, bytes] = OrderedDict()
         self._pending: dict[str, asyncio.Future[bytes]] = {}
         # Sizes outlive the bytes (a few ints): a chip scrolled back into view still knows.
@@ -36,7 +45,11 @@ class BytesCache:
         self._watchers: dict[str, list[Callable[[int], None]]] = {}
 
     def size_of(self, url: str) -> int | None:
-        """The file's size if its bytes were ever loaded here (nothing is fetched)."""
+        """The file's size if this device ever uploaded or loaded it (nothing is fetched)."""
+        if url not in self._sizes and self._memory is not None:
+            known = self._memory.file_size(url)
+            if known is not None:
+                self._sizes[url] = known
         return self._sizes.get(url)
 
     def watch(self, url: str, on_size: Callable[[int], None]) -> Callable[[], None]:
@@ -63,6 +76,8 @@ class BytesCache:
         finally:
             self._pending.pop(url, None)
         self._items[url] = data
+        if self._memory is not None and self.size_of(url) != len(data):
+            self._memory.put_file_size(url, len(data))
         self._sizes[url] = len(data)
         while len(self._items) > self._keep:
             self._items.popitem(last=False)
@@ -194,8 +209,9 @@ class FileChip(ft.Semantics):
 
     A message carries only the file's URL, and downloading a whole file to
     measure it costs the user's data for a number. So the size shows when it is
-    known here: this device uploaded it (``with_size``), or its bytes were
-    loaded (the user downloaded it, now or before); until then, just "File".
+    known here: this device uploaded it (``with_size``, and the store remembers
+    it), or its bytes were loaded (the user downloaded it, in this run or an
+    earlier one); until then, just "File".
     (The backends' attachment URLs answer GET only: no cheap HEAD to ask.)
     """
 

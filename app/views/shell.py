@@ -138,7 +138,7 @@ class Shell:
         self._wire(self.backend)
 
     def _wire(self, b: Backend) -> None:
-        self.cache = BytesCache(b.client.download)
+        self.cache = BytesCache(b.client.download, sizes=b.store)
         self.file_picker = ft.FilePicker()
         self.conv_vm = ConversationsVM(b.store, b.sync)
         self.conv_view = ConversationsView(

@@ -84,6 +84,12 @@ async def test_progress_per_file_then_cancel_and_retry_only_the_rest(tmp_path: P
         gated.gate.set()
         outbox.retry(local.local_id)
         await eventually(lambda: store.outbox() == [])
+        # The store remembers each file's size by its URL, for the chips after a restart.
+        page = await client.get_messages(cid, limit=5)
+        mine = next(m for m in page.messages if m.body == "two pictures")
+        assert [store.file_size(url) for url in mine.attachments] == [
+            len(f.data or b"") for f in files
+        ]
     finally:
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)

@@ -197,6 +197,18 @@ def test_drafts_and_cursor_survive_reopen(tmp_path: Path) -> None:
     assert Store(db).draft("c1") == ""
 
 
+def test_attachment_sizes_survive_reopen(tmp_path: Path) -> None:
+    db = str(tmp_path / "cache.db")
+    store = Store(db)
+    assert store.file_size("https://files/a.pdf") is None
+    store.put_file_size("https://files/a.pdf", 48_000)
+    store.put_file_size("https://files/a.pdf", 48_001)  # measured again: the last one wins
+    store.close()
+    reopened = Store(db)
+    assert reopened.file_size("https://files/a.pdf") == 48_001
+    assert reopened.file_size("https://files/b.pdf") is None
+
+
 def test_outbox_keeps_order_and_progress_across_reopen(tmp_path: Path) -> None:
     db = str(tmp_path / "cache.db")
     store = Store(db)

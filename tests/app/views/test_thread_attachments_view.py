@@ -46,7 +46,7 @@ def build(fake: FakeSession, picks: list[list[AttachmentSource]] | None = None) 
         downloads.append(f"GET {url}")
         return PDF if url.endswith(".pdf") else PHOTO
 
-    cache = BytesCache(load)
+    cache = BytesCache(load, sizes=store)  # as the shell wires it
 
     async def download(url: str) -> None:  # as the shell does: through the cache
         downloads.append(url)
@@ -147,6 +147,18 @@ async def test_pictures_inline_open_full_size_and_files_are_chips_that_download(
     await settle()
     assert [d for d in downloads if d.endswith(".pdf")] == [urls[1], f"GET {urls[1]}"]
     assert "29 KB" in texts(chip) and chip.label == "File my plan.pdf, 29 KB"
+    assert store.file_size(urls[1]) == len(PDF)  # remembered for the next start
+
+
+async def test_a_size_remembered_from_an_earlier_run_shows_without_fetching(fake_session):
+    store, conv, _vm, view, _, downloads = build(fake_session)
+    url = "https://f/a2/plan.pdf"
+    store.put_file_size(url, 30_000)  # uploaded or downloaded by this device before a restart
+    store.put_messages(conv.id, [make_message(conv, body="the plan", attachments=[url])])
+    await settle(30)
+    chip = next(c for v in view.bubbles.values() for c in walk(v) if isinstance(c, FileChip))
+    assert "29 KB" in texts(chip) and chip.label == "File plan.pdf, 29 KB"
+    assert downloads == []
 
 
 async def test_a_size_refusal_names_who_and_offers_compress_and_resend(fake_session):
