@@ -78,8 +78,10 @@ class Backend:
             close_store()
 
 
-# Called with the backend's AppConfig when any request of a signed-in client gets 401.
-auth_listeners: list[Callable[[AppConfig], None]] = []
+# Every window's "this sign-in is over": called with the backend's AppConfig and why.
+# EXPIRED: a request of a signed-in client got 401. SIGNED_OUT: a window signed out.
+EXPIRED, SIGNED_OUT = "expired", "signed out"
+auth_listeners: list[Callable[[AppConfig, str], None]] = []
 
 
 class AuthWatch(httpx.AsyncBaseTransport):
@@ -104,9 +106,18 @@ class AuthWatch(httpx.AsyncBaseTransport):
 
 
 def _auth_lost(cfg: AppConfig) -> None:
+    _tell_windows(cfg, EXPIRED)
+
+
+def signed_out(cfg: AppConfig) -> None:
+    """One window signed out: the others on the same sign-in (tabs, windows) follow."""
+    _tell_windows(cfg, SIGNED_OUT)
+
+
+def _tell_windows(cfg: AppConfig, why: str) -> None:
     for listener in list(auth_listeners):
         try:
-            listener(cfg)
+            listener(cfg, why)
         except Exception:  # one window's failure must not hide the news from the others
             log.exception("auth listener failed")
 

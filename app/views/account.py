@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 __all__ = ["GROUPS_UNSUPPORTED", "AccountFlow", "UnsupportedView"]
 SIGNED_OUT_EXPIRED = "Your sign-in has expired or is no longer valid. Please sign in again."
+SIGNED_OUT_ELSEWHERE = "You signed out in another window. Sign in again to continue."
 
 # Tests swap this for a store over a test keyring backend.
 store_factory: Callable[[], CredentialStore] = credential_store_for_platform
@@ -53,13 +54,13 @@ class AccountFlow:
         # Held weakly: a closed browser tab's shell must not live on in the module list.
         method = weakref.WeakMethod(self._on_401)
 
-        def listener(cfg: AppConfig) -> None:
+        def listener(cfg: AppConfig, why: str) -> None:
             on_401 = method()
             if on_401 is None:
                 with contextlib.suppress(ValueError):
                     backend_mod.auth_listeners.remove(listener)
             else:
-                on_401(cfg)
+                on_401(cfg, why)
 
         self._listener = listener
         backend_mod.auth_listeners.append(listener)
@@ -132,18 +133,20 @@ class AccountFlow:
 
     # --- losing the sign-in (401) -----------------------------------------------------------------
 
-    def _on_401(self, cfg: AppConfig) -> None:
+    def _on_401(self, cfg: AppConfig, why: str = backend_mod.EXPIRED) -> None:
         b = self.shell.backend
         if b is None or b.config != cfg or self._losing:
-            return
+            return  # another sign-in, or the window that signed out (already on sign-in)
         self._losing = True
+        notice = SIGNED_OUT_ELSEWHERE if why == backend_mod.SIGNED_OUT else SIGNED_OUT_EXPIRED
         try:
-            self.shell.page.run_task(self.lost_sign_in)
+            self.shell.page.run_task(self.lost_sign_in, notice)
         except Exception:  # the window is gone
             self._losing = False
 
-    async def lost_sign_in(self) -> None:
-        """The server refused the token: back to sign-in, keeping the cache (drafts, outbox)."""
+    async def lost_sign_in(self, notice: str = SIGNED_OUT_EXPIRED) -> None:
+        """The server refused the token, or another window signed out: back to sign-in,
+        keeping the cache (drafts, outbox) when it is still there."""
         shell = self.shell
         b = shell.backend
         try:
@@ -158,7 +161,7 @@ class AccountFlow:
                 with contextlib.suppress(CredentialError):
                     await self.credentials.delete(cfg.account)  # it no longer works
             shell.cfg = cfg.with_token("")
-            self.show_signin(notice=SIGNED_OUT_EXPIRED)
+            self.show_signin(notice=notice)
         finally:
             self._losing = False
 
@@ -185,6 +188,7 @@ class AccountFlow:
         self.resume_conversation = None
         _leave(shell)
         problem = await sign_out(b, self.credentials)
+        backend_mod.signed_out(b.config)  # this user's other windows: their cache is gone
         _quietly(forget_backend, b.config)
         shell.cfg = b.config.with_token("")
         self.show_signin()

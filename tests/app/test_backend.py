@@ -14,8 +14,8 @@ from services.api.errors import AuthError
 @pytest.mark.anyio
 async def test_a_401_anywhere_reaches_the_auth_listeners(monkeypatch):
     cfg = AppConfig(backend_url="https://api.example.com", token="pit-x", location_id="loc")
-    heard: list[AppConfig] = []
-    monkeypatch.setattr(backend_mod, "auth_listeners", [heard.append])
+    heard: list[tuple[AppConfig, str]] = []
+    monkeypatch.setattr(backend_mod, "auth_listeners", [lambda *said: heard.append(said)])
 
     def answer(request: httpx.Request) -> httpx.Response:
         ok = request.url.path.endswith("/users/me")
@@ -30,7 +30,7 @@ async def test_a_401_anywhere_reaches_the_auth_listeners(monkeypatch):
     assert heard == []
     with pytest.raises(AuthError):
         await client.phone_numbers()
-    assert heard == [cfg]
+    assert heard == [(cfg, backend_mod.EXPIRED)]
     await client.aclose()
 
 

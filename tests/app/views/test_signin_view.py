@@ -12,6 +12,7 @@ from pathlib import Path
 
 import flet as ft
 import pytest
+from flet.messaging.session import Session
 
 from app import backend as backend_mod
 from app.backend import Backend, who_am_i
@@ -19,14 +20,14 @@ from app.config import LAST_BACKEND_FILE, AppConfig
 from app.state.features import GROUP_READ_ONLY, GROUPS_UNSUPPORTED
 from app.state.signin import TOKEN_REFUSED
 from app.views import account as account_mod
-from app.views.account import SIGNED_OUT_EXPIRED
+from app.views.account import SIGNED_OUT_ELSEWHERE, SIGNED_OUT_EXPIRED
 from app.views.shell import Shell
 from services import paths
 from services.api.client import ApiClient
 from services.credentials import KeyringStore, Secret
 from services.sandbox.embedded import embedded_transport
 from services.store import Store
-from tests.app.conftest import FakeSession, find, settle, texts
+from tests.app.conftest import FakeSession, RecordingConnection, find, settle, texts
 from tests.app.fakes import FakeClient, FakeSync, make_message
 from tests.factories import make_admin, make_contacts, make_conversation, make_number
 from tests.memory_keyring import MemoryKeyring
@@ -228,6 +229,35 @@ async def test_sign_out_deletes_the_token_and_the_cache(
     assert await keyring_store.get(cfg.account) is None
     assert b.account is not None and not b.account.exists()
     assert not (tmp_path / LAST_BACKEND_FILE).exists()
+
+
+@pytest.mark.anyio
+async def test_signing_out_in_one_window_takes_the_others_to_sign_in(
+    fake_session, tmp_path, keyring_store, sandbox, people
+):
+    cfg = api_cfg(tmp_path).with_token("demo-staff")
+    await keyring_store.set(cfg.account, Secret("demo-staff"))
+    b = signed_in(cfg, people, make_conversation(contacts=people[:3]))
+    first = await start(fake_session, api_cfg(tmp_path))
+    other_window = second_session()
+    other = await start(other_window, api_cfg(tmp_path))
+    assert first.backend is b and other.backend is b  # two tabs of one user share it
+    await first._on_nav(_nav_event(first, 2))
+    await fake_session.event(find(first.root, "sign-out").content, "click")
+    await until(lambda: other.account.signin_view is not None)
+    # The other window did not keep using a backend that is closed and a cache that is gone.
+    assert other.backend is None and first.backend is None
+    assert SIGNED_OUT_ELSEWHERE in texts(other.root)
+    assert SIGNED_OUT_ELSEWHERE not in texts(first.root)
+    find(first.root, "signin")
+
+
+def second_session() -> FakeSession:
+    """Another window (browser tab) on the same app process."""
+    conn = RecordingConnection()
+    conn.loop = asyncio.get_running_loop()
+    conn.session = Session(conn)
+    return FakeSession(session=conn.session, conn=conn)
 
 
 @pytest.mark.anyio
