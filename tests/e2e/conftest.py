@@ -107,33 +107,28 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         _stop(proc)
 
 
+def start_sandbox(port: int, db: Path, log: Path) -> subprocess.Popen[bytes]:
+    """``python -m services.sandbox`` on 127.0.0.1:port over db, demo-seeded, no rate limit;
+    its output appended to log. The caller waits for the port and stops it."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [
+                *(sys.executable, "-m", "services.sandbox", "--host", "127.0.0.1"),
+                *("--port", str(port), "--db", str(db), "--seed", "demo", "--rate-limit", "0"),
+            ],
+            cwd=ROOT,
+            env=_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
 @pytest.fixture(scope="module")
 def sandbox_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The app pointed at a standalone sandbox, so the test can play a participant's phone."""
     tmp = tmp_path_factory.mktemp("sandbox")
     sport = free_port()
-    slog = (tmp / "sandbox.log").open("wb")
-    sandbox = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "services.sandbox",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(sport),
-            "--db",
-            str(tmp / "sandbox.sqlite3"),
-            "--seed",
-            "demo",
-            "--rate-limit",
-            "0",
-        ],
-        cwd=ROOT,
-        env=_env(),
-        stdout=slog,
-        stderr=subprocess.STDOUT,
-    )
+    sandbox = start_sandbox(sport, tmp / "sandbox.sqlite3", tmp / "sandbox.log")
     try:
         wait_for_port(sport, sandbox)
         surl = f"http://127.0.0.1:{sport}"
@@ -227,6 +222,27 @@ class App:
         return path
 
 
+def record_console(page: object) -> list[str]:
+    """The page's console, as it comes: a Flutter layout error shows only there."""
+    lines: list[str] = []
+    started = time.monotonic()
+
+    def add(text: str) -> None:
+        lines.append(f"{time.monotonic() - started:6.1f}s {text}")
+
+    page.on("console", lambda msg: add(f"{msg.type}: {msg.text}"))  # type: ignore[attr-defined]
+    page.on("pageerror", lambda err: add(f"pageerror: {err}"))  # type: ignore[attr-defined]
+    return lines
+
+
+def keep_console(test: str, index: int, lines: list[str]) -> None:
+    """Beside the screenshots, and printed: pytest shows it when the test failed."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    log = SHOTS / f"last-{test}-{index}.console.txt"
+    log.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"browser console of page {index}:", *lines[-40:], sep="\n  ")
+
+
 @pytest.fixture
 def make_app(browser: object, request: pytest.FixtureRequest) -> Iterator[object]:
     contexts: list[object] = []
@@ -237,11 +253,7 @@ def make_app(browser: object, request: pytest.FixtureRequest) -> Iterator[object
         )
         contexts.append(ctx)
         page = ctx.new_page()
-        # Keep the browser's console: a Flutter layout error shows only there.
-        lines: list[str] = []
-        consoles.append(lines)
-        page.on("console", lambda msg: lines.append(f"{msg.type}: {msg.text}"))
-        page.on("pageerror", lambda err: lines.append(f"pageerror: {err}"))
+        consoles.append(record_console(page))
         return App(page, server.url).open()
 
     consoles: list[list[str]] = []
@@ -250,10 +262,7 @@ def make_app(browser: object, request: pytest.FixtureRequest) -> Iterator[object
         SHOTS.mkdir(parents=True, exist_ok=True)
         for j, page in enumerate(ctx.pages):  # type: ignore[attr-defined]
             page.screenshot(path=str(SHOTS / f"last-{request.node.name}-{i}{j}.png"))
-        log = SHOTS / f"last-{request.node.name}-{i}.console.txt"
-        log.write_text("\n".join(consoles[i]) + "\n", encoding="utf-8")
-        # Captured by pytest, so CI's output shows it only when the test failed.
-        print(f"browser console of page {i}:", *consoles[i][-40:], sep="\n  ")
+        keep_console(request.node.name, i, consoles[i])
         ctx.close()  # type: ignore[attr-defined]
 
 

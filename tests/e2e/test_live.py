@@ -33,6 +33,9 @@ from tests.e2e.conftest import (
     _env,
     _stop,
     free_port,
+    keep_console,
+    record_console,
+    start_sandbox,
     wait_for_port,
 )
 
@@ -56,18 +59,7 @@ class Sandbox:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        out = self.log.open("ab")
-        self.proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "services.sandbox", "--host", "127.0.0.1"),
-                *("--port", str(self.port), "--db", str(self.db), "--seed", "demo"),
-                *("--rate-limit", "0"),
-            ],
-            cwd=ROOT,
-            env=_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+        self.proc = start_sandbox(self.port, self.db, self.log)
         wait_for_port(self.port, self.proc)
 
     def stop(self) -> None:
@@ -115,11 +107,7 @@ def browser_ctx(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         ctx = browser.new_context(viewport=viewport)
         contexts.append(ctx)
         page = ctx.new_page()
-        lines: list[str] = []
-        consoles.append(lines)
-        stamp = time.monotonic
-        page.on("console", lambda msg: lines.append(f"{stamp():.1f} {msg.type}: {msg.text}"))
-        page.on("pageerror", lambda err: lines.append(f"{stamp():.1f} pageerror: {err}"))
+        consoles.append(record_console(page))
         return App(page, url).open()
 
     yield _open
@@ -129,9 +117,7 @@ def browser_ctx(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
             # A page of an app process already stopped may refuse.
             with contextlib.suppress(Exception):
                 page.screenshot(path=str(SHOTS / f"last-{request.node.name}-{i}.png"))
-        log = SHOTS / f"last-{request.node.name}-{i}.console.txt"
-        log.write_text("\n".join(consoles[i]) + "\n", encoding="utf-8")
-        print(f"browser console of page {i}:", *consoles[i][-40:], sep="\n  ")
+        keep_console(request.node.name, i, consoles[i])
         ctx.close()
 
 

@@ -27,6 +27,7 @@ from tests.e2e.conftest import (
     _env,
     _stop,
     free_port,
+    start_sandbox,
     wait_for_port,
 )
 
@@ -51,27 +52,7 @@ class Run:
 def demo_and_second_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("signin")
     sport = free_port()
-    sandbox = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "services.sandbox",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(sport),
-            "--db",
-            str(tmp / "second.sqlite3"),
-            "--seed",
-            "demo",
-            "--rate-limit",
-            "0",
-        ],
-        cwd=ROOT,
-        env=_env(),
-        stdout=(tmp / "sandbox.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
+    sandbox = start_sandbox(sport, tmp / "second.sqlite3", tmp / "sandbox.log")
     try:
         wait_for_port(sport, sandbox)
         config = tmp / "flet.toml"
