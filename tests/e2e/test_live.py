@@ -193,7 +193,11 @@ def wait_bubble(app: App, text: str, state: str = "", timeout: int = WAIT) -> No
     try:
         app.page.wait_for_function(_BUBBLE_WITH, arg=[text, state], polling=25, timeout=timeout)
     except PlaywrightTimeout:
-        # Say what the screen showed instead: CI keeps only the failure's text.
+        # Say what the screen showed instead: CI keeps only the failure's text. The
+        # picture is taken now: at teardown the app process is already gone.
+        with contextlib.suppress(Exception):
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            app.page.screenshot(path=str(SHOTS / f"failed-wait-{time.strftime('%H%M%S')}.png"))
         raise AssertionError(f"no bubble {text!r} {state!r}; {screen_summary(app)}") from None
 
 
@@ -219,6 +223,7 @@ def arrival_seconds(sender: App, receiver: App, text: str) -> float:
     sender.type_in("composer", text)
     started = time.monotonic()
     sender.page.keyboard.press("Enter")
+    wait_bubble(sender, text)  # sent at all (else the typing went astray, not the update)
     wait_bubble(receiver, text)
     return time.monotonic() - started
 
