@@ -128,7 +128,7 @@ _lock = asyncio.Lock()
 
 
 def _embedded_transport(cfg: AppConfig) -> Any:
-    from services.sandbox.embedded import embedded_transport
+    from services.server.embedded import embedded_transport
 
     db = str(paths.embedded_db_path(cfg.data_dir))
     if db not in _transports:

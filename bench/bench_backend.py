@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.bench_backend [--messages N] [--concurrency C] [--clients K]
 
-Starts ``python -m services.sandbox`` on a free 127.0.0.1 port over a copy of
+Starts ``python -m services.server`` on a free 127.0.0.1 port over a copy of
 the scale seed (``--rate-limit 0``, the carrier's default 300 ms latency, so
 deliveries and their status events run as in the demo), and measures through
 ``services.api.ApiClient``:
@@ -53,20 +53,20 @@ def free_port() -> int:
 def server(db: Path) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    args = [sys.executable, "-m", "services.sandbox", "--host", "127.0.0.1", "--port", str(port)]
+    args = [sys.executable, "-m", "services.server", "--host", "127.0.0.1", "--port", str(port)]
     args += ["--db", str(db), "--rate-limit", "0"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
         while True:
             if proc.poll() is not None:
-                raise RuntimeError("the sandbox server exited at start-up")
+                raise RuntimeError("the messaging server exited at start-up")
             with contextlib.suppress(httpx.HTTPError):
                 auth = {"Authorization": f"Bearer {TOKEN}"}
                 if httpx.get(f"{url}/users/me", headers=auth, timeout=1).status_code == 200:
                     break
             if time.monotonic() > deadline:
-                raise RuntimeError("the sandbox server did not start in 30 s")
+                raise RuntimeError("the messaging server did not start in 30 s")
             time.sleep(0.1)
         yield url
     finally:

@@ -31,8 +31,8 @@ from typing import Any
 from bench.scale_seed import fresh_copy
 from services import phones
 from services.contact_index import ContactIndex, IndexedContact, sort_key
-from services.sandbox.db import Database
-from services.sandbox.seed import LOCATION
+from services.server.db import Database
+from services.server.seed import LOCATION
 
 TYPED = {"name": "maria l", "number (415) 86": "(415) 86", "number 415.86": "415.86"}
 BUDGET_MS = 20.0
@@ -102,7 +102,7 @@ async def wizard_timings(db_path: Path, typed: str, runs: int) -> list[float]:
     """The wizard's own search through the client and the embedded backend."""
     from app.state.new_group import NewGroupVM
     from services.api.client import ApiClient
-    from services.sandbox.embedded import embedded_transport
+    from services.server.embedded import embedded_transport
     from services.store import Store
 
     transport = embedded_transport(db_path, seed=None, rate_limit=0, latency_ms=0)

@@ -85,7 +85,7 @@ def cached_store() -> Path:
 
 async def _fill_store(backend_db: Path, target: Path) -> None:
     from services.api.client import ApiClient
-    from services.sandbox.embedded import embedded_transport
+    from services.server.embedded import embedded_transport
     from services.store import Store
 
     transport = embedded_transport(backend_db, seed=None, rate_limit=0, latency_ms=0)

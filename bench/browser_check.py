@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.browser_check
 
-Starts the sandbox server over a copy of the scale seed and the app in web mode
+Starts the messaging server over a copy of the scale seed and the app in web mode
 pointed at it (``--backend``, an empty device cache in a temporary
 XDG_DATA_HOME), opens it in Debian's Chromium (Playwright, every non-loopback
 request aborted, the arguments of notes/flet.md), then:
@@ -36,7 +36,7 @@ import httpx
 
 from bench.bench_backend import server
 from bench.scale_seed import LONG_THREAD, SHORT_THREAD, fresh_copy
-from services.sandbox.seed import ADMIN_NUMBER
+from services.server.seed import ADMIN_NUMBER
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

@@ -6,7 +6,7 @@ On top of the demo seed (users, tokens, numbers): 50,000 contacts, 10,000
 conversations (most one-to-one, some groups, one message each), one
 10,000-message group thread and one 100-message group thread to compare it
 with. Rows go in with ``executemany`` in one transaction through the
-sandbox's own schema (``services.sandbox.db``), so seeding takes seconds.
+sandbox's own schema (``services.server.db``), so seeding takes seconds.
 
 The file is cached in ``bench/.cache`` (git-ignored) and reused while
 ``VERSION`` matches; benchmarks that write to the backend work on a copy
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.sandbox import clock
-from services.sandbox.core import Sandbox
-from services.sandbox.seed import (
+from services.server import clock
+from services.server.core import MessagingServer
+from services.server.seed import (
     ADMIN_ID,
     ADMIN_NUMBER,
     LOCATION,
@@ -130,7 +130,7 @@ def _complete(path: Path) -> bool:
 
 
 def build(path: Path) -> None:
-    sandbox = Sandbox(path, latency_ms=0)
+    sandbox = MessagingServer(path, latency_ms=0)
     apply_seed(sandbox, "demo")
     rng = random.Random(8)
     with sandbox.db.tx() as conn:

@@ -70,7 +70,7 @@ class Server:
     url: str
     proc: subprocess.Popen[bytes]
     log: Path
-    sandbox_url: str | None = None
+    server_url: str | None = None
 
 
 def _start(args: list[str], log: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -107,13 +107,13 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         _stop(proc)
 
 
-def start_sandbox(port: int, db: Path, log: Path) -> subprocess.Popen[bytes]:
-    """``python -m services.sandbox`` on 127.0.0.1:port over db, demo-seeded, no rate limit;
+def start_server(port: int, db: Path, log: Path) -> subprocess.Popen[bytes]:
+    """``python -m services.server`` on 127.0.0.1:port over db, demo-seeded, no rate limit;
     its output appended to log. The caller waits for the port and stops it."""
     with log.open("ab") as out:
         return subprocess.Popen(
             [
-                *(sys.executable, "-m", "services.sandbox", "--host", "127.0.0.1"),
+                *(sys.executable, "-m", "services.server", "--host", "127.0.0.1"),
                 *("--port", str(port), "--db", str(db), "--seed", "demo", "--rate-limit", "0"),
             ],
             cwd=ROOT,
@@ -124,11 +124,11 @@ def start_sandbox(port: int, db: Path, log: Path) -> subprocess.Popen[bytes]:
 
 
 @pytest.fixture(scope="module")
-def sandbox_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """The app pointed at a standalone sandbox, so the test can play a participant's phone."""
+def server_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The app pointed at a standalone server, so the test can play a participant's phone."""
     tmp = tmp_path_factory.mktemp("sandbox")
     sport = free_port()
-    sandbox = start_sandbox(sport, tmp / "sandbox.sqlite3", tmp / "sandbox.log")
+    sandbox = start_server(sport, tmp / "sandbox.sqlite3", tmp / "sandbox.log")
     try:
         wait_for_port(sport, sandbox)
         surl = f"http://127.0.0.1:{sport}"

@@ -115,14 +115,14 @@ def test_two_pictures_and_a_pdf_are_sent_shown_and_the_pdf_downloads_intact(
     app.button("Close").click()
 
 
-def test_a_picture_too_large_for_the_carrier_is_compressed_and_resent(make_app, sandbox_app):
+def test_a_picture_too_large_for_the_carrier_is_compressed_and_resent(make_app, server_app):
     async def carrier(max_mms_bytes: int) -> None:
-        async with api(sandbox_app) as client:
+        async with api(server_app) as client:
             await client.sandbox_carrier(max_mms_bytes=max_mms_bytes)
 
     photo = files.photo(1000, 800)  # under the composer's 500 KB: sent as picked
     assert 300_000 < len(photo) < 500 * 1024
-    app = make_app(sandbox_app, DESKTOP)
+    app = make_app(server_app, DESKTOP)
     app.text("Chloe Martin").click()
     app.by_id("composer").wait_for(timeout=WAIT)
     run(carrier(300_000))

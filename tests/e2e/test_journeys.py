@@ -148,13 +148,13 @@ def test_chat_participants_finds_a_participant_by_a_number_fragment(make_app, ap
     app.shot("journey-participants-search")
 
 
-# --- against a standalone sandbox: the test plays the participants' phones ----------------
+# --- against a standalone server: the test plays the participants' phones ----------------
 
 
 def api(server: Server) -> Any:
     from services.api.client import ApiClient
 
-    return ApiClient(server.sandbox_url, "demo-admin", location_id="loc_demo")
+    return ApiClient(server.server_url, "demo-admin", location_id="loc_demo")
 
 
 def run(coro: Any) -> Any:
@@ -170,16 +170,16 @@ async def _conversation(server: Server, name: str) -> Any:
         return await client.get_conversation(summary.id)
 
 
-def test_stop_blocks_the_group_and_it_is_recreated_without_them(make_app, sandbox_app):
-    conv = run(_conversation(sandbox_app, "Weekend crew"))
+def test_stop_blocks_the_group_and_it_is_recreated_without_them(make_app, server_app):
+    conv = run(_conversation(server_app, "Weekend crew"))
     marcus = next(p for p in conv.participants if p.name.startswith("Marcus"))
     others = [p.phone for p in conv.participants if p is not marcus]
 
     async def stop() -> None:
-        async with api(sandbox_app) as client:
+        async with api(server_app) as client:
             await client.sandbox_inbound(marcus.phone, [conv.from_number, *others], "STOP")
 
-    app = make_app(sandbox_app, DESKTOP)
+    app = make_app(server_app, DESKTOP)
     app.text("Weekend crew").click()
     app.by_id("composer").wait_for(timeout=WAIT)
     # Events that happen before the app's first live connection are not replayed on a
@@ -203,18 +203,18 @@ def test_stop_blocks_the_group_and_it_is_recreated_without_them(make_app, sandbo
     app.shot("journey-recreated")
 
 
-def test_edited_and_deleted_contacts_show_updated_and_deleted_tags(make_app, sandbox_app):
-    conv = run(_conversation(sandbox_app, "Open house – 12 Bay St"))
+def test_edited_and_deleted_contacts_show_updated_and_deleted_tags(make_app, server_app):
+    conv = run(_conversation(server_app, "Open house – 12 Bay St"))
     contacts = [p for p in conv.participants if p.contact_id]
     edited, deleted = contacts[0], contacts[1]
 
     async def change() -> None:
-        async with api(sandbox_app) as client:
+        async with api(server_app) as client:
             await client.update_contact(edited.contact_id, phone="+14155550199")
             await client.delete_contact(deleted.contact_id)
 
     run(change())
-    app = make_app(sandbox_app, DESKTOP)
+    app = make_app(server_app, DESKTOP)
     app.text("Open house – 12 Bay St").click()
     app.by_id("chat-participants").click()
     app.by_id("participants-panel").wait_for(timeout=WAIT)
@@ -276,16 +276,16 @@ def test_keyboard_shortcuts_and_a_one_to_one_thread(make_app, app_server):
     app.shot("journey-one-to-one-draft")
 
 
-def test_a_reply_in_another_thread_shows_a_notice_and_a_badge(make_app, sandbox_app):
-    conv = run(_conversation(sandbox_app, "Front desk team"))
+def test_a_reply_in_another_thread_shows_a_notice_and_a_badge(make_app, server_app):
+    conv = run(_conversation(server_app, "Front desk team"))
     sender = conv.participants[0]
     others = [p.phone for p in conv.participants[1:]]
 
     async def reply() -> None:
-        async with api(sandbox_app) as client:
+        async with api(server_app) as client:
             await client.sandbox_inbound(sender.phone, [conv.from_number, *others], "Running late!")
 
-    app = make_app(sandbox_app, DESKTOP)
+    app = make_app(server_app, DESKTOP)
     app.text("Sunday league").click()
     app.by_id("blocked-banner").wait_for(timeout=WAIT)
     wait_until(lambda: "Live" in label_of(app, "connection"), app)
@@ -331,12 +331,12 @@ def test_attach_a_picture_and_send_it(make_app, app_server):
     app.shot("journey-attachment-sent")
 
 
-def test_a_message_the_carrier_fails_shows_red_with_retry(make_app, sandbox_app):
+def test_a_message_the_carrier_fails_shows_red_with_retry(make_app, server_app):
     async def carrier(fail_rate: float) -> None:
-        async with api(sandbox_app) as client:
+        async with api(server_app) as client:
             await client.sandbox_carrier(fail_rate=fail_rate)
 
-    app = make_app(sandbox_app, DESKTOP)
+    app = make_app(server_app, DESKTOP)
     app.text("Chloe Martin").click()
     app.by_id("composer").wait_for(timeout=WAIT)
     run(carrier(1.0))

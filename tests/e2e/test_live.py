@@ -1,7 +1,7 @@
 """Issue 6 in the browser: two clients live on one sandbox, and a cold start offline.
 
 Each app is its own process (``python -m app --web --backend URL --token T``)
-against ONE standalone sandbox process started here, exactly as two staff
+against ONE standalone server process started here, exactly as two staff
 members' devices would share a server. The latency of a message from one
 browser to the other is printed for the notes; the assertions only ask that it
 arrives within a generous wait (never assert on wall-clock time).
@@ -35,7 +35,7 @@ from tests.e2e.conftest import (
     free_port,
     keep_console,
     record_console,
-    start_sandbox,
+    start_server,
     wait_for_port,
 )
 
@@ -51,7 +51,7 @@ _BUBBLE_WITH = """([text, state]) => [...document.querySelectorAll(
 
 
 @dataclass
-class Sandbox:
+class StandaloneServer:
     url: str
     port: int
     db: Path
@@ -59,7 +59,7 @@ class Sandbox:
     proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
-        self.proc = start_sandbox(self.port, self.db, self.log)
+        self.proc = start_server(self.port, self.db, self.log)
         wait_for_port(self.port, self.proc)
 
     def stop(self) -> None:
@@ -68,13 +68,13 @@ class Sandbox:
             self.proc = None
 
 
-def _sandbox(tmp: Path) -> Sandbox:
+def _server(tmp: Path) -> StandaloneServer:
     port = free_port()
-    return Sandbox(f"http://127.0.0.1:{port}", port, tmp / "sandbox.sqlite3", tmp / "sandbox.log")
+    return StandaloneServer(f"http://127.0.0.1:{port}", port, tmp / "sandbox.sqlite3", tmp / "sandbox.log")
 
 
 @contextmanager
-def app_process(sandbox_url: str, token: str, data_home: Path, log: Path) -> Iterator[str]:
+def app_process(server_url: str, token: str, data_home: Path, log: Path) -> Iterator[str]:
     """The app in web mode for one user; its data folder under data_home (kept across runs)."""
     port = free_port()
     env = _env()
@@ -86,7 +86,7 @@ def app_process(sandbox_url: str, token: str, data_home: Path, log: Path) -> Ite
         proc = subprocess.Popen(
             [
                 *(sys.executable, "-m", "app", "--web", "--port", str(port)),
-                *("--backend", sandbox_url, "--token", token, "--location", "loc_demo"),
+                *("--backend", server_url, "--token", token, "--location", "loc_demo"),
             ],
             cwd=ROOT,
             env=env,
@@ -232,7 +232,7 @@ def arrival_seconds(sender: App, receiver: App, text: str) -> float:
 
 
 def test_two_clients_see_each_others_messages_and_an_inbound_text_live(tmp_path, browser_ctx):
-    sandbox = _sandbox(tmp_path)
+    sandbox = _server(tmp_path)
     sandbox.start()
     try:
         with (
@@ -293,7 +293,7 @@ def test_two_clients_see_each_others_messages_and_an_inbound_text_live(tmp_path,
 def test_cold_start_offline_shows_the_cache_and_a_queued_message_goes_out_later(
     tmp_path, browser_ctx
 ):
-    sandbox = _sandbox(tmp_path)
+    sandbox = _server(tmp_path)
     data, log = tmp_path / "data", tmp_path / "app.log"
     sandbox.start()
     try:
@@ -354,7 +354,7 @@ def wait_gone(app: App, text: str, seconds: float = 60) -> None:
 
 
 def test_retry_and_delete_for_failed_messages_end_to_end(tmp_path, browser_ctx):
-    sandbox = _sandbox(tmp_path)
+    sandbox = _server(tmp_path)
     sandbox.start()
 
     async def carrier(fail_rate: float) -> None:
@@ -390,7 +390,7 @@ def test_retry_and_delete_for_failed_messages_end_to_end(tmp_path, browser_ctx):
                 # Texted to the stopped server's database, in-process: when the server comes
                 # back, the app's very first try meets a blocked group. (Texting after the
                 # restart raced with the app's immediate resend on reconnecting.)
-                from services.sandbox.embedded import embedded_transport
+                from services.server.embedded import embedded_transport
 
                 transport = embedded_transport(sandbox.db, seed=None)
                 async with ApiClient(

@@ -27,7 +27,7 @@ from tests.e2e.conftest import (
     _env,
     _stop,
     free_port,
-    start_sandbox,
+    start_server,
     wait_for_port,
 )
 
@@ -41,7 +41,7 @@ NEW_STAFF_TOKEN = "pit-e2e-staff-rotated-81ad"
 @dataclass
 class Run:
     url: str
-    sandbox_url: str
+    server_url: str
     data: Path
     log: Path
     proc: subprocess.Popen[bytes]
@@ -52,7 +52,7 @@ class Run:
 def demo_and_second_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     tmp = tmp_path_factory.mktemp("signin")
     sport = free_port()
-    sandbox = start_sandbox(sport, tmp / "second.sqlite3", tmp / "sandbox.log")
+    sandbox = start_server(sport, tmp / "second.sqlite3", tmp / "sandbox.log")
     try:
         wait_for_port(sport, sandbox)
         config = tmp / "flet.toml"
@@ -139,7 +139,7 @@ def test_sign_out_of_the_demo_and_sign_in_to_another_sandbox_as_staff(
     app.by_id("signin-submit").click()
     app.text("must use https://").wait_for(timeout=WAIT)
 
-    app.type_in("signin-url", run.sandbox_url)
+    app.type_in("signin-url", run.server_url)
     app.by_id("signin-submit").click()
     wait_until(lambda: "didn't accept" in label(app, "signin-error"), app)
     app.shot("signin-refused")

@@ -18,7 +18,7 @@ from starlette.applications import Starlette
 
 from services.api import ApiClient, RetryPolicy
 from services.backoff import Backoff
-from services.sandbox.app import create_app
+from services.server.app import create_app
 from services.store import Store
 from services.sync import Sync
 

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from services.api import ApiClient, RetryPolicy
-from services.sandbox.app import create_app
-from services.sandbox.ratelimit import RateLimiter
-from services.sandbox.seed import LOCATION
+from services.server.app import create_app
+from services.server.ratelimit import RateLimiter
+from services.server.seed import LOCATION
 from services.store import Store
 from services.sync import Sync
 
@@ -57,7 +57,7 @@ class Counting(httpx.AsyncBaseTransport):
 
 
 def _seed_contacts(app: object, count: int) -> None:
-    sandbox = app.state.sandbox  # type: ignore[attr-defined]
+    sandbox = app.state.server  # type: ignore[attr-defined]
     rows = [
         (f"ct_many_{i:05d}", LOCATION, f"Person{i}", "Many", f"+1206555{i:04d}", "2026-11-27")
         for i in range(count)
@@ -78,7 +78,7 @@ def clock() -> FakeClock:
 @pytest.fixture
 def transport(tmp_path: Path, clock: FakeClock) -> Iterator[Counting]:
     app = create_app(tmp_path / "sandbox.db", seed="demo", rate_limit=LIMIT, latency_ms=0)
-    app.state.sandbox.limiter = RateLimiter(LIMIT, WINDOW_MS, clock=clock)
+    app.state.server.limiter = RateLimiter(LIMIT, WINDOW_MS, clock=clock)
     _seed_contacts(app, EXTRA)
     yield Counting(httpx.ASGITransport(app=app))
 

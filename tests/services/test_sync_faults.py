@@ -1,4 +1,4 @@
-"""Fault tests against the standalone sandbox process: 500 messages through
+"""Fault tests against the standalone server process: 500 messages through
 connection drops, SIGKILLed server restarts, 5xx answers and lost answers
 (timeouts) — each lands exactly once, in order per thread, and shows as
 delivered; and messages queued while the backend is down go out after an app
@@ -21,7 +21,7 @@ from services.models import Message, MessageStatus
 from services.store import Store
 from services.store_types import Change, MessageAdded
 from services.sync import LiveMode, Sync
-from tests.services.sandbox_process import SandboxProcess
+from tests.services.server_process import ServerProcess
 from tests.services.sync_support import FlakyTransport, eventually
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -53,7 +53,7 @@ async def server_messages(url: str, cid: str) -> list[Message]:
         return list(reversed([m async for m in client.iter_messages(cid, page_size=100)]))
 
 
-async def chaos(server: SandboxProcess, rng: random.Random, done: asyncio.Event) -> None:
+async def chaos(server: ServerProcess, rng: random.Random, done: asyncio.Event) -> None:
     """Kill the server now and then, and bring it back after a moment."""
     while not done.is_set():
         await asyncio.sleep(rng.uniform(1.0, 2.5))
@@ -67,7 +67,7 @@ async def chaos(server: SandboxProcess, rng: random.Random, done: asyncio.Event)
 async def test_500_messages_survive_drops_kills_5xx_and_timeouts(tmp_path: Path) -> None:
     started = time.monotonic()
     rng = random.Random(SEED)
-    server = SandboxProcess(tmp_path / "sandbox.db")
+    server = ServerProcess(tmp_path / "sandbox.db")
     await server.start()
     threads = await sendable_threads(server.url, 3)
     assert len(threads) == 3
@@ -180,13 +180,13 @@ def summary(store: Store, expected: dict[str, list[str]]) -> dict[str, int]:
     return dict(found)
 
 
-def server_is_up(server: SandboxProcess) -> bool:
+def server_is_up(server: ServerProcess) -> bool:
     proc = server._proc
     return proc is not None and proc.poll() is None
 
 
 async def test_queued_while_backend_is_down_delivered_after_restart(tmp_path: Path) -> None:
-    server = SandboxProcess(tmp_path / "sandbox.db")
+    server = ServerProcess(tmp_path / "sandbox.db")
     await server.start()
     threads = await sendable_threads(server.url, 1)
     server.kill()  # the backend goes down before the user writes anything

@@ -28,7 +28,7 @@ from services.credentials import (
     MemoryStore,
     Secret,
 )
-from services.sandbox.embedded import embedded_transport
+from services.server.embedded import embedded_transport
 from tests.memory_keyring import MemoryKeyring
 
 URL = "http://127.0.0.1:8765"

@@ -25,7 +25,7 @@ from app.views.shell import Shell
 from services import paths
 from services.api.client import ApiClient
 from services.credentials import KeyringStore, Secret
-from services.sandbox.embedded import embedded_transport
+from services.server.embedded import embedded_transport
 from services.store import Store
 from tests.app.conftest import FakeSession, RecordingConnection, find, settle, texts
 from tests.app.fakes import FakeClient, FakeSync, make_message

@@ -1,7 +1,7 @@
 """A smoke run of the client against the real embedded backend (the demo seed), in-process.
 
 The full contract conformance suite lives with the sandbox
-(tests/services/sandbox/test_conformance.py); this checks the client's own
+(tests/services/server/test_conformance.py); this checks the client's own
 helpers — paging, idempotency, upload and download — against a real server.
 """
 
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from services.api import ApiClient, AuthError, RetryPolicy, ValidationError
-from services.sandbox import seed
-from services.sandbox.embedded import SandboxTransport, embedded_transport
+from services.server import seed
+from services.server.embedded import EmbeddedTransport, embedded_transport
 
 pytestmark = pytest.mark.anyio
 
@@ -27,14 +27,14 @@ PNG = (
 
 
 @pytest.fixture
-async def transport(tmp_path: Path) -> AsyncIterator[SandboxTransport]:
+async def transport(tmp_path: Path) -> AsyncIterator[EmbeddedTransport]:
     t = embedded_transport(tmp_path / "sandbox.db", seed="demo", rate_limit=0, latency_ms=0)
     yield t
     await t.aclose()
 
 
 @pytest.fixture
-async def admin(transport: SandboxTransport) -> AsyncIterator[ApiClient]:
+async def admin(transport: EmbeddedTransport) -> AsyncIterator[ApiClient]:
     # No location given: the client finds it from the signed-in user.
     async with ApiClient(
         BASE, seed.ADMIN_TOKEN, transport=transport, retry=RetryPolicy.never()

@@ -23,8 +23,8 @@ from services.attachments import (
     prepare_attachment_async,
 )
 from services.models import MessageStatus
-from services.sandbox import seed
-from services.sandbox.embedded import embedded_transport
+from services.server import seed
+from services.server.embedded import embedded_transport
 from tests.services import attachment_files as files
 
 pytestmark = pytest.mark.anyio

@@ -1,0 +1,182 @@
+"""SQLite storage of the server: connection, schema and its versioning.
+
+One connection per backend, in WAL mode, used from one event loop at a time;
+a lock still guards it because the embedded app may be reached from more than
+one thread (the UI toolkit's loop and a test's loop). Every write goes through
+``Database.tx()`` so it is one transaction: a SIGKILL between two statements
+leaves either all of a write or none of it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+_SCHEMA_V1 = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE users (
+    id TEXT PRIMARY KEY, location_id TEXT NOT NULL, first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL, email TEXT, phone TEXT, role TEXT NOT NULL,
+    assigned_data_only INTEGER NOT NULL DEFAULT 0, token TEXT UNIQUE
+);
+CREATE TABLE numbers (
+    phone_number TEXT PRIMARY KEY, location_id TEXT NOT NULL, friendly_name TEXT NOT NULL,
+    sms INTEGER NOT NULL, mms INTEGER NOT NULL, voice INTEGER NOT NULL,
+    group_enabled INTEGER NOT NULL, linked_user TEXT, linked_ring_all TEXT NOT NULL DEFAULT '[]'
+);
+CREATE TABLE contacts (
+    id TEXT PRIMARY KEY, location_id TEXT NOT NULL, first_name TEXT, last_name TEXT,
+    phone TEXT, email TEXT, assigned_to TEXT, dnd_status TEXT NOT NULL DEFAULT 'inactive',
+    tags TEXT NOT NULL DEFAULT '[]', date_updated TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE conversations (
+    id TEXT PRIMARY KEY, location_id TEXT NOT NULL, type TEXT NOT NULL, name TEXT,
+    contact_id TEXT, from_number TEXT NOT NULL, created_by TEXT, date_added TEXT NOT NULL,
+    kind TEXT, last_message_body TEXT, last_message_date INTEGER NOT NULL,
+    last_message_direction TEXT, unread_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX conversations_by_activity ON conversations (last_message_date DESC, id DESC);
+CREATE TABLE participants (
+    id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, position INTEGER NOT NULL,
+    contact_id TEXT, user_id TEXT, name TEXT NOT NULL, phone TEXT NOT NULL
+);
+CREATE INDEX participants_by_conversation ON participants (conversation_id, position);
+CREATE INDEX participants_by_contact ON participants (contact_id);
+CREATE INDEX participants_by_phone ON participants (phone);
+CREATE TABLE messages (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+    conversation_id TEXT NOT NULL, direction TEXT NOT NULL, body TEXT NOT NULL,
+    attachments TEXT NOT NULL DEFAULT '[]', attachment_bytes INTEGER NOT NULL DEFAULT 0,
+    date_added TEXT NOT NULL, status TEXT NOT NULL, user_id TEXT, participant_id TEXT,
+    from_phone TEXT, client_message_id TEXT
+);
+CREATE INDEX messages_by_conversation ON messages (conversation_id, seq);
+CREATE UNIQUE INDEX messages_by_client_id ON messages (conversation_id, client_message_id)
+    WHERE client_message_id IS NOT NULL;
+CREATE TABLE recipients (
+    message_id TEXT NOT NULL, participant_id TEXT NOT NULL, position INTEGER NOT NULL,
+    phone TEXT NOT NULL, status TEXT NOT NULL, error TEXT,
+    PRIMARY KEY (message_id, participant_id)
+);
+CREATE INDEX recipients_pending ON recipients (status);
+CREATE TABLE events (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, date_added TEXT NOT NULL,
+    conversation_id TEXT, contact_id TEXT, data TEXT NOT NULL
+);
+CREATE TABLE idempotency (
+    user_id TEXT NOT NULL, scope TEXT NOT NULL, key TEXT NOT NULL,
+    status INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (user_id, scope, key)
+);
+CREATE TABLE attachments (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, mime TEXT NOT NULL, size INTEGER NOT NULL,
+    path TEXT NOT NULL, conversation_id TEXT, user_id TEXT, date_added TEXT NOT NULL
+);
+"""
+
+# Index = version reached by applying that script; append, never edit.
+_MIGRATIONS: Sequence[str] = (_SCHEMA_V1,)
+
+Row = sqlite3.Row
+
+
+class Database:
+    """The server's SQLite file (or ``:memory:``)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=10
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a killed process; only power loss may drop
+        # the last commits, which a server can live with.
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    @property
+    def version(self) -> int:
+        return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        with self.tx() as conn:
+            current = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if current > len(_MIGRATIONS):
+                raise RuntimeError(
+                    f"database schema {current} is newer than this server ({SCHEMA_VERSION})"
+                )
+            for version, script in enumerate(_MIGRATIONS[current:], start=current + 1):
+                for statement in _statements(script):
+                    conn.execute(statement)
+                conn.execute("DELETE FROM schema_version")
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+                conn.execute(f"PRAGMA user_version = {version}")
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; rolled back when the block raises."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        with self._lock:
+            row: Row | None = self._conn.execute(sql, params).fetchone()
+            return row
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        with self._lock:
+            return list(self._conn.execute(sql, params).fetchall())
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        row = self.one(sql, params)
+        return None if row is None else row[0]
+
+    def watch(self, table: str, callback: Callable[[], None]) -> None:
+        """Call ``callback`` after any row of ``table`` is inserted, updated or deleted.
+
+        Temporary triggers on this connection (every server write goes through it), so
+        a cache of the table can never miss a change, whichever endpoint made it.
+        """
+        if not table.isidentifier():
+            raise ValueError(f"not a table name: {table!r}")
+        function = f"changed_{table}"
+        with self._lock:
+            self._conn.create_function(function, 0, lambda: callback(), deterministic=False)
+            for verb in ("INSERT", "UPDATE", "DELETE"):
+                self._conn.execute(
+                    f"CREATE TEMP TRIGGER IF NOT EXISTS {function}_{verb.lower()}"
+                    f" AFTER {verb} ON main.{table} BEGIN SELECT {function}(); END"
+                )
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+def _statements(script: str) -> list[str]:
+    # executescript() would commit our transaction; split instead (no ';' in literals).
+    return [part.strip() for part in script.split(";") if part.strip()]
+
+
+def dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def loads(text: str | None) -> Any:
+    return json.loads(text) if text else None

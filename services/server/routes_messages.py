@@ -1,0 +1,206 @@
+"""Messages of a conversation: history, sending, uploads and attachment downloads."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+
+from services import rules
+from services.models import Conversation
+from services.server import changes, clock, direct, uploads, views
+from services.server.access import refuse, visible_conversation
+from services.server.bodies import SendMessage
+from services.server.db import Row
+from services.server.problems import ApiProblem, invalid, not_found
+from services.server.web import Ctx, json_body, ok, problem_response, query_int, server_of
+from services.server.writes import NewMessage, insert_message
+
+ATTACHMENT_PREFIX = "/attachments/"
+
+
+async def history(request: Request, ctx: Ctx) -> Response:
+    conversation = visible_conversation(
+        ctx.server, request.path_params["conversation_id"], ctx.user
+    )
+    limit = query_int(request, "limit", 20, 1, 100)
+    before = request.query_params.get("lastMessageId") or None
+    db = ctx.server.db
+    below = 2**62
+    if before is not None:
+        anchor = db.one(
+            "SELECT seq FROM messages WHERE id = ? AND conversation_id = ?",
+            (before, conversation.id),
+        )
+        if anchor is None:
+            raise not_found("Message")
+        below = anchor["seq"]
+    rows = db.all(
+        "SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+        (conversation.id, below, limit + 1),
+    )
+    page = [views.message(db, row) for row in rows[:limit]]
+    body = {
+        "lastMessageId": page[-1]["id"] if page else None,
+        "nextPage": len(rows) > limit,
+        "messages": page,
+    }
+    return ok(request, {"messages": body})
+
+
+async def send(request: Request, ctx: Ctx) -> Response:
+    body = await json_body(request, SendMessage)
+    if body.conversation_id:
+        conversation = visible_conversation(ctx.server, body.conversation_id, ctx.user)
+    else:
+        conversation = direct.conversation_for(ctx, body.contact_id, body.from_number)
+    client_id = body.client_message_id or request.headers.get("idempotency-key") or None
+    if client_id is not None:
+        replay = _replay(ctx, conversation.id, client_id)
+        if replay is not None:
+            return ok(request, replay, status=201)
+    numbers = ctx.server.numbers(ctx.user.location_id or "")
+    refuse(rules.send_violations(conversation, ctx.user, numbers))
+    files = _attachments(ctx, body.attachments)
+    if not body.message.strip() and not body.attachments:
+        raise invalid(["Write a message or attach a file."])
+    return ok(request, _store(ctx, conversation, body, client_id, files), status=201)
+
+
+def _replay(ctx: Ctx, conversation_id: str, client_id: str) -> dict[str, Any] | None:
+    row = ctx.server.db.one(
+        "SELECT id FROM messages WHERE conversation_id = ? AND client_message_id = ?",
+        (conversation_id, client_id),
+    )
+    if row is None:
+        return None
+    # The first answer said "queued"; the same body again, whatever happened since.
+    return {"conversationId": conversation_id, "messageId": row["id"], "status": "queued"}
+
+
+def attachment_id(url: str) -> str | None:
+    """The id in one of our attachment URLs (absolute or a path), or None."""
+    path = urlsplit(url).path
+    if not path.startswith(ATTACHMENT_PREFIX):
+        return None
+    parts = PurePosixPath(path).parts
+    return parts[2] if len(parts) >= 3 else None
+
+
+def _attachments(ctx: Ctx, urls: list[str]) -> list[Row]:
+    """The stored files behind these URLs, refused by the attachment rules (413/415/422)."""
+    rows: list[Row] = []
+    unknown: list[str] = []
+    for url in urls:
+        file_id = attachment_id(url)
+        row = (
+            None
+            if file_id is None
+            else ctx.server.db.one("SELECT * FROM attachments WHERE id = ?", (file_id,))
+        )
+        if row is None:
+            unknown.append(url)
+        else:
+            rows.append(row)
+    infos = [rules.AttachmentInfo(r["name"], r["size"], r["mime"]) for r in rows]
+    # Unknown URLs still count toward the number of files, whatever their size.
+    infos += [rules.AttachmentInfo("unknown.txt", 0, "text/plain") for _ in unknown]
+    refuse(rules.attachment_violations(infos))
+    if unknown:
+        raise invalid(
+            [f"{url} was not uploaded to this backend; upload it first." for url in unknown]
+        )
+    return rows
+
+
+def _store(
+    ctx: Ctx,
+    conversation: Conversation,
+    body: SendMessage,
+    client_id: str | None,
+    files: list[Row],
+) -> dict[str, Any]:
+    server = ctx.server
+    with server.write() as conn:
+        again = _replay(ctx, conversation.id, client_id) if client_id else None
+        if again is not None:
+            return again
+        message_id = insert_message(
+            conn,
+            NewMessage(
+                conversation_id=conversation.id,
+                direction="outbound",
+                body=body.message,
+                when=clock.now(),
+                status="queued",
+                attachments=tuple(_url_path(f) for f in files),
+                attachment_bytes=sum(int(f["size"]) for f in files),
+                user_id=ctx.user.id,
+                client_message_id=client_id,
+            ),
+            recipients=[(p.id, p.phone) for p in conversation.participants],
+        )
+        changes.message_created(conn, server.db, message_id)
+    server.carrier.deliver(message_id)
+    return {"conversationId": conversation.id, "messageId": message_id, "status": "queued"}
+
+
+def _url_path(row: Row) -> str:
+    return f"{ATTACHMENT_PREFIX}{row['id']}/{quote(row['name'])}"
+
+
+async def upload(request: Request, ctx: Ctx) -> Response:
+    server = ctx.server
+    stored, fields = await uploads.receive(request, server.files_dir)
+    try:
+        conversation_id = fields.get("conversationId") or None
+        if conversation_id is not None:
+            visible_conversation(server, conversation_id, ctx.user)
+        with server.write() as conn:
+            conn.execute(
+                "INSERT INTO attachments (id, name, mime, size, path, conversation_id, user_id,"
+                " date_added) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    stored.id,
+                    stored.name,
+                    stored.mime,
+                    stored.size,
+                    stored.path.name,
+                    conversation_id,
+                    ctx.user.id,
+                    clock.iso(clock.now()),
+                ),
+            )
+    except BaseException:
+        stored.path.unlink(missing_ok=True)
+        raise
+    path = f"{ATTACHMENT_PREFIX}{stored.id}/{quote(stored.name)}"
+    return ok(
+        request, {"uploadedFiles": {stored.name: views.absolute_url(path, str(request.base_url))}}
+    )
+
+
+async def download(request: Request) -> Response:
+    """Attachment bytes; no token needed, the unguessable id is the capability."""
+    server = server_of(request)
+    row = server.db.one(
+        "SELECT * FROM attachments WHERE id = ?", (request.path_params["attachment_id"],)
+    )
+    if row is None:
+        return problem_response(ApiProblem(404, "Attachment was not found."))
+    path = server.files_dir / row["path"]
+    if not path.is_file():
+        return problem_response(ApiProblem(404, "Attachment was not found."))
+    inline = (
+        row["mime"].startswith(("image/", "video/", "audio/")) or row["mime"] == "application/pdf"
+    )
+    return FileResponse(
+        path,
+        media_type=row["mime"],
+        filename=row["name"],
+        content_disposition_type="inline" if inline else "attachment",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=86400"},
+    )

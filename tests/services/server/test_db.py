@@ -1,0 +1,50 @@
+"""The SQLite file: WAL, versioned schema, transactions that roll back whole."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from services.server.db import SCHEMA_VERSION, Database
+
+
+def test_new_database_is_wal_and_versioned(tmp_path: Path) -> None:
+    db = Database(tmp_path / "a.db")
+    assert db.version == SCHEMA_VERSION
+    assert db.scalar("SELECT version FROM schema_version") == SCHEMA_VERSION
+    assert db.scalar("PRAGMA journal_mode") == "wal"
+
+
+def test_reopening_keeps_data_and_does_not_migrate_again(tmp_path: Path) -> None:
+    db = Database(tmp_path / "a.db")
+    with db.tx() as conn:
+        conn.execute(
+            "INSERT INTO users (id, location_id, first_name, last_name, role) VALUES"
+            " ('u', 'l', 'A', 'B', 'admin')"
+        )
+    db.close()
+    again = Database(tmp_path / "a.db")
+    assert again.scalar("SELECT COUNT(*) FROM users") == 1
+    assert again.scalar("SELECT COUNT(*) FROM schema_version") == 1
+
+
+def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(RuntimeError, match="newer"):
+        Database(path)
+
+
+def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    db = Database(tmp_path / "a.db")
+    with pytest.raises(ZeroDivisionError), db.tx() as conn:
+        conn.execute(
+            "INSERT INTO users (id, location_id, first_name, last_name, role) VALUES"
+            " ('u', 'l', 'A', 'B', 'admin')"
+        )
+        _ = 1 / 0
+    assert db.scalar("SELECT COUNT(*) FROM users") == 0

@@ -1,0 +1,105 @@
+"""The standalone server as a child process that tests can kill and restart."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class ServerProcess:
+    """``python -m services.server`` on 127.0.0.1:port over one database file."""
+
+    def __init__(self, db: Path, port: int | None = None, *, latency_ms: int = 5) -> None:
+        self.db = db
+        self.port = port or free_port()
+        self.latency_ms = latency_ms
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+        self.kills = 0
+
+    async def start(self) -> None:
+        self._spawn()
+        await self._until_ready()
+
+    def _spawn(self) -> None:
+        if self._log is None:
+            self._log = open(self.db.with_suffix(".log"), "ab")  # noqa: SIM115 (closed in stop)
+        self._proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "services.server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--db",
+                str(self.db),
+                "--seed",
+                "demo",
+                "--rate-limit",
+                "0",
+                "--latency-ms",
+                str(self.latency_ms),
+            ],
+            cwd=REPO,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+
+    async def _until_ready(self, within: float = 30.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        async with httpx.AsyncClient(base_url=self.url, timeout=1.0) as probe:
+            while True:
+                if self._proc is not None and self._proc.poll() is not None:
+                    raise RuntimeError(f"sandbox exited with {self._proc.returncode}")
+                with contextlib.suppress(httpx.HTTPError):
+                    answer = await probe.get(
+                        "/users/me", headers={"Authorization": "Bearer demo-admin"}
+                    )
+                    if answer.status_code == 200:
+                        return
+                if loop.time() > deadline:
+                    raise RuntimeError("sandbox did not start in time")
+                await asyncio.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush, connections cut mid-request."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGKILL)
+            self._proc.wait()
+            self.kills += 1
+        self._proc = None
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+        if self._log is not None:
+            self._log.close()
+            self._log = None
