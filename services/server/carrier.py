@@ -18,8 +18,10 @@ import sqlite3
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from services import limits
 from services.rules import format_size
 from services.server import events, views
+from services.server.carriers.base import CarrierLimits
 
 if TYPE_CHECKING:
     from services.server.core import MessagingServer
@@ -48,6 +50,18 @@ class Carrier:
         self._tasks: set[asyncio.Task[None]] = set()
         self._resumed = False
         self._random = random.Random()
+
+    name = "simulated"
+
+    @property
+    def limits(self) -> CarrierLimits:
+        return CarrierLimits(
+            max_participants=limits.MAX_PARTICIPANTS,
+            max_media_bytes=limits.MAX_ATTACHMENT_TOTAL_BYTES,
+            max_media_files=limits.MAX_ATTACHMENTS,
+            max_body_chars=1600,
+            why="A group MMS holds at most 10 phones: the business number and 9 people.",
+        )
 
     def tune(
         self,

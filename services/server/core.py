@@ -50,6 +50,10 @@ class MessagingServer:
             yield conn
         self.hub.wake()
 
+    def resume(self) -> None:
+        """Start what a previous run left unfinished (lazily: ASGITransport runs no lifespan)."""
+        self.carrier.resume()
+
     async def aclose(self) -> None:
         await self.carrier.aclose()
 
@@ -70,7 +74,7 @@ class MessagingServer:
         rows = self.db.all(
             "SELECT * FROM numbers WHERE location_id = ? ORDER BY phone_number", (location_id,)
         )
-        return [PhoneNumber.model_validate(views.number(row)) for row in rows]
+        return [PhoneNumber.model_validate(views.number(row, self.carrier.limits)) for row in rows]
 
     def contact(self, contact_id: str, *, include_deleted: bool = False) -> Contact | None:
         row = self.db.one("SELECT * FROM contacts WHERE id = ?", (contact_id,))

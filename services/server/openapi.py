@@ -1,72 +1,68 @@
-"""A small OpenAPI 3.1 description of the server, built from the routes and request models.
+"""``/openapi.json``: FastAPI's document of the routes, plus what FastAPI can't infer.
 
-Served at ``GET /openapi.json`` so contract tools (and our fuzz tests) can
-enumerate every operation and the schema of every JSON body.
+FastAPI derives paths, parameters, bodies and answers from the routes and the
+models in ``schemas.py``. Added here: each operation's refusals (the contract's
+error body, by status) and the links a client follows from one answer to the
+next operation (a created conversation's id feeds its messages).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 
-from services.server import bodies
-
-# (method, path, request body model or None, summary)
-OPERATIONS: list[tuple[str, str, type[BaseModel] | None, str]] = [
-    ("get", "/users/me", None, "The signed-in user"),
-    ("get", "/users/", None, "Teammates of a location"),
-    ("get", "/phone-system/numbers/location/{locationId}", None, "Business numbers"),
-    ("post", "/contacts/search", bodies.ContactSearch, "Search contacts"),
-    ("get", "/contacts/{contactId}", None, "One contact"),
-    ("patch", "/contacts/{contactId}", bodies.ContactPatch, "Edit a contact"),
-    ("delete", "/contacts/{contactId}", None, "Delete a contact"),
-    ("get", "/conversations/search", None, "Search conversations"),
-    ("get", "/conversations/{conversationId}", None, "One conversation"),
-    ("put", "/conversations/{conversationId}", bodies.MarkRead, "Mark read"),
-    ("post", "/conversations/groups", bodies.GroupCreate, "Create a group"),
-    ("get", "/conversations/{conversationId}/messages", None, "Messages, newest first"),
-    ("post", "/conversations/messages", bodies.SendMessage, "Send a message"),
-    ("post", "/conversations/messages/upload", None, "Upload one attachment (multipart)"),
-    ("get", "/events", None, "Events: SSE or long-poll JSON"),
-    ("post", "/sandbox/inbound", bodies.Inbound, "Simulate an inbound text"),
-    ("post", "/sandbox/carrier", bodies.CarrierTune, "Tune the simulated carrier"),
-]
-
-_ERROR = {
-    "type": "object",
-    "properties": {
-        "statusCode": {"type": "integer"},
-        "message": {"oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]},
-        "error": {"type": "string"},
-    },
-    "required": ["statusCode", "message", "error"],
+PROBLEM_REF = "#/components/schemas/Problem"
+_REFUSALS = {
+    "400": "The body is not valid JSON.",
+    "401": "The token is missing, unknown or revoked.",
+    "403": "This user may not do that (a number they can't use, a contact not theirs).",
+    "404": "It does not exist, or this user may not see it.",
+    "409": "The group is blocked: a participant has Do Not Disturb on.",
+    "413": "The body or the attachments are over the limit.",
+    "415": "A file type text messages don't accept.",
+    "422": "The request breaks a rule; every broken rule is listed.",
+    "429": "Too many requests: wait Retry-After seconds.",
 }
 
 
-def document() -> dict[str, Any]:
-    paths: dict[str, dict[str, Any]] = {}
-    for method, path, model, summary in OPERATIONS:
-        operation: dict[str, Any] = {
-            "summary": summary,
-            "responses": {
-                "default": {
-                    "description": "An error",
-                    "content": {"application/json": {"schema": _ERROR}},
-                }
-            },
-        }
-        if model is not None:
-            schema = model.model_json_schema(by_alias=True)
-            operation["requestBody"] = {
-                "required": True,
-                "content": {"application/json": {"schema": schema}},
-            }
-        paths.setdefault(path, {})[method] = operation
+def document(app: FastAPI) -> dict[str, Any]:
+    doc = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        routes=app.routes,
+    )
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = _problem_schema()
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    for path_item in doc.get("paths", {}).values():
+        for operation in path_item.values():
+            _refusals(operation)
+    return doc
+
+
+def _problem_schema() -> dict[str, Any]:
     return {
-        "openapi": "3.1.0",
-        "info": {"title": "Group Chat for SMS — embedded server", "version": "1"},
-        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
-        "security": [{"bearer": []}],
-        "paths": paths,
+        "title": "Problem",
+        "type": "object",
+        "required": ["statusCode", "message", "error"],
+        "properties": {
+            "statusCode": {"type": "integer"},
+            "message": {
+                "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+            },
+            "error": {"type": "string"},
+        },
     }
+
+
+def _refusals(operation: dict[str, Any]) -> None:
+    responses = operation.setdefault("responses", {})
+    for status, sentence in _REFUSALS.items():
+        responses[status] = {
+            "description": sentence,
+            "content": {"application/json": {"schema": {"$ref": PROBLEM_REF}}},
+        }

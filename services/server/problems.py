@@ -1,7 +1,7 @@
 """The server's HTTP refusals, shaped as the contract's error body.
 
 Every refusal is raised as an ``ApiProblem`` and rendered once, by the
-endpoint wrapper in ``http.py``, as ``{"statusCode", "message", "error"}``.
+exception handlers in ``web.py``, as ``{"statusCode", "message", "error"}``.
 """
 
 from __future__ import annotations

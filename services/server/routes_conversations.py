@@ -5,32 +5,49 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from fastapi import APIRouter, Header, Path, Query
+from fastapi.responses import JSONResponse
 
 from services import phones, rules
 from services.models import Contact, Conversation, ConversationType, GroupKind, PhoneNumber, User
 from services.server import changes, clock, views
 from services.server.access import may_view, refuse, visible_conversation
-from services.server.bodies import GroupCreate, MarkRead
 from services.server.db import dumps
-from services.server.problems import invalid, not_found
-from services.server.web import Ctx, check_location, json_body, ok, query_int
+from services.server.problems import not_found
+from services.server.schemas import (
+    ConversationAnswer,
+    ConversationsAnswer,
+    GroupCreate,
+    MarkedRead,
+    MarkRead,
+)
+from services.server.web import Context, Ctx, check_location
 from services.server.writes import Member, insert_conversation
 
+router = APIRouter(tags=["conversations"])
+ConversationId = Annotated[str, Path(alias="conversationId", max_length=200)]
 
-async def search(request: Request, ctx: Ctx) -> Response:
-    params = request.query_params
-    location = check_location(ctx, params.get("locationId"))
-    limit = query_int(request, "limit", 20, 1, 100)
-    start_after = query_int(request, "startAfterDate", 0, 0, 2**53) or None
-    start_after_id = params.get("startAfterId") or None
-    status = params.get("status") or "all"
-    if status not in ("all", "unread", "read"):
-        raise invalid(["Query parameter 'status' must be 'all', 'unread' or 'read'."])
-    query = (params.get("query") or "").strip()
+
+@router.get(
+    "/conversations/search",
+    response_model=ConversationsAnswer,
+    summary="Conversations this user may see, newest activity first",
+)
+async def search(
+    ctx: Context,
+    location_id: Annotated[str | None, Query(alias="locationId", max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    start_after_date: Annotated[int | None, Query(alias="startAfterDate", ge=0, le=2**53)] = None,
+    start_after_id: Annotated[str | None, Query(alias="startAfterId", max_length=200)] = None,
+    status: Literal["all", "unread", "read"] = "all",
+    query: Annotated[str, Query(max_length=200)] = "",
+) -> Any:
+    location = check_location(ctx, location_id)
+    start_after = start_after_date or None
+    start_after_id = start_after_id or None
+    query = query.strip()
     text_hits = _text_hits(ctx, query)
     rows = ctx.server.db.all(
         "SELECT * FROM conversations WHERE location_id = ?"
@@ -38,7 +55,7 @@ async def search(request: Request, ctx: Ctx) -> Response:
         (location,),
     )
     if not query and not ctx.user.assigned_data_only:
-        return _unfiltered_page(request, ctx, rows, status, limit, (start_after, start_after_id))
+        return _unfiltered_page(ctx, rows, status, limit, (start_after, start_after_id))
     hidden = _surely_hidden(ctx, location) if ctx.user.assigned_data_only else None
     found: list[dict[str, Any]] = []
     for row in rows:
@@ -50,17 +67,16 @@ async def search(request: Request, ctx: Ctx) -> Response:
         if may_view(ctx.server, Conversation.model_validate(wire), ctx.user):
             found.append(wire)
     page = [w for w in found if _after(w, start_after, start_after_id)][:limit]
-    return ok(request, {"conversations": [views.summary(w) for w in page], "total": len(found)})
+    return {"conversations": [views.summary(w) for w in page], "total": len(found)}
 
 
 def _unfiltered_page(
-    request: Request,
     ctx: Ctx,
     rows: list[sqlite3.Row],
     status: str,
     limit: int,
     after: tuple[int | None, str | None],
-) -> Response:
+) -> dict[str, Any]:
     """The list without a query for a user who sees every contact: only the page is built.
 
     Building and checking every conversation per page cost about 0.6 s a page at
@@ -86,7 +102,7 @@ def _unfiltered_page(
         total += 1
         if len(page) < limit and _after(head, after[0], after[1]):
             page.append(wire or views.conversation(db, row))
-    return ok(request, {"conversations": [views.summary(w) for w in page], "total": total})
+    return {"conversations": [views.summary(w) for w in page], "total": total}
 
 
 def _surely_hidden(ctx: Ctx, location: str) -> Callable[[sqlite3.Row], bool]:
@@ -166,19 +182,26 @@ def _after(wire: dict[str, Any], date: int | None, after_id: str | None) -> bool
     return after_id is not None and wire["lastMessageDate"] == date and wire["id"] < after_id
 
 
-async def get(request: Request, ctx: Ctx) -> Response:
-    conversation = visible_conversation(
-        ctx.server, request.path_params["conversation_id"], ctx.user
-    )
+@router.get(
+    "/conversations/{conversationId}",
+    response_model=ConversationAnswer,
+    summary="One conversation with its participants",
+)
+async def get(ctx: Context, conversation_id: ConversationId) -> dict[str, Any]:
+    conversation = visible_conversation(ctx.server, conversation_id, ctx.user)
     wire = views.load_conversation(ctx.server.db, conversation.id)
-    return ok(request, {"conversation": wire})
+    return {"conversation": wire}
 
 
-async def mark_read(request: Request, ctx: Ctx) -> Response:
-    conversation = visible_conversation(
-        ctx.server, request.path_params["conversation_id"], ctx.user
-    )
-    await json_body(request, MarkRead)
+@router.put(
+    "/conversations/{conversationId}",
+    response_model=MarkedRead,
+    summary="Mark a conversation read",
+)
+async def mark_read(
+    ctx: Context, conversation_id: ConversationId, body: MarkRead
+) -> dict[str, Any]:
+    conversation = visible_conversation(ctx.server, conversation_id, ctx.user)
     server = ctx.server
     with server.write() as conn:
         changed = conn.execute(
@@ -188,17 +211,25 @@ async def mark_read(request: Request, ctx: Ctx) -> Response:
         if changed:
             changes.conversation_updated(conn, server.db, conversation.id)
     wire = views.load_conversation(server.db, conversation.id)
-    return ok(request, {"success": True, "conversation": wire})
+    return {"success": True, "conversation": wire}
 
 
 # --- creating a group -----------------------------------------------------------------
 
 
-async def create_group(request: Request, ctx: Ctx) -> Response:
-    body = await json_body(request, GroupCreate)
+@router.post(
+    "/conversations/groups",
+    response_model=ConversationAnswer,
+    status_code=201,
+    summary="Create a group conversation",
+)
+async def create_group(
+    ctx: Context,
+    body: GroupCreate,
+    key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> Any:
     location = check_location(ctx, body.location_id)
     contacts, teammates = _resolve_members(ctx, body)
-    key = request.headers.get("idempotency-key")
     if key:
         replay = _replay(ctx, "groups", key)
         if replay is not None:
@@ -234,7 +265,7 @@ async def create_group(request: Request, ctx: Ctx) -> Response:
         answer = {"conversation": views.load_conversation(server.db, conversation_id)}
         if key:
             _remember(conn, ctx, "groups", key, 201, answer)
-    return ok(request, answer, status=201)
+    return answer
 
 
 def _resolve_members(ctx: Ctx, body: GroupCreate) -> tuple[list[Contact], list[User]]:
@@ -286,7 +317,7 @@ def _members(contacts: list[Contact], teammates: list[User]) -> list[Member]:
 # --- idempotency ------------------------------------------------------------------------
 
 
-def _replay(ctx: Ctx, scope: str, key: str) -> Response | None:
+def _replay(ctx: Ctx, scope: str, key: str) -> JSONResponse | None:
     row = ctx.server.db.one(
         "SELECT status, body FROM idempotency WHERE user_id = ? AND scope = ? AND key = ?",
         (ctx.user.id, scope, key),

@@ -11,65 +11,68 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from services import rules
 from services.server import access, views
 from services.server.events import StoredEvent
 from services.server.problems import invalid
-from services.server.web import Ctx, ok
+from services.server.schemas import EventsAnswer
+from services.server.web import Context, Ctx
 
 MAX_WAIT_S = 30
 KEEPALIVE_S = 15
+router = APIRouter(tags=["events"])
+
+_SSE = {
+    "text/event-stream": {
+        "schema": {"type": "string", "description": "id: cursor, event: type, data: JSON"}
+    }
+}
 
 
-async def events(request: Request, ctx: Ctx) -> Response:
-    cursor = _cursor(request, ctx)
-    accept = request.headers.get("accept", "")
+@router.get(
+    "/events",
+    response_model=EventsAnswer,
+    summary="Changes after a cursor: Server-Sent Events, or long-poll JSON",
+    responses={200: {"content": _SSE}},
+)
+async def events(
+    request: Request,
+    ctx: Context,
+    after: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]*$")] = None,
+    wait: Annotated[float, Query(ge=0, le=3600, allow_inf_nan=False)] = 0.0,
+    accept: Annotated[str, Header(max_length=1000)] = "application/json",
+    last_event_id: Annotated[
+        str | None, Header(alias="Last-Event-ID", max_length=20, pattern=r"^[0-9]*$")
+    ] = None,
+) -> Response:
+    cursor = _cursor(ctx, after if after else last_event_id)
     if "text/event-stream" in accept:
         return StreamingResponse(
             _stream(request, ctx, cursor),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    wait = _wait_seconds(request)
-    batch, cursor = await long_poll(ctx, cursor, wait)
-    base = str(request.base_url)
-    return ok(
-        request, {"events": [views.absolute_urls(e, base) for e in batch], "cursor": str(cursor)}
-    )
+    batch, cursor = await long_poll(ctx, cursor, min(wait, MAX_WAIT_S))
+    base = ctx.base_url
+    body = {"events": [views.absolute_urls(e, base) for e in batch], "cursor": str(cursor)}
+    return JSONResponse(body)
 
 
-def _cursor(request: Request, ctx: Ctx) -> int:
-    raw = request.query_params.get("after")
-    if raw is None or raw == "":
-        raw = request.headers.get("last-event-id") or ""
+def _cursor(ctx: Ctx, raw: str | None) -> int:
     head = ctx.server.hub.head()
-    if raw == "":
+    if not raw:
         return head
     if not raw.isdigit():
         raise invalid(["Query parameter 'after' must be a cursor this backend gave out."])
     # A cursor from a newer log (another database) would wait forever: start from now.
     return min(int(raw), head)
-
-
-def _wait_seconds(request: Request) -> float:
-    raw = request.query_params.get("wait")
-    if raw is None or raw == "":
-        return 0.0
-    try:
-        value = float(raw)
-    except ValueError:
-        raise invalid(["Query parameter 'wait' must be a number of seconds."]) from None
-    if not math.isfinite(value) or value < 0:
-        raise invalid(["Query parameter 'wait' must be a number of seconds."])
-    return min(value, MAX_WAIT_S)
 
 
 async def long_poll(ctx: Ctx, cursor: int, wait: float) -> tuple[list[dict[str, Any]], int]:

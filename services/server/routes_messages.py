@@ -3,31 +3,39 @@
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
-from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import FileResponse, Response
 
 from services import rules
 from services.models import Conversation
 from services.server import changes, clock, direct, uploads, views
 from services.server.access import refuse, visible_conversation
-from services.server.bodies import SendMessage
 from services.server.db import Row
 from services.server.problems import ApiProblem, invalid, not_found
-from services.server.web import Ctx, json_body, ok, problem_response, query_int, server_of
+from services.server.schemas import MessagesAnswer, SendAnswer, SendMessage, UploadAnswer
+from services.server.web import Context, Ctx, answer, problem_response, server_of
 from services.server.writes import NewMessage, insert_message
 
 ATTACHMENT_PREFIX = "/attachments/"
+router = APIRouter(tags=["messages"])
 
 
-async def history(request: Request, ctx: Ctx) -> Response:
-    conversation = visible_conversation(
-        ctx.server, request.path_params["conversation_id"], ctx.user
-    )
-    limit = query_int(request, "limit", 20, 1, 100)
-    before = request.query_params.get("lastMessageId") or None
+@router.get(
+    "/conversations/{conversationId}/messages",
+    response_model=MessagesAnswer,
+    summary="Messages of a conversation, newest first",
+)
+async def history(
+    ctx: Context,
+    conversation_id: Annotated[str, Path(alias="conversationId", max_length=200)],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    last_message_id: Annotated[str | None, Query(alias="lastMessageId", max_length=200)] = None,
+) -> dict[str, Any]:
+    conversation = visible_conversation(ctx.server, conversation_id, ctx.user)
+    before = last_message_id or None
     db = ctx.server.db
     below = 2**62
     if before is not None:
@@ -48,26 +56,35 @@ async def history(request: Request, ctx: Ctx) -> Response:
         "nextPage": len(rows) > limit,
         "messages": page,
     }
-    return ok(request, {"messages": body})
+    return answer(ctx, {"messages": body})
 
 
-async def send(request: Request, ctx: Ctx) -> Response:
-    body = await json_body(request, SendMessage)
+@router.post(
+    "/conversations/messages",
+    response_model=SendAnswer,
+    status_code=201,
+    summary="Send a message into a conversation",
+)
+async def send(
+    ctx: Context,
+    body: SendMessage,
+    key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
+) -> dict[str, Any]:
     if body.conversation_id:
         conversation = visible_conversation(ctx.server, body.conversation_id, ctx.user)
     else:
         conversation = direct.conversation_for(ctx, body.contact_id, body.from_number)
-    client_id = body.client_message_id or request.headers.get("idempotency-key") or None
+    client_id = body.client_message_id or key or None
     if client_id is not None:
         replay = _replay(ctx, conversation.id, client_id)
         if replay is not None:
-            return ok(request, replay, status=201)
+            return replay
     numbers = ctx.server.numbers(ctx.user.location_id or "")
     refuse(rules.send_violations(conversation, ctx.user, numbers))
     files = _attachments(ctx, body.attachments)
     if not body.message.strip() and not body.attachments:
         raise invalid(["Write a message or attach a file."])
-    return ok(request, _store(ctx, conversation, body, client_id, files), status=201)
+    return _store(ctx, conversation, body, client_id, files)
 
 
 def _replay(ctx: Ctx, conversation_id: str, client_id: str) -> dict[str, Any] | None:
@@ -152,7 +169,33 @@ def _url_path(row: Row) -> str:
     return f"{ATTACHMENT_PREFIX}{row['id']}/{quote(row['name'])}"
 
 
-async def upload(request: Request, ctx: Ctx) -> Response:
+_UPLOAD_FORM = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["fileAttachment"],
+                    "properties": {
+                        "fileAttachment": {"type": "string", "format": "binary"},
+                        "conversationId": {"type": "string", "maxLength": 200},
+                        "isGroupSms": {"type": "string", "enum": ["true", "false"]},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/conversations/messages/upload",
+    response_model=UploadAnswer,
+    summary="Upload one attachment (multipart), checked by type and content as it streams",
+    openapi_extra=_UPLOAD_FORM,
+)
+async def upload(request: Request, ctx: Context) -> dict[str, Any]:
     server = ctx.server
     stored, fields = await uploads.receive(request, server.files_dir)
     try:
@@ -178,17 +221,28 @@ async def upload(request: Request, ctx: Ctx) -> Response:
         stored.path.unlink(missing_ok=True)
         raise
     path = f"{ATTACHMENT_PREFIX}{stored.id}/{quote(stored.name)}"
-    return ok(
-        request, {"uploadedFiles": {stored.name: views.absolute_url(path, str(request.base_url))}}
-    )
+    return {"uploadedFiles": {stored.name: views.absolute_url(path, ctx.base_url)}}
 
 
-async def download(request: Request) -> Response:
-    """Attachment bytes; no token needed, the unguessable id is the capability."""
+@router.get(
+    "/attachments/{attachmentId}/{name}",
+    response_class=FileResponse,
+    summary="An attachment's bytes (no token: the unguessable id is the capability)",
+    responses={
+        200: {
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            }
+        }
+    },
+)
+async def download(
+    request: Request,
+    attachment_id: Annotated[str, Path(alias="attachmentId", max_length=200)],
+    name: Annotated[str, Path(max_length=400)],
+) -> Response:
     server = server_of(request)
-    row = server.db.one(
-        "SELECT * FROM attachments WHERE id = ?", (request.path_params["attachment_id"],)
-    )
+    row = server.db.one("SELECT * FROM attachments WHERE id = ?", (attachment_id,))
     if row is None:
         return problem_response(ApiProblem(404, "Attachment was not found."))
     path = server.files_dir / row["path"]

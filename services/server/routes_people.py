@@ -2,45 +2,73 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
-from starlette.requests import Request
-from starlette.responses import Response
+from fastapi import APIRouter, Path, Query
 
 from services import phones, rules
 from services.models import Contact
 from services.server import changes, clock, views
-from services.server.bodies import ContactPatch, ContactSearch
 from services.server.db import dumps
 from services.server.problems import invalid, not_found
-from services.server.web import Ctx, check_location, json_body, ok
+from services.server.schemas import (
+    ContactAnswer,
+    ContactPatch,
+    ContactsAnswer,
+    ContactSearch,
+    DeletedAnswer,
+    NumbersAnswer,
+    UserAnswer,
+    UsersAnswer,
+)
+from services.server.web import Context, Ctx, check_location
+
+router = APIRouter()
+LocationQuery = Annotated[str | None, Query(alias="locationId", max_length=200)]
+ContactId = Annotated[str, Path(alias="contactId", max_length=200)]
 
 
-async def me(request: Request, ctx: Ctx) -> Response:
+@router.get("/users/me", response_model=UserAnswer, summary="The signed-in user", tags=["people"])
+async def me(ctx: Context) -> dict[str, Any]:
     row = ctx.server.db.one("SELECT * FROM users WHERE id = ?", (ctx.user.id,))
     assert row is not None
-    return ok(request, {"user": views.user(row)})
+    return {"user": views.user(row)}
 
 
-async def teammates(request: Request, ctx: Ctx) -> Response:
-    location = check_location(ctx, request.query_params.get("locationId"))
+@router.get(
+    "/users/", response_model=UsersAnswer, summary="Teammates of a location", tags=["people"]
+)
+@router.get("/users", response_model=UsersAnswer, include_in_schema=False)
+async def teammates(ctx: Context, location_id: LocationQuery = None) -> dict[str, Any]:
+    location = check_location(ctx, location_id)
     rows = ctx.server.db.all(
         "SELECT * FROM users WHERE location_id = ? ORDER BY first_name, last_name", (location,)
     )
-    return ok(request, {"users": [views.user(row) for row in rows]})
+    return {"users": [views.user(row) for row in rows]}
 
 
-async def numbers(request: Request, ctx: Ctx) -> Response:
-    location = check_location(ctx, request.path_params["location_id"])
+@router.get(
+    "/phone-system/numbers/location/{locationId}",
+    response_model=NumbersAnswer,
+    summary="Business numbers, each with the carrier's group limits",
+    tags=["people"],
+)
+async def numbers(
+    ctx: Context, location_id: Annotated[str, Path(alias="locationId", max_length=200)]
+) -> dict[str, Any]:
+    location = check_location(ctx, location_id)
     rows = ctx.server.db.all(
         "SELECT * FROM numbers WHERE location_id = ? ORDER BY phone_number", (location,)
     )
-    return ok(request, {"numbers": [views.number(row) for row in rows]})
+    limits = ctx.server.carrier.limits
+    return {"numbers": [views.number(row, limits) for row in rows]}
 
 
-async def search_contacts(request: Request, ctx: Ctx) -> Response:
-    body = await json_body(request, ContactSearch)
+@router.post(
+    "/contacts/search", response_model=ContactsAnswer, summary="Search contacts", tags=["people"]
+)
+async def search_contacts(ctx: Context, body: ContactSearch) -> dict[str, Any]:
     location = check_location(ctx, body.location_id)
     # rules.visible_contacts: a user limited to assigned data sees only contacts assigned to them.
     owner = ctx.user.id if ctx.user.assigned_data_only else None
@@ -59,7 +87,7 @@ async def search_contacts(request: Request, ctx: Ctx) -> Response:
         wire = views.contact(rows[contact_id])
         wire["searchAfter"] = list(key)
         page.append(wire)
-    return ok(request, {"contacts": page, "total": found.total})
+    return {"contacts": page, "total": found.total}
 
 
 def _rows_by_id(ctx: Ctx, ids: list[str]) -> dict[str, Any]:
@@ -85,16 +113,30 @@ def _visible_contact(ctx: Ctx, contact_id: str) -> Contact:
     return contact
 
 
-async def get_contact(request: Request, ctx: Ctx) -> Response:
-    contact = _visible_contact(ctx, request.path_params["contact_id"])
+@router.get(
+    "/contacts/{contactId}", response_model=ContactAnswer, summary="One contact", tags=["people"]
+)
+async def get_contact(ctx: Context, contact_id: ContactId) -> dict[str, Any]:
+    contact = _visible_contact(ctx, contact_id)
     row = ctx.server.db.one("SELECT * FROM contacts WHERE id = ?", (contact.id,))
     assert row is not None
-    return ok(request, {"contact": views.contact(row)})
+    return {"contact": views.contact(row)}
 
 
-async def update_contact(request: Request, ctx: Ctx) -> Response:
-    contact = _visible_contact(ctx, request.path_params["contact_id"])
-    body = await json_body(request, ContactPatch)
+@router.patch(
+    "/contacts/{contactId}",
+    response_model=ContactAnswer,
+    summary="Edit a contact (only the fields given)",
+    tags=["people"],
+)
+@router.put(
+    "/contacts/{contactId}",
+    response_model=ContactAnswer,
+    summary="Edit a contact (LeadConnector's verb)",
+    tags=["people"],
+)
+async def update_contact(ctx: Context, contact_id: ContactId, body: ContactPatch) -> dict[str, Any]:
+    contact = _visible_contact(ctx, contact_id)
     fields = _patch_columns(ctx, body)
     server = ctx.server
     with server.write() as conn:
@@ -111,7 +153,7 @@ async def update_contact(request: Request, ctx: Ctx) -> Response:
         changes.contact_updated(conn, server.db, contact.id, dnd_changed=dnd_changed)
     row = server.db.one("SELECT * FROM contacts WHERE id = ?", (contact.id,))
     assert row is not None
-    return ok(request, {"contact": views.contact(row)})
+    return {"contact": views.contact(row)}
 
 
 def _patch_columns(ctx: Ctx, body: ContactPatch) -> dict[str, Any]:
@@ -148,12 +190,18 @@ def _patch_columns(ctx: Ctx, body: ContactPatch) -> dict[str, Any]:
     return columns
 
 
-async def delete_contact(request: Request, ctx: Ctx) -> Response:
-    contact = _visible_contact(ctx, request.path_params["contact_id"])
+@router.delete(
+    "/contacts/{contactId}",
+    response_model=DeletedAnswer,
+    summary="Delete a contact",
+    tags=["people"],
+)
+async def delete_contact(ctx: Context, contact_id: ContactId) -> dict[str, Any]:
+    contact = _visible_contact(ctx, contact_id)
     with ctx.server.write() as conn:
         conn.execute(
             "UPDATE contacts SET deleted = 1, date_updated = ? WHERE id = ?",
             (clock.iso(clock.now()), contact.id),
         )
         changes.contact_deleted(conn, ctx.server.db, contact.id)
-    return ok(request, {"succeded": True})
+    return {"succeded": True}

@@ -2,31 +2,42 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import Response
+from typing import Any
+
+from fastapi import APIRouter
 
 from services.server import inbound
-from services.server.bodies import CarrierTune, Inbound
 from services.server.problems import invalid
-from services.server.web import Ctx, json_body, ok
+from services.server.schemas import CarrierAnswer, CarrierTune, Inbound, InboundAnswer
+from services.server.web import Context, answer
+
+router = APIRouter(tags=["simulated carrier"])
 
 
-async def receive(request: Request, ctx: Ctx) -> Response:
-    body = await json_body(request, Inbound)
+@router.post(
+    "/sandbox/inbound",
+    response_model=InboundAnswer,
+    status_code=201,
+    summary="A participant's phone texts the business (simulated carrier only)",
+)
+async def receive(ctx: Context, body: Inbound) -> dict[str, Any]:
     if not body.body.strip() and not body.media_urls:
         raise invalid(["An inbound text needs a body or media."])
     text = inbound.InboundText(
         sender=body.from_, to=body.to, body=body.body, media_urls=body.media_urls
     )
-    answer = inbound.receive(ctx.server, ctx.user.location_id or "", text)
-    return ok(request, answer, status=201)
+    return answer(ctx, inbound.receive(ctx.server, ctx.user.location_id or "", text))
 
 
-async def tune(request: Request, ctx: Ctx) -> Response:
-    body = await json_body(request, CarrierTune)
+@router.post(
+    "/sandbox/carrier",
+    response_model=CarrierAnswer,
+    summary="Tune the simulated carrier (simulated carrier only)",
+)
+async def tune(ctx: Context, body: CarrierTune) -> dict[str, Any]:
     settings = ctx.server.carrier.tune(
         latency_ms=body.latency_ms,
         fail_rate=None if body.fail_rate is None else float(body.fail_rate),
         max_mms_bytes=body.max_mms_bytes,
     )
-    return ok(request, {"carrier": settings.wire()})
+    return {"carrier": settings.wire()}

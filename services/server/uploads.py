@@ -21,7 +21,8 @@ from typing import IO, Any
 
 import filetype
 from python_multipart.multipart import MultipartParser, parse_options_header
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect, Request
 
 from services import limits
 from services.server.problems import ApiProblem, bad_request, invalid, too_large, unsupported
@@ -257,7 +258,7 @@ async def receive(request: Request, folder: Path) -> tuple[StoredFile, dict[str,
         async for chunk in request.stream():
             parser.write(chunk)
         parser.finalize()
-    except ApiProblem:
+    except (ApiProblem, HTTPException, ClientDisconnect):
         receiver.discard()
         raise
     except Exception:

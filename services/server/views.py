@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.server.carriers.base import CarrierLimits
 from services.server.db import Database, Row, loads
 
 ACTIVE_DND = ("active", "permanent")
@@ -29,7 +30,7 @@ def user(row: Row) -> dict[str, Any]:
     }
 
 
-def number(row: Row) -> dict[str, Any]:
+def number(row: Row, limits: CarrierLimits) -> dict[str, Any]:
     return {
         "phoneNumber": row["phone_number"],
         "friendlyName": row["friendly_name"],
@@ -41,6 +42,13 @@ def number(row: Row) -> dict[str, Any]:
         "isGroupConversationEnabled": bool(row["group_enabled"]),
         "linkedUser": row["linked_user"],
         "linkedRingAllUsers": loads(row["linked_ring_all"]) or [],
+        "groupLimits": {
+            "maxParticipants": limits.max_participants,
+            "maxMediaBytes": limits.max_media_bytes,
+            "maxMediaFiles": limits.max_media_files,
+            "maxBodyChars": limits.max_body_chars,
+            "why": limits.why,
+        },
     }
 
 

@@ -1,38 +1,45 @@
-"""Plumbing shared by every endpoint: auth, rate limit, bodies, error rendering."""
+"""Plumbing shared by every route: who is asking, the rate limit, refusals as the contract's body.
+
+``context`` is the FastAPI dependency every authenticated route takes: it reads
+the bearer token (401 in the contract's words when it is missing or unknown),
+counts the request against that token's rate limit (429 with ``Retry-After``
+over it) and hands the route a ``Ctx``. Every refusal, raised anywhere as an
+``ApiProblem`` or by FastAPI itself, is rendered once, here, as
+``{"statusCode", "message", "error"}``.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ValidationError
-from starlette.requests import Request
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
 
 from services.models import User
 from services.server import views
 from services.server.core import MessagingServer
-from services.server.problems import ApiProblem, bad_request, invalid, too_large, unauthorized
+from services.server.problems import ApiProblem, bad_request, invalid, unauthorized
 
 log = logging.getLogger(__name__)
 
-# JSON bodies of this contract are small; anything bigger is a mistake or an attack.
-MAX_JSON_BYTES = 64 * 1024
+# Where the rate limit's headers wait for the answer (see middleware.py).
+RATE_HEADERS = "rate_headers"
 
-M = TypeVar("M", bound=BaseModel)
+_bearer = HTTPBearer(auto_error=False, description="A staff user's token.")
 
 
 @dataclass(frozen=True)
 class Ctx:
     server: MessagingServer
     user: User
-
-
-Handler = Callable[[Request, Ctx], Awaitable[Response]]
-Endpoint = Callable[[Request], Awaitable[Response]]
+    base_url: str  # this server as the client reached it, for absolute attachment URLs
 
 
 def server_of(request: Request) -> MessagingServer:
@@ -40,120 +47,38 @@ def server_of(request: Request) -> MessagingServer:
     return server
 
 
-def endpoint(handler: Handler) -> Endpoint:
-    """Wrap a handler: 401 for a bad token, 429 over the limit, errors as the contract's body."""
-
-    async def run(request: Request) -> Response:
-        server = server_of(request)
-        headers: dict[str, str] = {}
-        try:
-            server.carrier.resume()
-            token = _bearer(request)
-            user = server.user_for_token(token) if token else None
-            if user is None:
-                raise unauthorized()
-            decision = server.limiter.check(token)
-            headers.update(decision.headers)
-            if not decision.allowed:
-                raise ApiProblem(
-                    429,
-                    f"Too many requests. Wait {decision.retry_after} seconds and try again.",
-                    headers=decision.headers,
-                )
-            response = await handler(request, Ctx(server, user))
-        except ApiProblem as problem:
-            response = problem_response(problem)
-        except Exception:
-            log.exception("server handler failed: %s %s", request.method, request.url.path)
-            response = problem_response(ApiProblem(500, "The server failed. Try again."))
-        for key, value in headers.items():
-            response.headers.setdefault(key, value)
-        return response
-
-    return run
+async def context(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Ctx:
+    server = server_of(request)
+    server.resume()
+    token = credentials.credentials.strip() if credentials else ""
+    user = server.user_for_token(token) if token else None
+    if user is None:
+        raise unauthorized()
+    decision = server.limiter.check(token)
+    request.state.rate_headers = decision.headers
+    if not decision.allowed:
+        raise ApiProblem(
+            429,
+            f"Too many requests. Wait {decision.retry_after} seconds and try again.",
+            headers=decision.headers,
+        )
+    return Ctx(server, user, str(request.base_url))
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
+Context = Annotated[Ctx, Depends(context)]
 
 
 def problem_response(problem: ApiProblem) -> JSONResponse:
     return JSONResponse(problem.body(), status_code=problem.status, headers=problem.headers)
 
 
-def ok(request: Request, body: dict[str, Any], status: int = 200) -> JSONResponse:
-    """A JSON answer with stored attachment paths made absolute for this server."""
-    return JSONResponse(views.absolute_urls(body, str(request.base_url)), status_code=status)
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes ``limit`` bytes."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large(f"The request body is over {limit} bytes.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large(f"The request body is over {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-async def json_body(request: Request, model: type[M]) -> M:
-    """Parse and validate a JSON body: 400 when it is not JSON, 422 when it breaks the schema."""
-    raw = await read_limited(request, MAX_JSON_BYTES)
-    try:
-        data = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        raise bad_request("The request body is not valid JSON.") from None
-    except RecursionError:
-        raise bad_request("The request body is nested too deeply.") from None
-    if not isinstance(data, dict):
-        raise invalid(["The request body must be a JSON object."])
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise invalid(describe(exc)) from None
-
-
-def describe(exc: ValidationError) -> list[str]:
-    """Pydantic's errors as sentences a developer can act on."""
-    sentences = []
-    for error in exc.errors(include_url=False):
-        where = _location(error["loc"])
-        kind = error["type"]
-        if kind == "extra_forbidden":
-            sentences.append(f"Unknown field '{where}'.")
-        elif kind == "missing":
-            sentences.append(f"Field '{where}' is required.")
-        else:
-            message = str(error["msg"]).rstrip(".")
-            sentences.append(f"Field '{where}': {message[:1].lower()}{message[1:]}.")
-    return sentences or ["The request body is not valid."]
-
-
-def _location(loc: tuple[int | str, ...]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "body"
-
-
-def query_int(request: Request, name: str, default: int, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise invalid([f"Query parameter '{name}' must be a whole number."]) from None
-    if not low <= value <= high:
-        raise invalid([f"Query parameter '{name}' must be between {low} and {high}."])
-    return value
+def answer(ctx: Ctx, body: dict[str, Any]) -> dict[str, Any]:
+    """A wire object with its stored attachment paths made absolute for this server."""
+    result: dict[str, Any] = views.absolute_urls(body, ctx.base_url)
+    return result
 
 
 def check_location(ctx: Ctx, location_id: str | None) -> str:
@@ -162,3 +87,97 @@ def check_location(ctx: Ctx, location_id: str | None) -> str:
     if location_id not in (None, "", own):
         raise ApiProblem(404, "Location was not found.")
     return own
+
+
+# --- refusals ------------------------------------------------------------------------------
+
+_STATUS_SENTENCES = {
+    400: "The request body is not valid JSON.",
+    404: "Nothing is served at this path.",
+    405: "This method is not allowed here.",
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiProblem, _api_problem)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(ClientDisconnect, _hung_up)
+    app.add_exception_handler(Exception, _failed)
+
+
+async def _api_problem(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiProblem)
+    return problem_response(exc)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return problem_response(bad_request("The request body is not valid JSON."))
+    if _body_not_read(errors) and "json" not in request.headers.get("content-type", ""):
+        # FastAPI reads a body as JSON only when it says so (a guard against cross-site forms).
+        return problem_response(
+            ApiProblem(415, "Send the request body as JSON, with Content-Type: application/json.")
+        )
+    return problem_response(invalid(describe(errors)))
+
+
+def _body_not_read(errors: list[Any]) -> bool:
+    return any(
+        tuple(error.get("loc", ())) == ("body",) and error.get("type") == "model_attributes_type"
+        for error in errors
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    sentence = _STATUS_SENTENCES.get(exc.status_code, "The request failed.")
+    if exc.status_code == 413:
+        sentence = str(exc.detail)
+    return problem_response(ApiProblem(exc.status_code, sentence, headers=dict(exc.headers or {})))
+
+
+async def _hung_up(request: Request, exc: Exception) -> Response:
+    # Nobody is left to read an answer; one line says what happened, no traceback.
+    log.info("client hung up during %s %s", request.method, request.url.path)
+    return Response(status_code=499)
+
+
+async def _failed(request: Request, exc: Exception) -> Response:
+    log.exception("server handler failed: %s %s", request.method, request.url.path)
+    return problem_response(ApiProblem(500, "The server failed. Try again."))
+
+
+def describe(errors: list[Any] | ValidationError) -> list[str]:
+    """Validation errors as sentences a developer can act on, naming each field."""
+    if isinstance(errors, ValidationError):
+        errors = list(errors.errors(include_url=False))
+    sentences = []
+    for error in errors:
+        what, kind = _what(tuple(error["loc"])), error["type"]
+        if kind == "extra_forbidden":
+            sentences.append(f"Unknown field {what[len('Field ') :]}.")
+        elif kind == "missing":
+            sentences.append(f"{what} is required.")
+        else:
+            message = str(error["msg"]).rstrip(".")
+            sentences.append(f"{what}: {message[:1].lower()}{message[1:]}.")
+    return sentences or ["The request is not valid."]
+
+
+_PLACES = {"query": "Query parameter", "path": "Path parameter", "header": "Header"}
+
+
+def _what(loc: tuple[int | str, ...]) -> str:
+    """``Field 'participants[0].contactId'``, ``Query parameter 'limit'`` and the like."""
+    noun = "Field"
+    if loc and loc[0] in _PLACES:
+        noun, loc = _PLACES[str(loc[0])], loc[1:]
+    elif loc and loc[0] == "body":
+        loc = loc[1:]
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return f"{noun} '{text or 'body'}'"
