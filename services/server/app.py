@@ -64,7 +64,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.server = server
-    for router in _routers():
+    for router in _routers(server):
         app.include_router(router)
     install_error_handlers(app)
     app.add_middleware(ServerMiddleware)
@@ -72,14 +72,16 @@ def create_app(
     return app
 
 
-def _routers() -> list[Any]:
+def _routers(server: MessagingServer) -> list[Any]:
     routers = [
         routes_people.router,
         routes_conversations.router,
         routes_messages.router,
         routes_events.router,
-        routes_sandbox.router,
     ]
+    if server.simulated is not None:
+        # The simulated world exists only on the simulated carrier: elsewhere 404.
+        routers.append(routes_sandbox.router)
     return routers
 
 

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import quote, urlsplit
 
 from services import limits
 from services.models import Contact, Conversation, PhoneNumber, User
-from services.server import views
-from services.server.carrier import Carrier, CarrierSettings
+from services.server import clock, views
+from services.server.carrier_queue import CarrierQueue
+from services.server.carriers.base import Carrier, DeliveryUpdate, InboundMessage
+from services.server.carriers.simulated import SimulatedCarrier, SimulatedSettings
 from services.server.contact_search import ContactSearch
-from services.server.db import Database
+from services.server.db import Database, Row
 from services.server.events import EventHub
+from services.server.inbox import CarrierInbox
 from services.server.ratelimit import RateLimiter
+
+ATTACHMENT_PREFIX = "/attachments/"
+# Where a carrier fetches our attachments when the server was given no public URL
+# (the simulated carrier fetches nothing).
+LOCAL_URL = "http://127.0.0.1"
 
 
 class MessagingServer:
@@ -28,20 +38,25 @@ class MessagingServer:
         rate_limit: int = limits.RATE_LIMIT_REQUESTS,
         latency_ms: int = 300,
         fail_rate: float = 0.0,
+        carrier: Carrier | None = None,
+        public_url: str | None = None,
     ) -> None:
         self.db = Database(db_path)
         self.files_dir = _files_dir(db_path)
+        self.public_url = (public_url or LOCAL_URL).rstrip("/")
         self.hub = EventHub(self.db)
         self.contact_search = ContactSearch(self.db)
         self.limiter = RateLimiter(rate_limit, limits.RATE_LIMIT_WINDOW_MS)
-        self.carrier = Carrier(
-            self,
-            CarrierSettings(
-                latency_ms=latency_ms,
-                fail_rate=fail_rate,
-                max_mms_bytes=limits.CARRIER_MAX_MMS_BYTES,
-            ),
-        )
+        self.inbox = CarrierInbox(self)
+        self.queue = CarrierQueue(self)
+        # The simulated carrier unless a real one is given; only it has /sandbox routes.
+        self.simulated: SimulatedCarrier | None = None
+        if carrier is None:
+            settings = SimulatedSettings(latency_ms=latency_ms, fail_rate=fail_rate)
+            self.simulated = SimulatedCarrier(self.db, settings, self.carrier_events)
+            carrier = self.simulated
+        self.carrier: Carrier = carrier
+        self._live = False
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -51,11 +66,55 @@ class MessagingServer:
         self.hub.wake()
 
     def resume(self) -> None:
-        """Start what a previous run left unfinished (lazily: ASGITransport runs no lifespan)."""
-        self.carrier.resume()
+        """Start the carrier's queue and inbox and pick up what a previous run left
+        unfinished (lazily, on the first request: ASGITransport runs no lifespan)."""
+        if self._live:
+            return
+        self._live = True
+        self.queue.start()
+        self.inbox.start()
+        if self.simulated is not None:
+            self.simulated.resume()
 
-    async def aclose(self) -> None:
+    def carrier_events(self, events: Sequence[InboundMessage | DeliveryUpdate]) -> None:
+        """What the carrier reported: kept in the inbox and applied there, each once."""
+        self.inbox.store(self.carrier.name, events)
+
+    async def aclose(self, drain_s: float = 0.0) -> None:
+        """Stop the queue (after letting sends at the carrier finish, up to ``drain_s``),
+        the inbox and the carrier; the next request starts them again."""
+        self._live = False
+        await self.queue.aclose(drain_s)
+        await self.inbox.aclose()
         await self.carrier.aclose()
+
+    # --- attachments ----------------------------------------------------------------------
+
+    def keep_file(self, name: str, mime: str, content: bytes) -> str:
+        """Store bytes we received (an inbound picture) as an attachment; its URL path."""
+        from services.server.uploads import safe_name  # uploads imports the web layer
+
+        file_id = secrets.token_urlsafe(18)
+        self.files_dir.mkdir(parents=True, exist_ok=True)
+        (self.files_dir / f"{file_id}.bin").write_bytes(content)
+        clean = safe_name(name)
+        with self.db.tx() as conn:
+            conn.execute(
+                "INSERT INTO attachments (id, name, mime, size, path, date_added)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (file_id, clean, mime, len(content), f"{file_id}.bin", clock.iso(clock.now())),
+            )
+        return f"{ATTACHMENT_PREFIX}{file_id}/{quote(clean)}"
+
+    def attachment_for(self, url: str) -> Row | None:
+        """The stored file behind one of our attachment URLs (absolute or a path)."""
+        file_id = attachment_id(url)
+        if file_id is None:
+            return None
+        return self.db.one("SELECT * FROM attachments WHERE id = ?", (file_id,))
+
+    def public_url_for(self, path: str) -> str:
+        return self.public_url + urlsplit(path).path
 
     # --- lookups shared by the endpoints ------------------------------------------------
 
@@ -97,6 +156,15 @@ class MessagingServer:
             if current is not None:
                 found[cid] = current
         return found
+
+
+def attachment_id(url: str) -> str | None:
+    """The id in one of our attachment URLs (absolute or a path), or None."""
+    path = urlsplit(url).path
+    if not path.startswith(ATTACHMENT_PREFIX):
+        return None
+    parts = PurePosixPath(path).parts
+    return parts[2] if len(parts) >= 3 else None
 
 
 def _files_dir(db_path: str | Path) -> Path:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA_V1 = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -81,8 +81,40 @@ CREATE TABLE attachments (
 );
 """
 
+# Version 2: real carriers. A group's id at the carrier and its members' ids; the
+# carrier's ids of each outbound message; the durable queue of work for the carrier;
+# and the inbox of what the carrier told us (webhooks), each applied once.
+_SCHEMA_V2 = """
+ALTER TABLE conversations ADD COLUMN carrier_ref TEXT;
+ALTER TABLE conversations ADD COLUMN carrier_ready INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE participants ADD COLUMN carrier_ref TEXT;
+CREATE INDEX conversations_by_carrier_ref ON conversations (carrier_ref)
+    WHERE carrier_ref IS NOT NULL;
+CREATE TABLE carrier_messages (
+    carrier_message_id TEXT PRIMARY KEY, message_id TEXT NOT NULL
+);
+CREATE TABLE carrier_jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,
+    conversation_id TEXT NOT NULL, message_id TEXT,
+    state TEXT NOT NULL, ready INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+    next_at INTEGER NOT NULL, first_try_at INTEGER, answer_lost INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX carrier_jobs_due ON carrier_jobs (next_at) WHERE state = 'queued' AND ready = 1;
+CREATE INDEX carrier_jobs_by_conversation ON carrier_jobs (conversation_id, id)
+    WHERE state IN ('queued', 'running');
+CREATE INDEX carrier_jobs_running ON carrier_jobs (id) WHERE state = 'running';
+CREATE TABLE carrier_inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, carrier TEXT NOT NULL, event_id TEXT NOT NULL,
+    payload TEXT NOT NULL, received_at TEXT NOT NULL, state TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+    UNIQUE (carrier, event_id)
+);
+CREATE INDEX carrier_inbox_new ON carrier_inbox (id) WHERE state = 'new'
+"""
+
 # Index = version reached by applying that script; append, never edit.
-_MIGRATIONS: Sequence[str] = (_SCHEMA_V1,)
+_MIGRATIONS: Sequence[str] = (_SCHEMA_V1, _SCHEMA_V2)
 
 Row = sqlite3.Row
 

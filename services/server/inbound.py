@@ -11,16 +11,22 @@ again, except where DND is permanent.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from services import limits, phones
-from services.server import changes, clock, views
-from services.server.core import MessagingServer
+from services import phones
+from services.server import changes, clock, optouts, views
+from services.server.carriers.base import InboundMedia, InboundMessage
 from services.server.db import Row
 from services.server.problems import ApiProblem, invalid
 from services.server.writes import Member, NewMessage, insert_conversation, insert_message
+
+if TYPE_CHECKING:
+    from services.server.core import MessagingServer
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -31,43 +37,103 @@ class InboundText:
     media_urls: list[str]
 
 
-def keyword(body: str) -> str:
-    # "Stop." and " stop " are the same request as "STOP".
-    return " ".join(body.split()).strip(".!").strip().upper()
+def receive(
+    server: MessagingServer, location_id: str, text: InboundText, *, new_groups: bool = False
+) -> dict[str, Any]:
+    """Store an inbound text in the right thread and apply its keyword; answer the message.
 
-
-def receive(server: MessagingServer, location_id: str, text: InboundText) -> dict[str, Any]:
-    """Store an inbound text in the right thread and apply its keyword; answer the message."""
+    A set of numbers that matches no group is refused (404), or with ``new_groups``
+    (a real carrier's text, which must not be lost) starts a new group thread.
+    """
     sender = _normal(text.sender)
     numbers = [_normal(n) for n in text.to]
     business = _business_number(server, location_id, numbers)
     others = {n for n in numbers if n != business and n != sender}
     with server.write() as conn:
         if others:
-            conversation = _group_for(server, location_id, business, others | {sender})
+            members = others | {sender}
+            conversation = _group_for(server, location_id, business, members)
+            if conversation is None and new_groups:
+                conversation = _new_group(conn, server, location_id, business, members)
+            elif conversation is None:
+                raise ApiProblem(404, "No group has exactly these numbers.")
         else:
             conversation = _one_to_one(conn, server, location_id, business, sender)
-        participant = server.db.one(
-            "SELECT id FROM participants WHERE conversation_id = ? AND phone = ?",
-            (conversation, sender),
-        )
-        message_id = insert_message(
-            conn,
-            NewMessage(
-                conversation_id=conversation,
-                direction="inbound",
-                body=text.body,
-                when=clock.now(),
-                status="delivered",
-                attachments=tuple(text.media_urls),
-                participant_id=participant["id"] if participant else None,
-                from_phone=sender,
-            ),
-        )
-        changes.message_created(conn, server.db, message_id)
-        _apply_keyword(conn, server, sender, keyword(text.body))
+        message_id = _store(conn, server, conversation, sender, text.body, text.media_urls)
     message = views.load_message(server.db, message_id)
     return {"conversationId": conversation, "messageId": message_id, "message": message}
+
+
+def receive_from_carrier(
+    server: MessagingServer, event: InboundMessage, attachments: list[str]
+) -> str | None:
+    """A real carrier's inbound text: into the group it names, else routed by its numbers.
+
+    Answers the new message's id, or None for what is not a participant's text (our
+    own message echoed back by the carrier).
+    """
+    sender = phones.normalize(event.sender) or event.sender
+    if server.db.one("SELECT 1 FROM numbers WHERE phone_number = ?", (sender,)):
+        return None
+    named = None
+    if event.carrier_group_ref:
+        named = server.db.one(
+            "SELECT id FROM conversations WHERE carrier_ref = ?", (event.carrier_group_ref,)
+        )
+    if named is not None:
+        with server.write() as conn:
+            return _store(conn, server, named["id"], sender, event.body, attachments)
+    location = _location_of(server, event.to)
+    if location is None:
+        log.warning("an inbound text reached none of this server's numbers; it was dropped")
+        return None
+    text = InboundText(sender, list(event.to), event.body, attachments)
+    return str(receive(server, location, text, new_groups=True)["messageId"])
+
+
+async def keep_media(server: MessagingServer, media: InboundMedia) -> str:
+    """Fetch an inbound attachment from the carrier and keep it here; its path."""
+    content, mime = await server.carrier.fetch_media(media)
+    return server.keep_file(media.name or "attachment", mime or media.mime or "", content)
+
+
+def _location_of(server: MessagingServer, numbers: tuple[str, ...]) -> str | None:
+    for number in numbers:
+        normal = phones.normalize(number) or number
+        row = server.db.one("SELECT location_id FROM numbers WHERE phone_number = ?", (normal,))
+        if row is not None:
+            return str(row["location_id"])
+    return None
+
+
+def _store(
+    conn: sqlite3.Connection,
+    server: MessagingServer,
+    conversation: str,
+    sender: str,
+    body: str,
+    attachments: list[str],
+) -> str:
+    participant = server.db.one(
+        "SELECT id FROM participants WHERE conversation_id = ? AND phone = ?",
+        (conversation, sender),
+    )
+    message_id = insert_message(
+        conn,
+        NewMessage(
+            conversation_id=conversation,
+            direction="inbound",
+            body=body,
+            when=clock.now(),
+            status="delivered",
+            attachments=tuple(attachments),
+            participant_id=participant["id"] if participant else None,
+            from_phone=sender,
+        ),
+    )
+    changes.message_created(conn, server.db, message_id)
+    optouts.apply_keyword(conn, server.db, sender, body)
+    return message_id
 
 
 def _normal(number: str) -> str:
@@ -85,7 +151,9 @@ def _business_number(server: MessagingServer, location_id: str, numbers: list[st
     return found[0]
 
 
-def _group_for(server: MessagingServer, location_id: str, business: str, members: set[str]) -> str:
+def _group_for(
+    server: MessagingServer, location_id: str, business: str, members: set[str]
+) -> str | None:
     # Only groups the sender is in (an indexed lookup), not every group of the number: at
     # 10,000 conversations the scan cost a query per group. Most recently active first; in
     # a tie of the same millisecond the later message (or the later group) wins.
@@ -106,7 +174,32 @@ def _group_for(server: MessagingServer, location_id: str, business: str, members
         }
         if phones_in == members:
             return str(row["id"])
-    raise ApiProblem(404, "No group has exactly these numbers.")
+    return None
+
+
+def _new_group(
+    conn: sqlite3.Connection,
+    server: MessagingServer,
+    location_id: str,
+    business: str,
+    members: set[str],
+) -> str:
+    """A group text from a set of numbers no thread has: a new thread, as a phone would."""
+    people = []
+    for phone in sorted(members):
+        contact = _contact_for(conn, server, location_id, phone)
+        people.append(Member(views.contact_name(contact) or phone, phone, contact_id=contact["id"]))
+    conversation_id = insert_conversation(
+        conn,
+        location_id=location_id,
+        type_="TYPE_GROUP_SMS",
+        from_number=business,
+        members=people,
+        when=clock.now(),
+        kind="contacts",
+    )
+    changes.conversation_updated(conn, server.db, conversation_id)
+    return conversation_id
 
 
 def _one_to_one(
@@ -151,29 +244,3 @@ def _contact_for(
     created = server.db.one("SELECT * FROM contacts WHERE id = ?", (contact_id,))
     assert created is not None
     return created
-
-
-def _apply_keyword(
-    conn: sqlite3.Connection, server: MessagingServer, sender: str, word: str
-) -> None:
-    if word in limits.OPT_OUT_WORDS:
-        new, allowed_from = "active", ("inactive",)
-    elif word in limits.OPT_IN_WORDS:
-        new, allowed_from = "inactive", ("active",)
-    else:
-        return
-    # The contacts whose current number sent it, and those it routes to in a group.
-    rows = server.db.all(
-        "SELECT id, dnd_status FROM contacts WHERE phone = ?"
-        " UNION SELECT c.id, c.dnd_status FROM contacts c JOIN participants p"
-        " ON p.contact_id = c.id WHERE p.phone = ?",
-        (sender, sender),
-    )
-    for row in rows:
-        if row["dnd_status"] not in allowed_from:
-            continue
-        conn.execute(
-            "UPDATE contacts SET dnd_status = ?, date_updated = ? WHERE id = ?",
-            (new, clock.iso(clock.now()), row["id"]),
-        )
-        changes.contact_updated(conn, server.db, row["id"], dnd_changed=True)

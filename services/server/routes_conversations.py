@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from services import phones, rules
 from services.models import Contact, Conversation, ConversationType, GroupKind, PhoneNumber, User
-from services.server import changes, clock, views
+from services.server import carrier_queue, changes, clock, views
 from services.server.access import may_view, refuse, visible_conversation
 from services.server.db import dumps
 from services.server.problems import not_found
@@ -262,9 +262,11 @@ async def create_group(
             created_by=ctx.user.id,
         )
         changes.conversation_updated(conn, server.db, conversation_id)
+        carrier_queue.enqueue(conn, "group", conversation_id, now_ms=server.queue.now_ms())
         answer = {"conversation": views.load_conversation(server.db, conversation_id)}
         if key:
             _remember(conn, ctx, "groups", key, 201, answer)
+    server.queue.wake()
     return answer
 
 

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import PurePosixPath
 from typing import Annotated, Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import FileResponse, Response
 
 from services import rules
 from services.models import Conversation
-from services.server import changes, clock, direct, uploads, views
+from services.server import carrier_queue, changes, clock, direct, uploads, views
 from services.server.access import refuse, visible_conversation
+from services.server.core import ATTACHMENT_PREFIX
 from services.server.db import Row
 from services.server.problems import ApiProblem, invalid, not_found
 from services.server.schemas import MessagesAnswer, SendAnswer, SendMessage, UploadAnswer
 from services.server.web import Context, Ctx, answer, problem_response, server_of
 from services.server.writes import NewMessage, insert_message
 
-ATTACHMENT_PREFIX = "/attachments/"
 router = APIRouter(tags=["messages"])
 
 
@@ -98,26 +97,12 @@ def _replay(ctx: Ctx, conversation_id: str, client_id: str) -> dict[str, Any] | 
     return {"conversationId": conversation_id, "messageId": row["id"], "status": "queued"}
 
 
-def attachment_id(url: str) -> str | None:
-    """The id in one of our attachment URLs (absolute or a path), or None."""
-    path = urlsplit(url).path
-    if not path.startswith(ATTACHMENT_PREFIX):
-        return None
-    parts = PurePosixPath(path).parts
-    return parts[2] if len(parts) >= 3 else None
-
-
 def _attachments(ctx: Ctx, urls: list[str]) -> list[Row]:
     """The stored files behind these URLs, refused by the attachment rules (413/415/422)."""
     rows: list[Row] = []
     unknown: list[str] = []
     for url in urls:
-        file_id = attachment_id(url)
-        row = (
-            None
-            if file_id is None
-            else ctx.server.db.one("SELECT * FROM attachments WHERE id = ?", (file_id,))
-        )
+        row = ctx.server.attachment_for(url)
         if row is None:
             unknown.append(url)
         else:
@@ -161,7 +146,10 @@ def _store(
             recipients=[(p.id, p.phone) for p in conversation.participants],
         )
         changes.message_created(conn, server.db, message_id)
-    server.carrier.deliver(message_id)
+        carrier_queue.enqueue(
+            conn, "send", conversation.id, message_id, now_ms=server.queue.now_ms()
+        )
+    server.queue.wake()
     return {"conversationId": conversation.id, "messageId": message_id, "status": "queued"}
 
 

@@ -7,11 +7,17 @@ from typing import Any
 from fastapi import APIRouter
 
 from services.server import inbound
+from services.server.carriers.simulated import SimulatedCarrier
 from services.server.problems import invalid
 from services.server.schemas import CarrierAnswer, CarrierTune, Inbound, InboundAnswer
-from services.server.web import Context, answer
+from services.server.web import Context, Ctx, answer
 
 router = APIRouter(tags=["simulated carrier"])
+
+
+def _simulated(ctx: Ctx) -> SimulatedCarrier:
+    assert ctx.server.simulated is not None, "mounted only with the simulated carrier"
+    return ctx.server.simulated
 
 
 @router.post(
@@ -35,7 +41,7 @@ async def receive(ctx: Context, body: Inbound) -> dict[str, Any]:
     summary="Tune the simulated carrier (simulated carrier only)",
 )
 async def tune(ctx: Context, body: CarrierTune) -> dict[str, Any]:
-    settings = ctx.server.carrier.tune(
+    settings = _simulated(ctx).tune(
         latency_ms=body.latency_ms,
         fail_rate=None if body.fail_rate is None else float(body.fail_rate),
         max_mms_bytes=body.max_mms_bytes,

@@ -9,7 +9,7 @@ import pytest
 from services.api import ApiClient, RetryPolicy
 from services.models import MessageStatus
 from services.server import seed
-from services.server.carrier import overall
+from services.server.deliveries import overall
 from services.server.embedded import EmbeddedTransport, embedded_transport
 from tests.services.server.conftest import BASE
 

@@ -8,7 +8,7 @@ from services.api import ApiClient
 from services.api.errors import ValidationError
 from services.models import DndStatus
 from services.server import seed, seed_media
-from services.server.inbound import keyword
+from services.server.optouts import keyword
 
 pytestmark = pytest.mark.anyio
 
