@@ -70,7 +70,9 @@ class StandaloneServer:
 
 def _server(tmp: Path) -> StandaloneServer:
     port = free_port()
-    return StandaloneServer(f"http://127.0.0.1:{port}", port, tmp / "sandbox.sqlite3", tmp / "sandbox.log")
+    return StandaloneServer(
+        f"http://127.0.0.1:{port}", port, tmp / "sandbox.sqlite3", tmp / "sandbox.log"
+    )
 
 
 @contextmanager
