@@ -37,7 +37,9 @@ _scalar = (
 )
 ANY_JSON: st.SearchStrategy[Any] = st.recursive(
     _scalar,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 
