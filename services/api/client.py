@@ -111,7 +111,6 @@ _RATE_LIMIT_HEADERS = (
     "X-RateLimit-Limit-Daily",
     "X-RateLimit-Daily-Remaining",
 )
-LEADCONNECTOR_NUMBERS_PAGE = lc.NUMBERS_PAGE_SIZE
 
 
 @dataclass(frozen=True)
@@ -355,7 +354,7 @@ class ApiClient:
         path = f"/phone-system/numbers/location/{await self.location_id()}"
         if not self.leadconnector:
             return validate(_NUMBERS, field(await self._json("GET", path), "numbers", path), path)
-        params = {"pageSize": LEADCONNECTOR_NUMBERS_PAGE}
+        params = {"pageSize": lc.NUMBERS_PAGE_SIZE}
         payload = await self._json("GET", path, params=params)
         return validate(_NUMBERS, lc.numbers(payload, path), path)
 
