@@ -151,7 +151,11 @@ def _client(cfg: AppConfig, *, watch: bool = False) -> Any:
         # Default TLS verification (never turned off), plus the 401 watch.
         transport = AuthWatch(httpx.AsyncHTTPTransport(), lambda: _auth_lost(cfg))
     return ApiClient(
-        cfg.backend_url or "", cfg.token, transport=transport, location_id=cfg.location_id
+        cfg.backend_url or "",
+        cfg.token,
+        transport=transport,
+        location_id=cfg.location_id,
+        company_id=cfg.company_id,
     )
 
 

@@ -29,6 +29,8 @@ class AppConfig:
     # Never in a repr: an AppConfig may end up in a log line or a crash report.
     token: str = field(default="demo-admin", repr=False)
     location_id: str | None = DEMO_LOCATION
+    # LeadConnector's company (agency) id, for its user search; None elsewhere.
+    company_id: str | None = None
     data_dir: Path = Path(".")
     # The token came from the command line (a developer's run): never saved or deleted.
     token_from_args: bool = False
@@ -128,7 +130,10 @@ def _apply_saved(cfg: AppConfig, saved: Any, explicit_dir: bool) -> AppConfig:
         token = "demo-staff" if getattr(saved, "demo_user", "admin") == "staff" else "demo-admin"
         return replace(cfg, token=token, location_id=location)
     # The token is not a setting: the shell reads it from the secure store, or signs in.
-    return replace(cfg, backend_url=backend.rstrip("/"), token="", location_id=location)
+    company = getattr(saved, "company_id", None)
+    return replace(
+        cfg, backend_url=backend.rstrip("/"), token="", location_id=location, company_id=company
+    )
 
 
 # The API backend signed in to from the app (address and location, never the token),

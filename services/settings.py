@@ -121,6 +121,9 @@ class Settings(BaseModel):
 
     backend: str = EMBEDDED
     location_id: str
+    # LeadConnector only: the agency (company) its location belongs to, which its user
+    # search requires; without it LeadConnector's teammates are not listed.
+    company_id: str | None = None
     demo_user: Literal["admin", "staff"] = "admin"
     poll_interval_seconds: float = Field(10.0, ge=2, le=600)
     long_poll_wait_seconds: int = Field(25, ge=1, le=60)
@@ -151,7 +154,7 @@ class Settings(BaseModel):
             return EMBEDDED
         return validate_backend_url(value)
 
-    @field_validator("location_id", mode="before")
+    @field_validator("location_id", "company_id", mode="before")
     @classmethod
     def _location(cls, value: object) -> object:
         if not isinstance(value, str):

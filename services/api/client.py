@@ -3,11 +3,13 @@
 Every method returns models from ``services.models`` or raises an error from
 ``services.api.errors``; nothing httpx- or pydantic-specific escapes. The same
 code talks to the embedded backend (through ``httpx.ASGITransport``), a
-standalone sandbox, or LeadConnector's public API for what that API offers.
+standalone server, or LeadConnector's public API for what that API offers —
+shaped to the letter of LeadConnector's documents by ``services.api.leadconnector``.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ import pydantic
 from httpx_sse import SSEError, aconnect_sse
 from pydantic.alias_generators import to_camel
 
+from services.api import leadconnector as lc
 from services.api import pagination
 from services.api.errors import (
     AuthError,
@@ -37,7 +40,7 @@ from services.api.responses import (
     validate,
 )
 from services.api.retry import RetryPolicy
-from services.api.upload import Progress, encode_upload, progress_stream
+from services.api.upload import Progress, encode_form, encode_upload, progress_stream
 from services.api.urls import (
     is_leadconnector,
     may_carry_token,
@@ -61,6 +64,8 @@ from services.models import (
     SendResult,
     User,
 )
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=60.0, pool=10.0)
 # A long-poll answers within `wait` seconds; allow that much more for the network.
@@ -106,8 +111,14 @@ _RATE_LIMIT_HEADERS = (
     "X-RateLimit-Limit-Daily",
     "X-RateLimit-Daily-Remaining",
 )
-# LeadConnector pages business numbers (50 by default); its documented maximum gets them all.
-LEADCONNECTOR_NUMBERS_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class _LeadConnectorThread:
+    """What LeadConnector's sends and uploads need to know of a conversation."""
+
+    contact_id: str
+    is_group: bool
 
 
 def _header_int(headers: httpx.Headers, name: str) -> int | None:
@@ -121,6 +132,8 @@ class ApiClient:
     """Typed access to the backend. Use as ``async with ApiClient(...) as api:`` or call aclose().
 
     ``location_id`` defaults to the signed-in user's location (from ``me()``).
+    ``company_id`` is LeadConnector's agency (company) id, which its user search
+    requires; without it LeadConnector's teammates cannot be listed.
     ``transport`` lets the embedded backend (ASGI) or a test (MockTransport) stand in for the
     network. TLS verification is always on; a remote ``base_url`` must be https (plain http
     only for loopback, or for any name with an ``httpx.ASGITransport``, which never leaves
@@ -136,18 +149,21 @@ class ApiClient:
         location_id: str | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
+        company_id: str | None = None,
     ) -> None:
         # An ASGI transport is the embedded backend: in-process, nothing goes on the network.
         self._in_process = isinstance(transport, httpx.ASGITransport)
         self.base_url = validate_base_url(base_url, in_process=self._in_process)
         self._token = _checked_token(token)
         self._location_id = location_id
+        self._company_id = company_id or None
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self.retry = retry if retry is not None else RetryPolicy()
         self.leadconnector = is_leadconnector(self.base_url)
         self.rate_limit: RateLimit | None = None
-        # LeadConnector sends by contact: conversation id -> its contact, learned once.
-        self._lc_contacts: dict[str, str] = {}
+        # LeadConnector sends and uploads by contact: conversation id -> its contact and
+        # kind, learned once.
+        self._lc_threads: dict[str, _LeadConnectorThread] = {}
         self._http = httpx.AsyncClient(
             base_url=self.base_url,
             transport=transport,
@@ -301,15 +317,46 @@ class ApiClient:
         return validate(_USER, unwrap(payload, "user"), "GET /users/me")
 
     async def teammates(self) -> list[User]:
+        if self.leadconnector:
+            return await self._leadconnector_teammates()
         path = "/users/"
         payload = await self._json("GET", path, params={"locationId": await self.location_id()})
         return validate(_USERS, field(payload, "users", path), path)
 
+    async def _leadconnector_teammates(self) -> list[User]:
+        """The location's users from ``GET /users/search`` (the old list is deprecated).
+
+        It requires the company id; without one the list is refused before asking.
+        """
+        if self._company_id is None:
+            raise UnsupportedFeatureError(
+                "list teammates",
+                "LeadConnector's user search needs the company id (set company_id)",
+            )
+        path, location = "/users/search", await self.location_id()
+        users: dict[str, dict[str, Any]] = {}
+        skip = 0
+        for _ in range(lc.USERS_MAX_PAGES):
+            params = lc.users_query(self._company_id, location, skip)
+            page, count = lc.users_page(await self._json("GET", path, params=params), path)
+            skip += len(page)
+            fresh = {u["id"]: u for u in page if u["id"] not in users}
+            users.update(fresh)
+            # Stop at the reported count, at a short page, or when a page brings no one
+            # new (a server ignoring skip must not make us ask forever).
+            if not fresh or (count is not None and len(users) >= count):
+                break
+            if count is None and len(page) < lc.USERS_PAGE_SIZE:
+                break
+        return validate(_USERS, list(users.values()), path)
+
     async def phone_numbers(self) -> list[PhoneNumber]:
         path = f"/phone-system/numbers/location/{await self.location_id()}"
-        params = {"pageSize": LEADCONNECTOR_NUMBERS_PAGE} if self.leadconnector else None
+        if not self.leadconnector:
+            return validate(_NUMBERS, field(await self._json("GET", path), "numbers", path), path)
+        params = {"pageSize": lc.NUMBERS_PAGE_SIZE}
         payload = await self._json("GET", path, params=params)
-        return validate(_NUMBERS, field(payload, "numbers", path), path)
+        return validate(_NUMBERS, lc.numbers(payload, path), path)
 
     # --- contacts --------------------------------------------------------------------
 
@@ -325,8 +372,11 @@ class ApiClient:
         if search_after is not None:
             body["searchAfter"] = search_after
         # A search changes nothing, so it is safe to repeat despite being a POST.
+        what = "POST /contacts/search"
         payload = await self._json("POST", "/contacts/search", json=body, idempotent=True)
-        return validate(_CONTACT_PAGE, payload, "POST /contacts/search")
+        if self.leadconnector:
+            payload = lc.contact_page(payload, what)
+        return validate(_CONTACT_PAGE, payload, what)
 
     def iter_contacts(self, query: str = "", page_limit: int = 50) -> AsyncIterator[Contact]:
         """Every contact matching ``query``, fetching pages as the caller iterates."""
@@ -335,6 +385,8 @@ class ApiClient:
     async def get_contact(self, contact_id: str) -> Contact:
         path = f"/contacts/{contact_id}"
         payload = await self._json("GET", path)
+        if self.leadconnector:
+            return validate(_CONTACT, lc.contact(payload, contact_id, path), path)
         return validate(_CONTACT, unwrap(payload, "contact"), path)
 
     async def update_contact(self, contact_id: str, **fields: Any) -> Contact:
@@ -345,6 +397,8 @@ class ApiClient:
         # fields to given values, so repeating is harmless.
         method = "PUT" if self.leadconnector else "PATCH"
         payload = await self._json(method, path, json=body, idempotent=True)
+        if self.leadconnector:
+            return validate(_CONTACT, lc.contact(payload, contact_id, path), path)
         return validate(_CONTACT, unwrap(payload, "contact"), path)
 
     async def delete_contact(self, contact_id: str) -> None:
@@ -364,8 +418,15 @@ class ApiClient:
 
         For the next page pass the last row's ``last_message_date`` and ``id``.
         """
+        what = "GET /conversations/search"
+        location = await self.location_id()
+        if self.leadconnector:
+            # It pages by date alone: its search declares no startAfterId.
+            params = lc.conversations_query(location, limit, start_after_date, query, status)
+            payload = await self._json("GET", "/conversations/search", params=params)
+            return validate(_CONVERSATION_PAGE, lc.conversation_page(payload, what), what)
         params = {
-            "locationId": await self.location_id(),
+            "locationId": location,
             "limit": limit,
             "startAfterDate": start_after_date,
             "startAfterId": start_after_id,
@@ -373,7 +434,7 @@ class ApiClient:
             "status": status,
         }
         payload = await self._json("GET", "/conversations/search", params=params)
-        return validate(_CONVERSATION_PAGE, payload, "GET /conversations/search")
+        return validate(_CONVERSATION_PAGE, payload, what)
 
     def iter_conversations(
         self, query: str | None = None, status: str = "all", page_size: int = 20
@@ -384,6 +445,8 @@ class ApiClient:
     async def get_conversation(self, conversation_id: str) -> Conversation:
         path = f"/conversations/{conversation_id}"
         payload = await self._json("GET", path)
+        if self.leadconnector:
+            return validate(_CONVERSATION, lc.conversation(payload, conversation_id, path), path)
         return validate(_CONVERSATION, unwrap(payload, "conversation"), path)
 
     async def mark_read(self, conversation_id: str) -> None:
@@ -439,6 +502,8 @@ class ApiClient:
         path = f"/conversations/{conversation_id}/messages"
         params = {"limit": limit, "lastMessageId": last_message_id}
         payload = await self._json("GET", path, params=params)
+        if self.leadconnector:
+            return validate(_MESSAGES_PAGE, lc.messages_page(payload, conversation_id, path), path)
         return validate(_MESSAGES_PAGE, _messages_page(payload, path), path)
 
     def iter_messages(self, conversation_id: str, page_size: int = 20) -> AsyncIterator[Message]:
@@ -496,46 +561,42 @@ class ApiClient:
         from_number: str | None,
         to_number: str | None,
     ) -> SendResult:
-        """LeadConnector's one-to-one send: ``{type, contactId, message, attachments, ...}``.
+        """LeadConnector's one-to-one send (``SendMessageBodyDto``, see ``leadconnector``).
 
-        Only its documented fields go in the body (it has no ``conversationId`` or
-        ``clientMessageId``), and it ignores ``Idempotency-Key``, so nothing makes a
-        repeat safe: the send is not retried once the request may have left the
-        device. A send whose answer is lost stays failed for the user to retry,
-        which can deliver the text twice — the residual risk of this backend.
+        Its body has no ``conversationId`` or ``clientMessageId`` and it declares no
+        ``Idempotency-Key``, so nothing makes a repeat safe: the send is not retried
+        once the request may have left the device. A send whose answer is lost stays
+        failed for the user to retry, which can deliver the text twice — the residual
+        risk of this backend.
         """
-        contact = contact_id or await self._leadconnector_contact(conversation_id)
-        payload_body: dict[str, Any] = {"type": "SMS", "contactId": contact, "message": body}
-        urls = list(attachments)
-        if urls:
-            payload_body["attachments"] = urls
-        extra = {"fromNumber": from_number, "toNumber": to_number}
-        payload_body.update({k: v for k, v in extra.items() if v is not None})
+        if contact_id is None:
+            thread = await self._leadconnector_thread(conversation_id)
+            if thread.is_group:
+                raise UnsupportedFeatureError(
+                    "send messages into group chats",
+                    f"conversation {conversation_id} is TYPE_GROUP_SMS; "
+                    "LeadConnector's public API has no group send",
+                )
+            contact_id = thread.contact_id
+        payload_body = lc.send_body(contact_id, body, attachments, from_number, to_number)
         path = "/conversations/messages"
         payload = await self._json("POST", path, json=payload_body, idempotent=False)
-        if isinstance(payload, dict) and "conversationId" not in payload:
-            payload = {**payload, "conversationId": conversation_id}
-        return validate(_SEND_RESULT, payload, path)
+        return validate(_SEND_RESULT, lc.send_result(payload, conversation_id, path), path)
 
-    async def _leadconnector_contact(self, conversation_id: str) -> str:
-        """The contact of a one-to-one LeadConnector conversation; groups are refused."""
-        cached = self._lc_contacts.get(conversation_id)
+    async def _leadconnector_thread(self, conversation_id: str) -> _LeadConnectorThread:
+        """A LeadConnector conversation's contact and kind, asked once per conversation."""
+        cached = self._lc_threads.get(conversation_id)
         if cached is not None:
             return cached
         conversation = await self.get_conversation(conversation_id)
-        if conversation.is_group:
-            raise UnsupportedFeatureError(
-                "send messages into group chats",
-                f"conversation {conversation_id} is TYPE_GROUP_SMS; "
-                "LeadConnector's public API has no group send",
-            )
         if not conversation.contact_id:
             raise UnsupportedFeatureError(
                 "send messages into this conversation",
                 f"conversation {conversation_id} has no contactId to send to",
             )
-        self._lc_contacts[conversation_id] = conversation.contact_id
-        return conversation.contact_id
+        thread = _LeadConnectorThread(conversation.contact_id, conversation.is_group)
+        self._lc_threads[conversation_id] = thread
+        return thread
 
     async def upload(
         self,
@@ -552,20 +613,11 @@ class ApiClient:
         if the upload is retried.
         """
         path = "/conversations/messages/upload"
-        location: str | None = None
         if self.leadconnector:
-            # Its sends are one-to-one only, so refuse a group's file before uploading it;
-            # its upload form wants the location and is not a group-SMS upload.
-            await self._leadconnector_contact(conversation_id)
-            location = await self.location_id()
-        body, content_type_header = encode_upload(
-            conversation_id,
-            filename,
-            data,
-            content_type,
-            group_sms=not self.leadconnector,
-            location_id=location,
-        )
+            return await self._upload_leadconnector(
+                conversation_id, filename, data, content_type, on_progress
+            )
+        body, content_type_header = encode_upload(conversation_id, filename, data, content_type)
         headers = {
             "Content-Type": content_type_header,
             "Content-Length": str(len(body)),
@@ -584,6 +636,45 @@ class ApiClient:
         if not urls:
             raise MalformedResponseError(f"POST {path}: no uploaded file URL in the answer")
         return urls[0]
+
+    async def _upload_leadconnector(
+        self,
+        conversation_id: str,
+        filename: str,
+        data: bytes,
+        content_type: str,
+        on_progress: Progress | None,
+    ) -> str:
+        """LeadConnector's current upload form: contact, conversation and location.
+
+        A group conversation's file goes up as a group-SMS upload (one file a request).
+        No ``Idempotency-Key`` (its documents declare none): a repeated upload can at
+        worst leave an unused file (or Twilio media) behind, never send anything, so
+        it is still retried.
+        """
+        path = "/conversations/messages/upload"
+        thread = await self._leadconnector_thread(conversation_id)
+        fields = lc.upload_fields(
+            conversation_id, thread.contact_id, await self.location_id(), group=thread.is_group
+        )
+        body, content_type_header = encode_form(fields, lc.FILE_FIELD, filename, data, content_type)
+        headers = {"Content-Type": content_type_header, "Content-Length": str(len(body))}
+        payload = await self._json(
+            "POST",
+            path,
+            headers=headers,
+            content=lambda: progress_stream(body, on_progress),
+            idempotent=True,
+        )
+        answer = lc.uploaded(payload, f"POST {path}")
+        if not answer.urls:
+            sids = ", ".join(answer.twilio_media_sids) or "none"
+            raise MalformedResponseError(
+                f"POST {path}: the answer names no uploaded file URL (Twilio media: {sids})"
+            )
+        if answer.twilio_media_sids:
+            log.debug("upload for %s: Twilio media %s", conversation_id, answer.twilio_media_sids)
+        return answer.urls[0]
 
     async def download(self, url: str) -> bytes:
         """The bytes of an attachment URL. The token goes only to the backend's own origin."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 
 import httpx
 
@@ -16,27 +16,28 @@ def encode_upload(
     filename: str,
     data: bytes,
     content_type: str,
-    *,
-    group_sms: bool = True,
-    location_id: str | None = None,
 ) -> tuple[bytes, str]:
-    """The multipart body and its Content-Type for one file of a message.
+    """The contract's multipart body for one file of a group message, and its Content-Type.
 
-    ``group_sms`` adds ``isGroupSms=true`` (one file per request, the contract's
-    group upload); ``location_id`` adds the ``locationId`` LeadConnector's form
-    requires. httpx encodes it (boundary, escaping of the file name); we keep
-    the bytes so each attempt can stream them afresh and count what left.
+    ``isGroupSms=true``: one file per request, as the contract's group upload wants.
     """
-    fields = {"conversationId": conversation_id}
-    if group_sms:
-        fields["isGroupSms"] = "true"
-    if location_id is not None:
-        fields["locationId"] = location_id
+    fields = {"conversationId": conversation_id, "isGroupSms": "true"}
+    return encode_form(fields, "fileAttachment", filename, data, content_type)
+
+
+def encode_form(
+    fields: Mapping[str, str], file_field: str, filename: str, data: bytes, content_type: str
+) -> tuple[bytes, str]:
+    """A multipart body of ``fields`` plus one file, and its Content-Type.
+
+    httpx encodes it (boundary, escaping of the file name); we keep the bytes so
+    each attempt can stream them afresh and count what left.
+    """
     request = httpx.Request(
         "POST",
         "http://upload.invalid/",
-        data=fields,
-        files={"fileAttachment": (filename, data, content_type)},
+        data=dict(fields),
+        files={file_field: (filename, data, content_type)},
     )
     return request.read(), request.headers["Content-Type"]
 

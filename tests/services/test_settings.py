@@ -179,3 +179,12 @@ def test_ca_bundle_must_exist_and_verification_stays_on(tmp_path: Path) -> None:
 def test_validate_backend_url_explains(text: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason.replace("?", r"\?")):
         validate_backend_url(text)
+
+
+def test_leadconnectors_company_id_is_read_and_checked(tmp_path: Path) -> None:
+    text = 'backend = "https://services.leadconnectorhq.com"\nlocation_id = "L1"'
+    settings = load_settings(write(tmp_path, text), {"GCS_COMPANY_ID": "5DP41231LkQsiKESj6rh"})
+    assert settings.company_id == "5DP41231LkQsiKESj6rh"
+    assert load_settings(write(tmp_path, text), {}).company_id is None
+    (line,) = problems(tmp_path, text + '\ncompany_id = "a b"')
+    assert line == "flet.toml: company_id: \"a b\" must be 1-64 letters, digits, '-' or '_'"

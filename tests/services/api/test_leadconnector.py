@@ -1,8 +1,12 @@
-"""The client against LeadConnector's public API, replayed from documented response shapes.
+"""The client against LeadConnector's public API, replayed from recorded answer shapes.
 
 The shapes live in ``tests/services/api/leadconnector/`` (see its README for
-where each comes from). LeadConnector cannot be reached from tests, so an
-``httpx.MockTransport`` answers with them and records what the client sends.
+where each comes from). LeadConnector cannot be reached from tests, so a
+validating mock of HighLevel's own OpenAPI documents (``lc_spec.mock``) answers
+with them: every request these tests make is also checked against the documents,
+and a test fails on any violation that is not one of the named exceptions.
+(``test_leadconnector_spec.py`` holds the client to the documents operation by
+operation, with their own examples and generated answers.)
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import email.policy
 import inspect
 import json
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +27,23 @@ from services.api import (
     ApiClient,
     AuthError,
     InsecureUrlError,
+    MalformedResponseError,
     NetworkError,
     RetryPolicy,
     UnsupportedFeatureError,
     ValidationError,
 )
 from services.models import ConversationType, DndStatus, MessageStatus, UserRole
+from tests.openapi_mock import Call, OpenApiMock, json_response
+from tests.services.api import lc_spec
 from tests.services.api.conftest import Sleeps
 
 pytestmark = pytest.mark.anyio
 
-LC = "https://services.leadconnectorhq.com"
-TOKEN = "pit-0123456789abcdef"
-LOCATION = "ve9EPM428kjkvShlRW1KT"
+LC = lc_spec.LC
+TOKEN = lc_spec.TOKEN
+LOCATION = lc_spec.LOCATION
+COMPANY = lc_spec.COMPANY
 SHAPES = Path(__file__).parent / "leadconnector"
 GROUP_ID = "tDtDnQdgm2LXpyiqYvZ6"
 PHONE_ID = "ABCHkzuJQ8ZMd4Te84GK"
@@ -46,18 +54,21 @@ Route = tuple[str, str]
 def shape(name: str) -> httpx.Response:
     """A fresh response replaying one recorded shape."""
     recorded = json.loads((SHAPES / f"{name}.json").read_text())
-    return httpx.Response(recorded["status"], json=recorded["body"], headers=recorded["headers"])
+    return json_response(recorded["status"], recorded["body"], recorded["headers"])
 
 
 class LeadConnector:
-    """Answers ``(method, path)`` with recorded shapes in turn (the last one repeats)."""
+    """Answers ``(method, path)`` with recorded shapes in turn (the last one repeats).
+
+    It sits behind the validating mock, which checks each request first.
+    """
 
     def __init__(self, routes: dict[Route, list[str | Exception]]) -> None:
         self.routes = {key: list(names) for key, names in routes.items()}
-        self.requests: list[httpx.Request] = []
+        self.mock: OpenApiMock = lc_spec.mock(self.answer)
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
+    def answer(self, call: Call) -> httpx.Response:
+        request = call.request
         queue = self.routes.get((request.method, request.url.path))
         if not queue:
             return httpx.Response(404, json={"statusCode": 404, "message": "Not Found"})
@@ -65,6 +76,10 @@ class LeadConnector:
         if isinstance(answer, Exception):
             raise answer
         return shape(answer)
+
+    @property
+    def requests(self) -> list[httpx.Request]:
+        return [call.request for call in self.mock.calls]
 
     def sent(self, method: str, path: str) -> list[httpx.Request]:
         return [r for r in self.requests if (r.method, r.url.path) == (method, path)]
@@ -76,17 +91,19 @@ def sleeps() -> Sleeps:
 
 
 @pytest.fixture
-def connect(sleeps: Sleeps) -> Callable[[LeadConnector], ApiClient]:
-    def build(server: LeadConnector) -> ApiClient:
-        return ApiClient(
-            LC,
-            TOKEN,
-            transport=httpx.MockTransport(server),
-            location_id=LOCATION,
-            retry=RetryPolicy(sleep=sleeps, rng=lambda: 0.5),
+def connect(sleeps: Sleeps) -> Iterator[Callable[..., ApiClient]]:
+    servers: list[LeadConnector] = []
+
+    def build(server: LeadConnector, company_id: str | None = COMPANY) -> ApiClient:
+        servers.append(server)
+        return lc_spec.client(
+            server.mock, retry=RetryPolicy(sleep=sleeps, rng=lambda: 0.5), company_id=company_id
         )
 
-    return build
+    yield build
+    # Whatever a test checks, what it sent must keep to HighLevel's documents.
+    for server in servers:
+        server.mock.assert_clean()
 
 
 def body_of(request: httpx.Request) -> Any:
@@ -144,7 +161,7 @@ OTHERS = "2021-07-28"
             "contacts_search",
             OTHERS,
         ),
-        (lambda api: api.teammates(), ("GET", "/users/"), "users", OTHERS),
+        (lambda api: api.teammates(), ("GET", "/users/search"), "users_search_page2", OTHERS),
         (
             lambda api: api.phone_numbers(),
             ("GET", f"/phone-system/numbers/location/{LOCATION}"),
@@ -159,13 +176,14 @@ async def test_each_area_gets_its_version_header_and_the_bearer_token(
     server = LeadConnector({route: [answer]})
     async with connect(server) as api:
         await call(api)
-    (request,) = server.requests
-    assert (request.method, request.url.path) == route
-    assert request.url.scheme == "https"
-    assert request.url.host == "services.leadconnectorhq.com"
-    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
-    assert request.headers["Version"] == version
-    assert request.headers["Accept"] == "application/json"
+    assert server.requests
+    for request in server.requests:
+        assert (request.method, request.url.path) == route
+        assert request.url.scheme == "https"
+        assert request.url.host == "services.leadconnectorhq.com"
+        assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+        assert request.headers["Version"] == version
+        assert request.headers["Accept"] == "application/json"
 
 
 # --- conversations -----------------------------------------------------------------------
@@ -292,7 +310,8 @@ async def test_one_to_one_sms_is_sent_with_contact_and_numbers(connect):
             to_number="+15550001234",
         )
     (request,) = server.requests
-    # Only LeadConnector's documented fields: no conversationId, no clientMessageId.
+    # Only LeadConnector's documented fields: no conversationId, no clientMessageId (and
+    # neither the subType nor the status its schema requires: docs/contract.md).
     assert body_of(request) == {
         "type": "SMS",
         "contactId": "9VEmS0si86GW6gXWU89b",
@@ -302,9 +321,11 @@ async def test_one_to_one_sms_is_sent_with_contact_and_numbers(connect):
         "toNumber": "+15550001234",
     }
     assert request.headers["Content-Type"] == "application/json"
+    assert "Idempotency-Key" not in request.headers  # LeadConnector declares none
     assert result.message_id == "t22c6DQcTDf3MjRhwf77"
-    assert result.conversation_id == PHONE_ID
-    assert result.status is MessageStatus.PENDING  # the answer has no status
+    # LeadConnector names the conversation it sent into.
+    assert result.conversation_id == "ABCHkzuJQ8ZMd4Te84GK"
+    assert result.status is MessageStatus.PENDING
 
 
 async def test_a_send_by_conversation_finds_its_contact_once(connect):
@@ -348,12 +369,48 @@ async def test_a_file_is_uploaded_with_leadconnectors_form_fields(connect):
     (upload,) = server.sent("POST", "/conversations/messages/upload")
     assert upload.headers["Content-Type"].startswith("multipart/form-data; boundary=")
     assert upload.headers["Version"] == CONVERSATIONS
+    # Its documents declare no Idempotency-Key: a repeat at worst leaves an unused file.
+    assert "Idempotency-Key" not in upload.headers
     fields = form_of(upload)
     assert fields["fileAttachment"] == ("photo.jpg", b"\xff\xd8\xff jpeg")
     assert fields["conversationId"] == (None, PHONE_ID.encode())
+    assert fields["contactId"] == (None, b"9VEmS0si86GW6gXWU89b")
     assert fields["locationId"] == (None, LOCATION.encode())
-    # One-to-one only on LeadConnector: not a group-SMS upload.
+    # A one-to-one conversation: not a group-SMS upload.
     assert "isGroupSms" not in fields
+
+
+async def test_a_group_file_is_a_group_sms_upload_of_one_file(connect):
+    server = LeadConnector(
+        {
+            ("GET", f"/conversations/{GROUP_ID}"): ["conversation_get_group"],
+            ("POST", "/conversations/messages/upload"): ["upload_group"],
+        }
+    )
+    async with connect(server) as api:
+        url = await api.upload(GROUP_ID, "photo.jpg", b"\xff\xd8\xff jpeg", "image/jpeg")
+    # The URL is the answer; the Twilio media ids that come with it are read, not needed.
+    assert url.endswith("/media/group-photo.jpg")
+    (upload,) = server.sent("POST", "/conversations/messages/upload")
+    fields = form_of(upload)
+    assert fields["isGroupSms"] == (None, b"true")
+    group_contact = json.loads((SHAPES / "conversation_get_group.json").read_text())["body"]
+    assert fields["contactId"] == (None, group_contact["contactId"].encode())
+    assert [name for name, (filename, _) in fields.items() if filename] == ["fileAttachment"]
+
+
+async def test_an_upload_answer_naming_no_file_is_refused_with_its_media_ids(connect):
+    def no_url(call: Call) -> httpx.Response:
+        if call.operation_id == "get-conversation":
+            return shape("conversation_get_phone")
+        return json_response(200, {"uploadedFiles": {}, "twilioMediaSids": ["ME1"]})
+
+    server = LeadConnector({})
+    server.mock.answer = no_url
+    async with connect(server) as api:
+        with pytest.raises(MalformedResponseError) as caught:
+            await api.upload(PHONE_ID, "photo.jpg", b"x", "image/jpeg")
+    assert "names no uploaded file URL (Twilio media: ME1)" in str(caught.value)
 
 
 # --- what the public API lacks -----------------------------------------------------------
@@ -398,12 +455,11 @@ async def test_a_send_into_a_group_is_refused_and_nothing_is_sent(connect):
     async with connect(server) as api:
         with pytest.raises(UnsupportedFeatureError) as caught:
             await api.send_message(GROUP_ID, "Hello all")
-        with pytest.raises(UnsupportedFeatureError):
-            await api.upload(GROUP_ID, "photo.jpg", b"x", "image/jpeg")
     assert caught.value.user_message == "This backend can't send messages into group chats."
     assert caught.value.retryable is False
+    # Its send has no group or conversation field: sending to the group's contact would
+    # text one member privately, so nothing is sent.
     assert server.sent("POST", "/conversations/messages") == []
-    assert server.sent("POST", "/conversations/messages/upload") == []
 
 
 async def test_the_feature_flags_say_what_leadconnector_lacks(connect):
@@ -451,14 +507,27 @@ async def test_contact_pages_continue_from_the_last_search_after(connect):
     assert body_of(second)["searchAfter"] == [1709294200000, "ocQHyuzHvysMo5N5VsXc"]
 
 
-async def test_teammates_carry_roles_and_assigned_only_permission(connect):
-    server = LeadConnector({("GET", "/users/"): ["users"]})
+async def test_teammates_come_from_the_user_search_page_by_page(connect):
+    server = LeadConnector({("GET", "/users/search"): ["users_search_page1", "users_search_page2"]})
     async with connect(server) as api:
-        admin, staff = await api.teammates()
-    assert server.requests[0].url.params["locationId"] == LOCATION
+        admin, staff, third = await api.teammates()
+    first, second = (dict(r.url.params) for r in server.requests)
+    # /users/ is deprecated; its replacement wants the company as well as the location.
+    assert first == {"companyId": COMPANY, "locationId": LOCATION, "skip": "0", "limit": "100"}
+    assert second["skip"] == "2"
     assert admin.roles.role is UserRole.ADMIN and admin.is_admin
     assert staff.assigned_data_only and staff.phone is None
     assert staff.display_name == "Sam Staff"
+    assert third.id == "p1mRSHeLDhAms5q0LMr4"
+
+
+async def test_teammates_without_a_company_id_are_refused_before_asking(connect):
+    server = LeadConnector({("GET", "/users/search"): ["users_search_page1"]})
+    async with connect(server, company_id=None) as api:
+        with pytest.raises(UnsupportedFeatureError) as caught:
+            await api.teammates()
+    assert caught.value.user_message == "This backend can't list teammates."
+    assert server.requests == []
 
 
 async def test_business_numbers_are_read_from_the_paged_list(connect):
