@@ -97,7 +97,7 @@ def failure(response: httpx.Response, action: str, members: tuple[str, ...] = ()
         )
     if code in _PERMANENT:
         return CarrierError(ErrorKind.PERMANENT, _PERMANENT[code], code=tag)
-    detail = f": {said}" if said else "."
+    detail = f": {said.rstrip('.')}." if said else "."
     return CarrierError(
         ErrorKind.PERMANENT,
         f"Twilio refused to {action} (HTTP {response.status_code}, error {tag}){detail}",

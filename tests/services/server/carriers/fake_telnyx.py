@@ -115,6 +115,9 @@ class FakeTelnyx:
     def answer(self, call: Call) -> httpx.Response:
         if call.request.headers.get("authorization") != f"Bearer {self.api_key}":
             return _errors(401, "10009", "Authentication failed", "Could not understand the key.")
+        broken = [v for v in call.violations if not any(e.covers(v) for e in PAGE_PARAMETERS)]
+        if broken:  # as Prism does: a request the document forbids is refused
+            return _errors(422, "10015", "Bad Request", str(broken[0]))
         fault = self.faults.take(call.operation_id or "")
         if fault is not None and fault.before is not None:
             raise fault.before

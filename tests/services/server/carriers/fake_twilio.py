@@ -116,6 +116,8 @@ class FakeTwilio:
     def answer(self, call: Call) -> httpx.Response:
         if not self._authorized(call.request):
             return _error(401, 20003, "Authenticate")
+        if call.violations:  # as Prism does: a request the document forbids is refused
+            return _error(400, 20001, str(call.violations[0]))
         operation = call.operation_id or ""
         fault = self.faults.take(operation)
         if fault is not None and fault.before is not None:
