@@ -14,7 +14,7 @@ number and member) and its text and number of files are this message's (not the 
 previous message, a few seconds older). Residual risks: (1) the report may trail the
 send, so within ``MDR_SETTLE`` of the send a miss is not trusted: ``find_sent`` raises
 RETRYABLE (answer_lost) to be asked again rather than answer None; (2) two messages with
-the same text and file count sent to the same group within ``_CLOCK_SLACK`` (30 s) of
+the same text and file count sent to the same group within ``CLOCK_SLACK`` (30 s) of
 each other cannot be told apart; (3) if the record exists but the message cannot be
 fetched (Telnyx keeps messages 10 days), the record alone decides.
 
@@ -27,13 +27,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from services.phones import is_group_capable
 from services.server.carriers.base import (
     Accepted,
     BusinessNumber,
@@ -46,7 +45,6 @@ from services.server.carriers.base import (
     InboundMedia,
     InboundMessage,
     Outbound,
-    RecipientStatus,
     WebhookRequest,
 )
 from services.server.carriers.config import (
@@ -59,11 +57,19 @@ from services.server.carriers.config import (
     is_loopback,
     new_http_client,
     now_utc,
-    numbers_named,
     send_http,
-    server_trouble,
 )
 from services.server.carriers.telnyx import webhooks
+from services.server.carriers.telnyx.errors import check_profile, failure
+from services.server.carriers.telnyx.shapes import (
+    CLOCK_SLACK,
+    answer_of,
+    at_or_after,
+    business_number,
+    iso,
+    items,
+    recipients,
+)
 
 TELNYX_LIMITS = CarrierLimits(
     max_participants=8,
@@ -76,9 +82,6 @@ TELNYX_LIMITS = CarrierLimits(
 )
 
 MDR_SETTLE = timedelta(seconds=60)
-# Telnyx's clock against ours (both NTP-kept); small, because the previous message of a
-# busy group may be only seconds older than this one.
-_CLOCK_SLACK = timedelta(seconds=30)
 _NUMBER_PAGES = 20
 _MAX_DOWNLOAD = 20 * 1024 * 1024
 
@@ -116,9 +119,9 @@ class TelnyxCarrier:
         url = f"{self._base}/messaging_profiles/{self._settings.messaging_profile_id}"
         response = await self._call("GET", url)
         if response.is_success:
-            _check_profile(_body(response).get("data"))
+            check_profile(answer_of(response).get("data"))
             return
-        problem = _failure(response, "check the account")
+        problem = failure(response, "check the account")
         if problem.kind in (ErrorKind.RETRYABLE, ErrorKind.CONFIG):
             raise problem
         if response.status_code == 404:
@@ -144,9 +147,9 @@ class TelnyxCarrier:
             }
             response = await self._call("GET", f"{self._base}/phone_numbers/messaging", params)
             if not response.is_success:
-                raise _failure(response, "list the profile's phone numbers")
-            body = _body(response)
-            found.extend(_business_number(item) for item in _items(body.get("data")))
+                raise failure(response, "list the profile's phone numbers")
+            body = answer_of(response)
+            found.extend(business_number(item) for item in items(body.get("data")))
             meta = body.get("meta")
             total = meta.get("total_pages") if isinstance(meta, dict) else None
             if not isinstance(total, int) or page >= total:
@@ -172,15 +175,15 @@ class TelnyxCarrier:
             body["media_urls"] = [item.public_url for item in message.media]
         response = await self._call("POST", f"{self._base}/messages/group_mms", json_body=body)
         if not response.is_success:
-            raise _failure(response, "send the message", message.group.members)
-        data = _body(response).get("data")
+            raise failure(response, "send the message", message.group.members)
+        data = answer_of(response).get("data")
         if not isinstance(data, dict) or not isinstance(data.get("id"), str):
             raise CarrierError(
                 ErrorKind.RETRYABLE,
                 "Telnyx's answer to the message named no message; it will be looked for.",
                 answer_lost=True,
             )
-        return Accepted(carrier_message_ids=(data["id"],), recipients=_recipients(data))
+        return Accepted(carrier_message_ids=(data["id"],), recipients=recipients(data))
 
     async def find_sent(self, message: Outbound, since: datetime) -> Accepted | None:
         group = message.group
@@ -189,12 +192,12 @@ class TelnyxCarrier:
             "cld": group.members[0],
             "direction": "OUTBOUND",
             "message_type": "MMS",
-            "start_date": _iso(since - _CLOCK_SLACK),
+            "start_date": iso(since - CLOCK_SLACK),
         }
         response = await self._call("GET", f"{self._base}/reports/mdrs", params)
         if not response.is_success:
-            raise _failure(response, "look for the message")
-        records = [r for r in _items(_body(response).get("data")) if _at_or_after(r, since)]
+            raise failure(response, "look for the message")
+        records = [r for r in items(answer_of(response).get("data")) if at_or_after(r, since)]
         records.sort(key=lambda r: str(r.get("created_at", "")), reverse=True)
         for record in records:
             found = await self._confirm(str(record.get("id") or ""), message)
@@ -219,20 +222,20 @@ class TelnyxCarrier:
         if response.status_code == 404:
             return Accepted(carrier_message_ids=(message_id,))  # the record alone decides
         if not response.is_success:
-            raise _failure(response, "look for the message")
-        data = _body(response).get("data")
+            raise failure(response, "look for the message")
+        data = answer_of(response).get("data")
         if not isinstance(data, dict):
             return None
         group = message.group
-        numbers = {str(e.get("phone_number")) for e in _items(data.get("to"))}
-        numbers |= {str(e.get("phone_number")) for e in _items(data.get("cc"))}
+        numbers = {str(e.get("phone_number")) for e in items(data.get("to"))}
+        numbers |= {str(e.get("phone_number")) for e in items(data.get("cc"))}
         if numbers - {group.business_number} != set(group.members):
             return None  # another group with the same business number and member
         # Telnyx may keep its own copies of the media, so files are compared by count.
-        same_media = len(_items(data.get("media"))) == len(message.media)
+        same_media = len(items(data.get("media"))) == len(message.media)
         if (data.get("text") or "") != message.body or not same_media:
             return None  # the group's previous message, just before this one
-        return Accepted(carrier_message_ids=(message_id,), recipients=_recipients(data))
+        return Accepted(carrier_message_ids=(message_id,), recipients=recipients(data))
 
     # --- webhooks and media ------------------------------------------------------------
 
@@ -247,7 +250,7 @@ class TelnyxCarrier:
         request = self._http.build_request("GET", url, timeout=MEDIA_TIMEOUT)
         response = await send_http(self._http, request, carrier="Telnyx")
         if not response.is_success:
-            raise _failure(response, "download the attachment")
+            raise failure(response, "download the attachment")
         if len(response.content) > _MAX_DOWNLOAD:
             raise CarrierError(ErrorKind.PERMANENT, "The attachment is larger than 20 MB.")
         mime = response.headers.get("content-type") or media.mime or "application/octet-stream"
@@ -277,132 +280,3 @@ class TelnyxCarrier:
 
 
 # --- answers ---------------------------------------------------------------------------
-
-
-def _failure(response: httpx.Response, action: str, members: tuple[str, ...] = ()) -> CarrierError:
-    """The CarrierError for Telnyx's non-2xx answer: ``{"errors": [{code, title, detail}]}``."""
-    errors = _items(_body(response).get("errors"))
-    codes = [str(e.get("code")) for e in errors]
-    first = errors[0] if errors else {}
-    tag = codes[0] if codes else str(response.status_code)
-    if webhooks.OPT_OUT_CODE in codes:
-        blocked = next(e for e in errors if str(e.get("code")) == webhooks.OPT_OUT_CODE)
-        named = _blocked_numbers(blocked, members)
-        who = " and ".join(named) if named else "a member of this group (Telnyx did not say who)"
-        return CarrierError(
-            ErrorKind.OPTED_OUT,
-            f"Telnyx would not {action}: {who} opted out (texted STOP) of texts from this "
-            "business.",
-            code=webhooks.OPT_OUT_CODE,
-            opted_out=named,
-        )
-    if response.status_code == 401 or "10009" in codes:
-        return CarrierError(
-            ErrorKind.CONFIG,
-            "Telnyx refused the API key in TELNYX_API_KEY; create a new key in the Telnyx "
-            "portal and set it.",
-            code=tag,
-        )
-    if response.status_code == 403 or "10010" in codes:
-        return CarrierError(
-            ErrorKind.CONFIG,
-            f"The API key in TELNYX_API_KEY is not allowed to {action}.",
-            code=tag,
-        )
-    trouble = server_trouble(response, "Telnyx")
-    if trouble is not None:
-        return trouble
-    title = str(first.get("title") or "").strip()
-    detail = str(first.get("detail") or "").strip()
-    said = ": " + " ".join(part.rstrip(".") + "." for part in (title, detail) if part)
-    return CarrierError(
-        ErrorKind.PERMANENT,
-        f"Telnyx refused to {action} (HTTP {response.status_code}, error {tag})"
-        + (said if title or detail else "."),
-        code=tag,
-    )
-
-
-def _blocked_numbers(error: Mapping[str, Any], members: tuple[str, ...]) -> tuple[str, ...]:
-    """Members named by a 40300 error: in its detail, or by ``source.pointer`` "/to/N"."""
-    named = numbers_named(str(error.get("detail") or ""), members)
-    if named:
-        return named
-    source = error.get("source")
-    pointer = str(source.get("pointer") or "") if isinstance(source, dict) else ""
-    index = pointer.rsplit("/", 1)[-1]
-    if pointer.startswith("/to/") and index.isdigit() and int(index) < len(members):
-        return (members[int(index)],)
-    return ()
-
-
-def _check_profile(data: object) -> None:
-    if not isinstance(data, dict):
-        return
-    if data.get("enabled") is False:
-        raise CarrierError(
-            ErrorKind.CONFIG,
-            "The Telnyx messaging profile in TELNYX_MESSAGING_PROFILE_ID is disabled; enable "
-            "it in the Telnyx portal.",
-        )
-    version = data.get("webhook_api_version")
-    if version is not None and version != "2":
-        raise CarrierError(
-            ErrorKind.CONFIG,
-            "The Telnyx messaging profile sends webhooks in an old format; set its webhook API "
-            "version to 2, which group messages need.",
-        )
-
-
-def _recipients(data: Mapping[str, Any]) -> dict[str, RecipientStatus]:
-    found: dict[str, RecipientStatus] = {}
-    for entry in _items(data.get("to")):
-        status = webhooks.STATUS.get(str(entry.get("status", "")))
-        if isinstance(entry.get("phone_number"), str) and status is not None:
-            found[entry["phone_number"]] = status
-    return found
-
-
-def _business_number(item: Mapping[str, Any]) -> BusinessNumber:
-    number = str(item.get("phone_number") or "")
-    features = item.get("features") if isinstance(item.get("features"), dict) else {}
-    sms = isinstance(features, dict) and isinstance(features.get("sms"), dict)
-    mms = isinstance(features, dict) and isinstance(features.get("mms"), dict)
-    long_code = str(item.get("type") or "") in ("long-code", "longcode")
-    return BusinessNumber(
-        phone_number=number,
-        friendly_name=number,  # the messaging listing carries no name
-        sms=sms,
-        mms=mms,
-        voice=False,  # the messaging listing does not say; Telnyx voice is set up apart
-        group_capable=sms and mms and long_code and is_group_capable(number),
-    )
-
-
-def _body(response: httpx.Response) -> dict[str, Any]:
-    try:
-        data = response.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _items(value: object) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _at_or_after(record: Mapping[str, Any], since: datetime) -> bool:
-    stamp = record.get("created_at")
-    if not isinstance(stamp, str):
-        return False
-    try:
-        created = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    return created >= since - _CLOCK_SLACK

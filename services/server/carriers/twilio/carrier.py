@@ -21,14 +21,12 @@ import base64
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from services.phones import is_group_capable
 from services.server.carriers.base import (
     Accepted,
     BusinessNumber,
@@ -51,13 +49,19 @@ from services.server.carriers.config import (
     TwilioSettings,
     check_group,
     check_message,
-    is_loopback,
     new_http_client,
     now_utc,
     send_http,
 )
 from services.server.carriers.twilio import webhooks
 from services.server.carriers.twilio.errors import body_of, code_of, failure
+from services.server.carriers.twilio.parts import Part, partial, split
+from services.server.carriers.twilio.shapes import (
+    attributes_of,
+    business_number,
+    downloadable,
+    older_than,
+)
 
 TWILIO_LIMITS = CarrierLimits(
     max_participants=9,
@@ -73,23 +77,7 @@ _CONFLICT_UNIQUE_NAME = 50353  # "Conversation with provided unique name already
 _MEDIA_SID = re.compile(r"^ME[0-9a-fA-F]{32}$")
 _MESSAGE_PAGES = 5  # find_sent looks at most at the 250 latest messages of a group
 _NUMBER_PAGES = 20
-_CLOCK_SLACK = timedelta(minutes=2)  # Twilio's clock against ours
 _MAX_DOWNLOAD = 20 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class _Part:
-    index: int  # 1-based
-    body: str
-    media: MediaFile | None
-
-
-def _parts(message: Outbound) -> list[_Part]:
-    if not message.media:
-        return [_Part(1, message.body, None)]
-    first = _Part(1, message.body, message.media[0])
-    rest = [_Part(i, "", media) for i, media in enumerate(message.media[1:], start=2)]
-    return [first, *rest]
 
 
 class TwilioCarrier:
@@ -157,7 +145,7 @@ class TwilioCarrier:
             if not response.is_success:
                 raise failure(response, "list the account's phone numbers")
             page = body_of(response)
-            found.extend(_business_number(item) for item in page.get("incoming_phone_numbers", []))
+            found.extend(business_number(item) for item in page.get("incoming_phone_numbers", []))
             next_uri = page.get("next_page_uri")
             relative = isinstance(next_uri, str) and next_uri.startswith("/")
             url = f"{base}{next_uri}" if relative else None
@@ -237,7 +225,7 @@ class TwilioCarrier:
     async def send(self, message: Outbound) -> Accepted:
         check_message(message, TWILIO_LIMITS, "Twilio")
         conversation = _conversation_sid(message)
-        parts = _parts(message)
+        parts = split(message)
         done: dict[int, str] = {}
         if len(parts) > 1:
             done = await self._sent_parts(conversation, message.message_id, since=None)
@@ -249,21 +237,19 @@ class TwilioCarrier:
             try:
                 sids.append(await self._post_part(conversation, message, part, len(parts)))
             except CarrierError as exc:
-                raise _partial(exc, len(sids), len(parts)) from None
+                raise partial(exc, len(sids), len(parts)) from None
         return Accepted(carrier_message_ids=tuple(sids))
 
     async def find_sent(self, message: Outbound, since: datetime) -> Accepted | None:
         if message.carrier_group.ref is None:
             return None
         found = await self._sent_parts(message.carrier_group.ref, message.message_id, since)
-        wanted = range(1, len(_parts(message)) + 1)
+        wanted = range(1, len(split(message)) + 1)
         if not all(index in found for index in wanted):
             return None  # a resend posts only the missing parts (see send)
         return Accepted(carrier_message_ids=tuple(found[index] for index in wanted))
 
-    async def _post_part(
-        self, conversation: str, message: Outbound, part: _Part, count: int
-    ) -> str:
+    async def _post_part(self, conversation: str, message: Outbound, part: Part, count: int) -> str:
         form: dict[str, str] = {
             "Author": message.group.business_number,
             "Attributes": json.dumps(
@@ -335,8 +321,8 @@ class TwilioCarrier:
             page = body_of(response)
             older = False
             for item in page.get("messages", []):
-                older = older or _older_than(item, since)
-                attributes = _attributes(item.get("attributes"))
+                older = older or older_than(item, since)
+                attributes = attributes_of(item.get("attributes"))
                 sid = item.get("sid")
                 if attributes.get("gcsMessageId") == message_id and isinstance(sid, str):
                     part = attributes.get("gcsPart", 1)
@@ -369,7 +355,7 @@ class TwilioCarrier:
         info = body_of(response)
         links = info.get("links")
         link = links.get("content_direct_temporary") if isinstance(links, dict) else None
-        if not isinstance(link, str) or not _downloadable(link):
+        if not isinstance(link, str) or not downloadable(link):
             raise CarrierError(
                 ErrorKind.PERMANENT, "Twilio gave no address to download the attachment from."
             )
@@ -419,64 +405,3 @@ def _conversation_sid(message: Outbound) -> str:
             ErrorKind.PERMANENT, "This group was never set up at Twilio, so it cannot be sent to."
         )
     return ref
-
-
-def _partial(exc: CarrierError, sent: int, total: int) -> CarrierError:
-    if sent == 0:
-        return exc
-    return CarrierError(
-        exc.kind,
-        f"Twilio took {sent} of the {total} parts of this message (the text and first files) "
-        f"but not the rest: {exc.message}",
-        code=exc.code,
-        retry_after=exc.retry_after,
-        opted_out=exc.opted_out,
-        answer_lost=exc.answer_lost,
-    )
-
-
-def _attributes(value: object) -> Mapping[str, Any]:
-    if not isinstance(value, str) or not value:
-        return {}
-    try:
-        data = json.loads(value)
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def _older_than(item: Mapping[str, Any], since: datetime | None) -> bool:
-    if since is None:
-        return False
-    stamp = item.get("date_created")
-    if not isinstance(stamp, str):
-        return False
-    try:
-        created = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-    except ValueError:
-        return False
-    if created.tzinfo is None:
-        created = created.replace(tzinfo=UTC)
-    return created < since - _CLOCK_SLACK
-
-
-def _downloadable(link: str) -> bool:
-    parts = httpx.URL(link)
-    return parts.scheme == "https" or (parts.scheme == "http" and is_loopback(parts.host))
-
-
-def _business_number(item: Mapping[str, Any]) -> BusinessNumber:
-    found = item.get("capabilities")
-    caps: Mapping[str, Any] = found if isinstance(found, dict) else {}
-    number = str(item.get("phone_number") or "")
-    sms = bool(caps.get("sms"))
-    mms = bool(caps.get("mms"))
-    return BusinessNumber(
-        phone_number=number,
-        friendly_name=str(item.get("friendly_name") or number),
-        sms=sms,
-        mms=mms,
-        voice=bool(caps.get("voice")),
-        # Group MMS: +1 (US/Canada) long codes with SMS and MMS; never toll-free.
-        group_capable=sms and mms and is_group_capable(number),
-    )
