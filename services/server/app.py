@@ -24,7 +24,10 @@ from services.server import (
     routes_messages,
     routes_people,
     routes_sandbox,
+    routes_webhooks,
 )
+from services.server.carrier_queue import DRAIN_S
+from services.server.carriers.base import Carrier
 from services.server.core import MessagingServer
 from services.server.middleware import ServerMiddleware
 from services.server.seed import apply_seed
@@ -40,18 +43,30 @@ def create_app(
     rate_limit: int = limits.RATE_LIMIT_REQUESTS,
     latency_ms: int = DEFAULT_LATENCY_MS,
     fail_rate: float = 0.0,
+    carrier: Carrier | None = None,
+    public_url: str | None = None,
 ) -> FastAPI:
-    """The server over ``db_path``, seeded once with ``seed`` ("demo") when the file is new."""
+    """The server over ``db_path``, seeded once with ``seed`` ("demo") when the file is new.
+
+    ``carrier`` is a real carrier's door (the simulated one when None); ``public_url``
+    is this server's address as the carrier calls it.
+    """
     server = MessagingServer(
-        db_path, rate_limit=rate_limit, latency_ms=latency_ms, fail_rate=fail_rate
+        db_path,
+        rate_limit=rate_limit,
+        latency_ms=latency_ms,
+        fail_rate=fail_rate,
+        carrier=carrier,
+        public_url=public_url,
     )
     if seed is not None:
         apply_seed(server, seed)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        server.resume()  # under uvicorn the queue starts at once, not on the first request
         yield
-        await server.aclose()
+        await server.aclose(drain_s=DRAIN_S, final=True)
         server.db.close()  # checkpoints the WAL into the main file
 
     app = FastAPI(
@@ -82,6 +97,8 @@ def _routers(server: MessagingServer) -> list[Any]:
     if server.simulated is not None:
         # The simulated world exists only on the simulated carrier: elsewhere 404.
         routers.append(routes_sandbox.router)
+    else:
+        routers.append(routes_webhooks.router_for(server.carrier.name))
     return routers
 
 

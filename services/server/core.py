@@ -80,13 +80,15 @@ class MessagingServer:
         """What the carrier reported: kept in the inbox and applied there, each once."""
         self.inbox.store(self.carrier.name, events)
 
-    async def aclose(self, drain_s: float = 0.0) -> None:
+    async def aclose(self, drain_s: float = 0.0, *, final: bool = False) -> None:
         """Stop the queue (after letting sends at the carrier finish, up to ``drain_s``),
-        the inbox and the carrier; the next request starts them again."""
+        the inbox and the simulation; the next request starts them again. ``final``
+        (the server is shutting down) also closes a real carrier's connections."""
         self._live = False
         await self.queue.aclose(drain_s)
         await self.inbox.aclose()
-        await self.carrier.aclose()
+        if final or self.simulated is not None:
+            await self.carrier.aclose()
 
     # --- attachments ----------------------------------------------------------------------
 

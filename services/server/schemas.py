@@ -352,3 +352,8 @@ class CarrierSettingsOut(Out):
 
 class CarrierAnswer(Out):
     carrier: CarrierSettingsOut
+
+
+class WebhookAnswer(Out):
+    received: int = Field(description="Events in this delivery.")
+    new: int = Field(description="Of those, the ones not seen before (a repeat is kept once).")

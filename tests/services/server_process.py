@@ -26,8 +26,18 @@ def free_port() -> int:
 class ServerProcess:
     """``python -m services.server`` on 127.0.0.1:port over one database file."""
 
-    def __init__(self, db: Path, port: int | None = None, *, latency_ms: int = 5) -> None:
+    def __init__(
+        self,
+        db: Path,
+        port: int | None = None,
+        *,
+        latency_ms: int = 5,
+        args: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.db = db
+        self.args = args or []
+        self.env = env or {}
         self.port = port or free_port()
         self.latency_ms = latency_ms
         self.url = f"http://127.0.0.1:{self.port}"
@@ -59,11 +69,12 @@ class ServerProcess:
                 "0",
                 "--latency-ms",
                 str(self.latency_ms),
+                *self.args,
             ],
             cwd=REPO,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
 
     async def _until_ready(self, within: float = 30.0) -> None:
@@ -72,7 +83,7 @@ class ServerProcess:
         async with httpx.AsyncClient(base_url=self.url, timeout=1.0) as probe:
             while True:
                 if self._proc is not None and self._proc.poll() is not None:
-                    raise RuntimeError(f"sandbox exited with {self._proc.returncode}")
+                    raise RuntimeError(f"the server exited with {self._proc.returncode}")
                 with contextlib.suppress(httpx.HTTPError):
                     answer = await probe.get(
                         "/users/me", headers={"Authorization": "Bearer demo-admin"}
@@ -80,7 +91,7 @@ class ServerProcess:
                     if answer.status_code == 200:
                         return
                 if loop.time() > deadline:
-                    raise RuntimeError("sandbox did not start in time")
+                    raise RuntimeError("the server did not start in time")
                 await asyncio.sleep(0.05)
 
     def kill(self) -> None:

@@ -1,0 +1,109 @@
+"""The server's command line: ``serve`` (the default) with its flags.
+
+A real carrier's credentials come from the environment only (see
+``carriers/config.py``); before serving, one cheap call to the carrier proves
+them, so a wrong token stops the server at once with a sentence instead of
+failing every send later.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Mapping, Sequence
+
+import httpx
+import uvicorn
+
+from services import limits
+from services.server.app import DEFAULT_LATENCY_MS, create_app
+from services.server.carriers.base import Carrier, CarrierError, ErrorKind
+from services.server.carriers.config import CarrierKind, make_carrier
+
+CARRIERS = ("simulated", "twilio", "telnyx")
+
+
+class Refusal(Exception):
+    """Why the server will not start, in one sentence."""
+
+
+def serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.server",
+        description="The Group Chat for SMS messaging server.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--db", required=True, help="SQLite file (attachments go beside it)")
+    parser.add_argument("--seed", choices=["demo"], default=None, help="load the demo location")
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=limits.RATE_LIMIT_REQUESTS,
+        help="requests per 10 s per token (0 turns it off)",
+    )
+    parser.add_argument(
+        "--carrier",
+        choices=CARRIERS,
+        default="simulated",
+        help="the phone network: simulated (default), twilio or telnyx",
+    )
+    parser.add_argument(
+        "--public-url",
+        default=None,
+        help="this server's address as the carrier calls it (required for a real carrier)",
+    )
+    simulated = parser.add_argument_group("simulated carrier")
+    simulated.add_argument("--latency-ms", type=int, default=DEFAULT_LATENCY_MS)
+    simulated.add_argument("--fail-rate", type=float, default=0.0)
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    args = serve_parser().parse_args(argv)
+    try:
+        carrier = real_carrier(args.carrier, args.public_url, os.environ)
+    except Refusal as refusal:
+        print(f"The server did not start: {refusal}", file=sys.stderr)
+        return 2
+    app = create_app(
+        args.db,
+        seed=args.seed,
+        rate_limit=args.rate_limit,
+        latency_ms=args.latency_ms,
+        fail_rate=args.fail_rate,
+        carrier=carrier,
+        public_url=args.public_url,
+    )
+    # Open event streams would otherwise hold a Ctrl+C for as long as they stay connected.
+    uvicorn.run(
+        app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=2
+    )
+    return 0
+
+
+def real_carrier(kind: str, public_url: str | None, env: Mapping[str, str]) -> Carrier | None:
+    """The configured real carrier, its credentials proved; None for the simulated one."""
+    if kind == "simulated":
+        return None
+    if not public_url:
+        raise Refusal(f"--public-url is required with --carrier {kind}: it is where {kind} calls.")
+    carrier_kind: CarrierKind = "twilio" if kind == "twilio" else "telnyx"
+    try:
+        asyncio.run(_prove(carrier_kind, public_url, env))
+        return make_carrier(carrier_kind, env, public_url)
+    except CarrierError as error:
+        if error.kind is ErrorKind.RETRYABLE:
+            raise Refusal(
+                f"{kind.title()} could not be reached to check the credentials. Check this"
+                " machine's connection to the internet, then start the server again."
+            ) from None
+        raise Refusal(error.message) from None
+
+
+async def _prove(kind: CarrierKind, public_url: str, env: Mapping[str, str]) -> None:
+    # Its own client: connections must not outlive this event loop into uvicorn's.
+    async with httpx.AsyncClient() as http:
+        await make_carrier(kind, env, public_url, http=http).verify()
