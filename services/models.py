@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from services import limits
+
 
 class _TolerantEnum(StrEnum):
     """A string enum whose unknown values decode to ``UNKNOWN``."""
@@ -89,6 +91,20 @@ class Capabilities(Wire):
     voice: bool = False
 
 
+class GroupLimits(Wire):
+    """What the carrier behind a number allows in one group message (the server says).
+
+    The defaults are group MMS's own (10 phones: the business number and 9 people; 10
+    files and 5 MB a message): what a backend that doesn't say (LeadConnector) gets.
+    """
+
+    max_participants: int = limits.MAX_PARTICIPANTS
+    max_media_bytes: int = limits.MAX_ATTACHMENT_TOTAL_BYTES
+    max_media_files: int = limits.MAX_ATTACHMENTS
+    max_body_chars: int = 1600
+    why: str = ""
+
+
 class PhoneNumber(Wire):
     """A business phone number of the location (a possible "Send from")."""
 
@@ -98,6 +114,7 @@ class PhoneNumber(Wire):
     is_group_conversation_enabled: bool = False
     linked_user: str | None = None
     linked_ring_all_users: list[str] = Field(default_factory=list)
+    group_limits: GroupLimits = Field(default_factory=GroupLimits)
 
     @field_validator("linked_ring_all_users", mode="before")
     @classmethod

@@ -24,6 +24,7 @@ from services.models import (
     ConversationType,
     DndStatus,
     GroupKind,
+    GroupLimits,
     PhoneNumber,
     User,
 )
@@ -249,7 +250,26 @@ def validate_group_draft(draft: GroupDraft, user: User) -> list[Violation]:
         if blocker is not None:
             found.append(blocker)
     duplicates, distinct = _duplicates(members)
-    return found + duplicates + _count_violations(distinct)
+    return found + duplicates + _count_violations(distinct, group_limits(draft.from_number))
+
+
+def group_limits(number: PhoneNumber | None) -> GroupLimits:
+    """The carrier's limits for groups sent from ``number`` (group MMS's own without one)."""
+    return number.group_limits if number is not None else GroupLimits()
+
+
+def max_participants(number: PhoneNumber | None) -> int:
+    """How many people a group from ``number`` may have: the carrier's cap, never above 9."""
+    return min(group_limits(number).max_participants, limits.MAX_PARTICIPANTS)
+
+
+def too_many_people(number: PhoneNumber | None) -> str:
+    """The sentence that explains the cap, with the carrier's reason when it has one."""
+    cap = max_participants(number)
+    why = group_limits(number).why.strip()
+    if cap < limits.MAX_PARTICIPANTS and why:
+        return f"A group can have at most {cap} people. {why}"
+    return f"A group can have at most {cap} people."
 
 
 def _kind_violations(draft: GroupDraft) -> list[Violation]:
@@ -313,8 +333,9 @@ def _duplicate_violation(earlier: _Member, later: _Member, key: str) -> Violatio
     return Violation(ViolationCode.DUPLICATE_NUMBER, message, later.id, "Duplicate number")
 
 
-def _count_violations(count: int) -> list[Violation]:
-    low, high = limits.MIN_PARTICIPANTS, limits.MAX_PARTICIPANTS
+def _count_violations(count: int, carrier: GroupLimits) -> list[Violation]:
+    low = limits.MIN_PARTICIPANTS
+    high = min(carrier.max_participants, limits.MAX_PARTICIPANTS)
     if count < low:
         return [
             Violation(
@@ -326,10 +347,11 @@ def _count_violations(count: int) -> list[Violation]:
         ]
     if count > high:
         extra = count - high
+        why = f" {carrier.why.strip()}" if high < limits.MAX_PARTICIPANTS and carrier.why else ""
         return [
             Violation(
                 ViolationCode.TOO_MANY_PARTICIPANTS,
-                f"A group can have at most {high} people; remove {extra}.",
+                f"A group can have at most {high} people; remove {extra}.{why}",
                 None,
                 f"{count} of {low}–{high}",
             )
@@ -451,26 +473,30 @@ def attachment_allowed(info: AttachmentInfo) -> bool:
     return mime in _GENERIC_MIMES or mime in _ALLOWED_MIMES
 
 
-def attachment_violations(files: Sequence[AttachmentInfo]) -> list[Violation]:
-    """Everything about these files that can't go in one message."""
+def attachment_violations(
+    files: Sequence[AttachmentInfo], carrier: GroupLimits | None = None
+) -> list[Violation]:
+    """Everything about these files that can't go in one message (through ``carrier``)."""
     found: list[Violation] = []
-    if len(files) > limits.MAX_ATTACHMENTS:
-        extra = len(files) - limits.MAX_ATTACHMENTS
+    most_files = min((carrier or GroupLimits()).max_media_files, limits.MAX_ATTACHMENTS)
+    most_bytes = min((carrier or GroupLimits()).max_media_bytes, limits.MAX_ATTACHMENT_TOTAL_BYTES)
+    if len(files) > most_files:
+        extra = len(files) - most_files
         found.append(
             Violation(
                 ViolationCode.TOO_MANY_ATTACHMENTS,
-                f"A message can carry at most {limits.MAX_ATTACHMENTS} files; remove {extra}.",
+                f"A message can carry at most {most_files} files; remove {extra}.",
                 None,
                 "Too many files",
             )
         )
     total = sum(max(f.size, 0) for f in files)
-    if total > limits.MAX_ATTACHMENT_TOTAL_BYTES:
+    if total > most_bytes:
         found.append(
             Violation(
                 ViolationCode.ATTACHMENTS_TOO_LARGE,
                 f"These files add up to {format_size(total)}; a message can carry at most "
-                f"{format_size(limits.MAX_ATTACHMENT_TOTAL_BYTES)}. Remove or shrink some.",
+                f"{format_size(most_bytes)}. Remove or shrink some.",
                 None,
                 "Too large",
             )

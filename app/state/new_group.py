@@ -229,8 +229,8 @@ class NewGroupVM(ViewModel):
                     f"{other.display_name} and {contact.display_name} share the number "
                     f"{phones.format_display(number)}, so they would count as one person."
                 )
-        if self.group and len(self.selected_contacts) >= limits.MAX_PARTICIPANTS:
-            return f"A group can have at most {limits.MAX_PARTICIPANTS} people."
+        if self.group and len(self.selected_contacts) >= self.max_people:
+            return rules.too_many_people(self._selected_number())
         return None
 
     def _toggle_teammate(self, user_id: str) -> bool:
@@ -244,8 +244,8 @@ class NewGroupVM(ViewModel):
             blocker = rules.teammate_blocker(mate)
             if blocker:
                 self.notice = blocker.message
-            elif len(self.selected_teammates) >= limits.MAX_PARTICIPANTS:
-                self.notice = f"A group can have at most {limits.MAX_PARTICIPANTS} people."
+            elif len(self.selected_teammates) >= self.max_people:
+                self.notice = rules.too_many_people(self._selected_number())
             else:
                 self.selected_teammates.append(mate)
             if self.notice:
@@ -272,12 +272,17 @@ class NewGroupVM(ViewModel):
         return len(self.chips)
 
     @property
+    def max_people(self) -> int:
+        """The cap of the carrier behind the chosen number (Telnyx: 8), from the server."""
+        return rules.max_participants(self._selected_number())
+
+    @property
     def counter(self) -> str:
-        return fmt.counter_text(self.count, limits.MIN_PARTICIPANTS, limits.MAX_PARTICIPANTS)
+        return fmt.counter_text(self.count, limits.MIN_PARTICIPANTS, self.max_people)
 
     @property
     def counter_ok(self) -> bool:
-        return limits.MIN_PARTICIPANTS <= self.count <= limits.MAX_PARTICIPANTS
+        return limits.MIN_PARTICIPANTS <= self.count <= self.max_people
 
     def _selected_number(self) -> PhoneNumber | None:
         return next((n for n in self.all_numbers if n.phone_number == self.from_number), None)

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import quote, urlsplit
 
 from services import limits
-from services.models import Contact, Conversation, PhoneNumber, User
+from services.models import Contact, Conversation, GroupLimits, PhoneNumber, User
 from services.server import clock, views
 from services.server.carrier_queue import CarrierQueue
 from services.server.carriers.base import Carrier, DeliveryUpdate, InboundMessage
@@ -89,6 +89,17 @@ class MessagingServer:
         await self.inbox.aclose()
         if final or self.simulated is not None:
             await self.carrier.aclose()
+
+    def group_limits(self) -> GroupLimits:
+        """The carrier's limits in the contract's terms (every number shares its carrier)."""
+        carrier = self.carrier.limits
+        return GroupLimits(
+            max_participants=carrier.max_participants,
+            max_media_bytes=carrier.max_media_bytes,
+            max_media_files=carrier.max_media_files,
+            max_body_chars=carrier.max_body_chars,
+            why=carrier.why,
+        )
 
     # --- attachments ----------------------------------------------------------------------
 

@@ -110,7 +110,7 @@ def _attachments(ctx: Ctx, urls: list[str]) -> list[Row]:
     infos = [rules.AttachmentInfo(r["name"], r["size"], r["mime"]) for r in rows]
     # Unknown URLs still count toward the number of files, whatever their size.
     infos += [rules.AttachmentInfo("unknown.txt", 0, "text/plain") for _ in unknown]
-    refuse(rules.attachment_violations(infos))
+    refuse(rules.attachment_violations(infos, ctx.server.group_limits()))
     if unknown:
         raise invalid(
             [f"{url} was not uploaded to this backend; upload it first." for url in unknown]

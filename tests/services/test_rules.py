@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services import limits
-from services.models import Contact, GroupKind, PhoneNumber, User
+from services.models import Contact, GroupKind, GroupLimits, PhoneNumber, User
 from services.rules import (
     AttachmentInfo,
     GroupDraft,
@@ -22,9 +22,11 @@ from services.rules import (
     deciding,
     format_size,
     from_number_violations,
+    max_participants,
     send_violations,
     status_for,
     teammate_blocker,
+    too_many_people,
     usable_from_numbers,
     validate_group_draft,
     visible_contacts,
@@ -99,6 +101,45 @@ def test_count_messages_say_how_many() -> None:
     (many,) = validate_group_draft(draft_of(make_contacts(11)), ADMIN)
     assert many.message == "A group can have at most 9 people; remove 2."
     assert many.short == "11 of 2–9"
+
+
+TELNYX = GroupLimits(
+    max_participants=8,
+    max_media_bytes=999_999,
+    why="Telnyx delivers a group MMS to at most 8 people besides the business number.",
+)
+
+
+@pytest.mark.parametrize(("count", "ok"), [(2, True), (8, True), (9, False)])
+def test_the_carriers_cap_comes_from_the_number(count: int, ok: bool) -> None:
+    number = make_number(group_limits=TELNYX)
+    found = validate_group_draft(draft_of(make_contacts(count), from_number=number), ADMIN)
+    assert (found == []) is ok
+    if not ok:
+        (many,) = found
+        assert many.message == (
+            "A group can have at most 8 people; remove 1. Telnyx delivers a group MMS to at "
+            "most 8 people besides the business number."
+        )
+        assert many.short == "9 of 2–8"
+
+
+def test_the_cap_sentence_says_why_only_when_the_carrier_is_stricter() -> None:
+    assert max_participants(make_number(group_limits=TELNYX)) == 8
+    assert too_many_people(make_number(group_limits=TELNYX)).startswith(
+        "A group can have at most 8 people. Telnyx delivers"
+    )
+    assert too_many_people(make_number()) == "A group can have at most 9 people."
+    # A carrier claiming more than group MMS allows is still held to 9.
+    assert max_participants(make_number(group_limits=GroupLimits(max_participants=20))) == 9
+
+
+def test_attachments_follow_the_carriers_media_limit() -> None:
+    files = [AttachmentInfo("a.jpg", 600_000, "image/jpeg"), AttachmentInfo("b.jpg", 600_000)]
+    assert attachment_violations(files) == []
+    (big,) = attachment_violations(files, TELNYX)
+    assert big.code is V.ATTACHMENTS_TOO_LARGE
+    assert "at most 977 KB" in big.message
 
 
 # --- duplicates -----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 
 from app.state.new_group import NO_FROM_NUMBERS, NewGroupVM
 from services.api.errors import ValidationError
-from services.models import GroupKind
+from services.models import GroupKind, GroupLimits
 from services.store import Store
 from tests.app.fakes import FakeClient
 from tests.factories import make_admin, make_contact, make_contacts, make_number, make_user
@@ -50,6 +50,31 @@ async def test_a_tenth_participant_is_refused_with_the_reason():
     assert not vm.toggle(people[9].id)
     assert vm.notice == "A group can have at most 9 people."
     assert vm.count == 9
+
+
+TELNYX = GroupLimits(
+    max_participants=8,
+    max_media_bytes=999_999,
+    why="Telnyx delivers a group MMS to at most 8 people besides the business number.",
+)
+
+
+@pytest.mark.anyio
+async def test_on_telnyx_the_wizard_says_at_most_8_and_why():
+    people = make_contacts(9)
+    vm = wizard(people, numbers=[make_number("+14155550100", group_limits=TELNYX)])
+    await vm.search()
+    assert vm.counter == "0 of 2–8 selected"
+    for c in people[:8]:
+        assert vm.toggle(c.id)
+    assert vm.can_create
+    assert not vm.toggle(people[8].id)
+    assert vm.notice == (
+        "A group can have at most 8 people. Telnyx delivers a group MMS to at most 8 people "
+        "besides the business number."
+    )
+    vm.add_unchecked(people[8])
+    assert not vm.can_create and any("Telnyx" in r for r in vm.reasons)
 
 
 @pytest.mark.anyio

@@ -312,3 +312,34 @@ async def test_numbers_carry_the_carriers_group_limits(world: World) -> None:
     expected = 9 if world.harness.name == "twilio" else 8
     assert wire["groupLimits"]["maxParticipants"] == expected
     assert wire["groupLimits"]["why"]
+
+
+async def test_the_carriers_group_size_is_enforced_by_the_server(world: World) -> None:
+    people = [
+        cid(*name)
+        for name in (
+            ("Chloe", "Martin"),
+            ("Marcus", "Johnson"),
+            ("Hannah", "Nguyen"),
+            ("Diego", "Alvarez"),
+            ("Emily", "Tremblay"),
+            ("Noah", "Williams"),
+            ("Olivia", "Brown"),
+            ("Liam", "Davis"),
+            ("Ava", "Taylor"),
+        )
+    ]
+    answer = await world.raw.post(
+        "/conversations/groups",
+        json={
+            "kind": "contacts",
+            "fromNumber": seed.ADMIN_NUMBER,
+            "participants": [{"contactId": c} for c in people],
+        },
+        headers={"Authorization": f"Bearer {seed.ADMIN_TOKEN}"},
+    )
+    if world.harness.name == "telnyx":
+        assert answer.status_code == 422, answer.text
+        assert any("at most 8 people" in m for m in answer.json()["message"])
+    else:
+        assert answer.status_code == 201, answer.text
