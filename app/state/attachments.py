@@ -26,6 +26,7 @@ from services.attachments import (
     check_attachments_async,
     human_size,
 )
+from services.models import GroupLimits
 from services.rules import Violation
 
 Checker = Callable[[Sequence[AttachmentSource]], Awaitable[AttachmentCheck]]
@@ -105,9 +106,11 @@ class PickedFile:
 class AttachmentTray(ViewModel):
     """Emits "files" whenever the row changes (payload: the list of PickedFile)."""
 
-    def __init__(self, check: Checker | None = None) -> None:
+    def __init__(self, check: Checker | None = None, carrier: GroupLimits | None = None) -> None:
         super().__init__()
         self._check: Checker = check or (lambda sources: check_attachments_async(sources))
+        # The carrier behind the thread's number (Telnyx takes under 1 MB a message).
+        self.carrier = carrier
         self.files: list[PickedFile] = []
         # Why the last picked files were refused (shown under the row until the next change).
         self.refused: list[str] = []
@@ -120,7 +123,8 @@ class AttachmentTray(ViewModel):
 
     def limit_problems(self) -> list[Violation]:
         """Count and total size over everything attached (Send waits until they're fixed)."""
-        return batch_violations([f.prepared for f in self.files if f.prepared is not None])
+        prepared = [f.prepared for f in self.files if f.prepared is not None]
+        return batch_violations(prepared, self.carrier)
 
     @property
     def problem(self) -> str | None:

@@ -21,6 +21,7 @@ from services import phones, rules
 from services.models import (
     Conversation,
     Direction,
+    GroupLimits,
     MessageStatus,
     Participant,
     PhoneNumber,
@@ -159,7 +160,7 @@ class ThreadVM(ViewModel):
         self.has_older = True
         self.loading_older = False
         self._refetch: asyncio.Task[None] | None = None  # owned; cancelled by close()
-        self.tray = AttachmentTray()  # the composer's files
+        self.tray = AttachmentTray(carrier=self._carrier_limits())  # the composer's files
         # Keys of refused messages already compressed and resent (Compress is hidden on them).
         self.resent: set[str] = set()
         # local_id -> {file index: bytes}: what this device uploaded, so a file chip can show
@@ -171,6 +172,11 @@ class ThreadVM(ViewModel):
         watch = getattr(outbox, "watch_uploads", None)
         self._unwatch = watch(self._on_upload) if watch else None
         self._load_window()  # the cached page shows at once, before any network
+
+    def _carrier_limits(self) -> GroupLimits | None:
+        number = self.conversation.from_number if self.conversation else None
+        found = next((n for n in self.numbers if n.phone_number == number), None)
+        return found.group_limits if found is not None else None
 
     # --- what the header, banner and composer show ---------------------------------
 

@@ -22,6 +22,7 @@ from services.attachments.display import IconCategory, human_size, icon_category
 from services.attachments.images import ImageOutput, ImageProblem, optimise_image
 from services.attachments.names import safe_filename, split_extension
 from services.attachments.sniff import TEXT_EXTENSIONS, mismatch_reason, text_as_utf8
+from services.models import GroupLimits
 from services.rules import AttachmentInfo, Violation, ViolationCode, attachment_violations
 
 # Extensions Pillow decodes: these are checked pixel by pixel and compressed.
@@ -188,12 +189,13 @@ def check_attachments(
     return AttachmentCheck(tuple(prepared), (*refused, *batch_violations(prepared)))
 
 
-def batch_violations(prepared: Sequence[PreparedAttachment]) -> list[Violation]:
-    """The message limits (count, total size) over files already prepared.
-
-    For a composer that prepares files one by one as they are attached.
+def batch_violations(
+    prepared: Sequence[PreparedAttachment], carrier: GroupLimits | None = None
+) -> list[Violation]:
+    """The message limits (count, total size; ``carrier``'s when given) over files already
+    prepared. For a composer that prepares files one by one as they are attached.
     """
-    return attachment_violations([item.info() for item in prepared])
+    return attachment_violations([item.info() for item in prepared], carrier)
 
 
 # --- helpers ----------------------------------------------------------------------------

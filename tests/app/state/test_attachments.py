@@ -9,6 +9,7 @@ import pytest
 from app.state.attachments import AttachmentTray, PickedFile
 from services.attachments import AttachmentCheck, AttachmentSource, check_attachments_async
 from services.attachments.display import IconCategory
+from services.models import GroupLimits
 from tests.services import attachment_files as files
 
 pytestmark = pytest.mark.anyio
@@ -61,6 +62,14 @@ async def test_more_than_5_mb_in_all_blocks_send_until_a_file_is_removed() -> No
     assert tray.problem == tray.blocker
     tray.remove(tray.files[0].key)
     assert tray.blocker is None
+
+
+async def test_on_telnyx_the_tray_holds_a_message_to_under_1_mb() -> None:
+    tray = AttachmentTray(carrier=GroupLimits(max_participants=8, max_media_bytes=999_999))
+    await tray.add([source("one.pdf", files.pdf(600_000))])
+    assert tray.blocker is None
+    await tray.add([source("two.pdf", files.pdf(600_000))])
+    assert tray.blocker is not None and "at most 977 KB" in tray.blocker
 
 
 async def test_an_eleventh_file_is_refused_by_the_count() -> None:
