@@ -12,7 +12,8 @@ from urllib.parse import quote, urlsplit
 
 from services import limits
 from services.models import Contact, Conversation, GroupLimits, PhoneNumber, User
-from services.server import clock, views
+from services.server import accounts, clock, views
+from services.server.auth import Auth, ChangeWatch
 from services.server.carrier_queue import CarrierQueue
 from services.server.carriers.base import Carrier, DeliveryUpdate, InboundMessage
 from services.server.carriers.simulated import SimulatedCarrier, SimulatedSettings
@@ -47,6 +48,8 @@ class MessagingServer:
         self.hub = EventHub(self.db)
         self.contact_search = ContactSearch(self.db)
         self.limiter = RateLimiter(rate_limit, limits.RATE_LIMIT_WINDOW_MS)
+        self.auth = Auth(self.db)
+        self.watch = ChangeWatch(self.db, self.changed_elsewhere)
         self.inbox = CarrierInbox(self)
         self.queue = CarrierQueue(self)
         # The simulated carrier unless a real one is given; only it has /sandbox routes.
@@ -73,8 +76,16 @@ class MessagingServer:
         self._live = True
         self.queue.start()
         self.inbox.start()
+        self.watch.start()
         if self.simulated is not None:
             self.simulated.resume()
+
+    def changed_elsewhere(self) -> None:
+        """Another process (the admin command) changed the database: drop what was cached
+        from it, close streams whose token was revoked, and let readers see new events."""
+        self.auth.invalidate()
+        self.contact_search.invalidate()
+        self.hub.wake()
 
     def carrier_events(self, events: Sequence[InboundMessage | DeliveryUpdate]) -> None:
         """What the carrier reported: kept in the inbox and applied there, each once."""
@@ -87,6 +98,7 @@ class MessagingServer:
         self._live = False
         await self.queue.aclose(drain_s)
         await self.inbox.aclose()
+        await self.watch.aclose()
         if final or self.simulated is not None:
             await self.carrier.aclose()
 
@@ -132,12 +144,21 @@ class MessagingServer:
     # --- lookups shared by the endpoints ------------------------------------------------
 
     def user_for_token(self, token: str) -> User | None:
-        row = self.db.one("SELECT * FROM users WHERE token = ?", (token,))
-        return None if row is None else User.model_validate(views.user(row))
+        found = self.signed_in(token)
+        return None if found is None else found[0]
+
+    def signed_in(self, token: str) -> tuple[User, accounts.SignedIn] | None:
+        """Who the token signs in (and the token's record), or None."""
+        signed = self.auth.sign_in(token)
+        if signed is None:
+            return None
+        row = self.db.one("SELECT * FROM users WHERE id = ?", (signed.user_id,))
+        return None if row is None else (User.model_validate(views.user(row)), signed)
 
     def users(self, location_id: str) -> list[User]:
         rows = self.db.all(
-            "SELECT * FROM users WHERE location_id = ? ORDER BY first_name, last_name",
+            "SELECT * FROM users WHERE location_id = ? AND disabled = 0"
+            " ORDER BY first_name, last_name",
             (location_id,),
         )
         return [User.model_validate(views.user(row)) for row in rows]

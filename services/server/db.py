@@ -9,15 +9,18 @@ leaves either all of a write or none of it.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA_V1 = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -113,8 +116,73 @@ CREATE TABLE carrier_inbox (
 CREATE INDEX carrier_inbox_new ON carrier_inbox (id) WHERE state = 'new'
 """
 
-# Index = version reached by applying that script; append, never edit.
-_MIGRATIONS: Sequence[str] = (_SCHEMA_V1, _SCHEMA_V2)
+
+def _schema_v3(conn: sqlite3.Connection) -> None:
+    """Version 3: running it for a real business.
+
+    Locations are rows of their own; a user can be disabled; tokens move to a table of
+    their own, several per user, with a name, an expiry and when they were last used,
+    and only the SHA-256 of each is kept (the users table is rebuilt without its token
+    column, and secure_delete zeroes the freed pages, so no token stays in the file).
+    """
+    now = _utc_now()
+    for statement in _statements(_SCHEMA_V3):
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO locations (id, name, created_at) SELECT DISTINCT location_id,"
+        " location_id, ? FROM users_v2",
+        (now,),
+    )
+    rows = conn.execute("SELECT id, token FROM users_v2 WHERE token IS NOT NULL").fetchall()
+    for row in rows:
+        conn.execute(
+            "INSERT INTO tokens (id, user_id, name, hash, created_at) VALUES (?, ?, ?, ?, ?)",
+            (
+                f"tok_{secrets.token_hex(10)}",
+                row["id"],
+                "from before tokens were named",
+                token_hash(row["token"]),
+                now,
+            ),
+        )
+    conn.execute(
+        "INSERT INTO users (id, location_id, first_name, last_name, email, phone, role,"
+        " assigned_data_only) SELECT id, location_id, first_name, last_name, email, phone,"
+        " role, assigned_data_only FROM users_v2"
+    )
+    conn.execute("DROP TABLE users_v2")
+
+
+_SCHEMA_V3 = """
+CREATE TABLE locations (id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL);
+ALTER TABLE users RENAME TO users_v2;
+CREATE TABLE users (
+    id TEXT PRIMARY KEY, location_id TEXT NOT NULL, first_name TEXT NOT NULL,
+    last_name TEXT NOT NULL, email TEXT, phone TEXT, role TEXT NOT NULL,
+    assigned_data_only INTEGER NOT NULL DEFAULT 0, disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX users_by_location ON users (location_id);
+CREATE TABLE tokens (
+    id TEXT PRIMARY KEY, user_id TEXT NOT NULL, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL, last_used_at TEXT, expires_at TEXT, revoked_at TEXT
+);
+CREATE INDEX tokens_by_user ON tokens (user_id)
+"""
+
+
+def token_hash(token: str) -> str:
+    """What is kept of a token. Tokens are 256 random bits, so a plain SHA-256 is enough:
+    no one can guess a preimage, and unlike a password hash it costs nothing per request."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+Migration = str | Callable[[sqlite3.Connection], None]
+# Index = version reached by applying that step; append, never edit.
+_MIGRATIONS: Sequence[Migration] = (_SCHEMA_V1, _SCHEMA_V2, _schema_v3)
 
 Row = sqlite3.Row
 
@@ -122,7 +190,8 @@ Row = sqlite3.Row
 class Database:
     """The server's SQLite file (or ``:memory:``)."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, upto: int = SCHEMA_VERSION) -> None:
+        """Open (and upgrade) the file; ``upto`` stops at an earlier version (tests)."""
         self.path = str(path)
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(
@@ -134,25 +203,34 @@ class Database:
         # the last commits, which a server can live with.
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        # Deleted and replaced content is overwritten, not left in free pages.
+        self._conn.execute("PRAGMA secure_delete=ON")
+        self._migrate(upto)
 
     @property
     def version(self) -> int:
         return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
 
-    def _migrate(self) -> None:
+    def _migrate(self, upto: int) -> None:
         with self.tx() as conn:
             current = int(conn.execute("PRAGMA user_version").fetchone()[0])
             if current > len(_MIGRATIONS):
                 raise RuntimeError(
                     f"database schema {current} is newer than this server ({SCHEMA_VERSION})"
                 )
-            for version, script in enumerate(_MIGRATIONS[current:], start=current + 1):
-                for statement in _statements(script):
-                    conn.execute(statement)
+            steps = list(enumerate(_MIGRATIONS[current:upto], start=current + 1))
+            for version, step in steps:
+                if callable(step):
+                    step(conn)
+                else:
+                    for statement in _statements(step):
+                        conn.execute(statement)
                 conn.execute("DELETE FROM schema_version")
                 conn.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
                 conn.execute(f"PRAGMA user_version = {version}")
+        if steps and current:
+            # What an upgrade replaced must not linger in the write-ahead log either.
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:

@@ -127,9 +127,24 @@ class _Visibility:
 
 
 async def _stream(request: Request, ctx: Ctx, cursor: int) -> AsyncIterator[str]:
+    auth = ctx.server.auth
+    revoked = auth.watch_stream(ctx.signed) if ctx.signed is not None else asyncio.Event()
+    try:
+        async for chunk in _events(request, ctx, cursor, revoked):
+            yield chunk
+    finally:
+        if ctx.signed is not None:
+            auth.forget_stream(ctx.signed, revoked)
+
+
+async def _events(
+    request: Request, ctx: Ctx, cursor: int, revoked: asyncio.Event
+) -> AsyncIterator[str]:
+    """The stream itself; it ends when the token stops signing the user in (the client's
+    reconnect then gets its 401)."""
     base = str(request.base_url)
     yield f"retry: 2000\n: cursor {cursor}\n\n"
-    while True:
+    while not revoked.is_set():
         batch, cursor = visible_after(ctx, cursor)
         for event in batch:
             data = json.dumps(views.absolute_urls(event, base), separators=(",", ":"))
@@ -140,6 +155,8 @@ async def _stream(request: Request, ctx: Ctx, cursor: int) -> AsyncIterator[str]
             return
         before = cursor
         await ctx.server.hub.wait(cursor, KEEPALIVE_S)
+        if revoked.is_set():
+            return
         if ctx.server.hub.head() == before:
             yield ": keepalive\n\n"
         await asyncio.sleep(0)

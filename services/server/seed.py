@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from services.server import clock, seed_media
+from services.server import accounts, clock, seed_media
 from services.server.core import MessagingServer
 from services.server.db import dumps
 from services.server.writes import Member, NewMessage, insert_conversation, insert_message
@@ -154,12 +154,16 @@ class _Seeder:
         self._conversations()
 
     def _users(self) -> None:
-        for row in USERS:
+        accounts.create_location(self.conn, "Harbor View Dental", LOCATION)
+        for user_id, first, last, email, phone, role, assigned_only, token in USERS:
             self.conn.execute(
                 "INSERT INTO users (id, first_name, last_name, email, phone, role,"
-                " assigned_data_only, token, location_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*row, LOCATION),
+                " assigned_data_only, location_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (user_id, first, last, email, phone, role, assigned_only, LOCATION),
             )
+            if token is not None:
+                # The demo's well-known tokens, kept (like every token) as their hash only.
+                accounts.issue_token(self.conn, user_id, name="demo", token=token)
 
     def _numbers(self) -> None:
         numbers = [

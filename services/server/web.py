@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 
 from services.models import User
 from services.server import views
+from services.server.accounts import SignedIn
 from services.server.core import MessagingServer
 from services.server.problems import ApiProblem, bad_request, invalid, unauthorized
 
@@ -40,6 +41,7 @@ class Ctx:
     server: MessagingServer
     user: User
     base_url: str  # this server as the client reached it, for absolute attachment URLs
+    signed: SignedIn | None = None  # the token's record (open streams watch it)
 
 
 def server_of(request: Request) -> MessagingServer:
@@ -53,11 +55,21 @@ async def context(
 ) -> Ctx:
     server = server_of(request)
     server.resume()
+    address = request.client.host if request.client else "unknown"
+    wait = server.auth.locked_out(address)
+    if wait:
+        raise ApiProblem(
+            429,
+            f"Too many failed sign-ins from this address. Wait {wait} seconds and try again.",
+            headers={"Retry-After": str(wait)},
+        )
     token = credentials.credentials.strip() if credentials else ""
-    user = server.user_for_token(token) if token else None
-    if user is None:
+    found = server.signed_in(token) if token else None
+    if found is None:
+        server.auth.failed(address)
         raise unauthorized()
-    decision = server.limiter.check(token)
+    user, signed = found
+    decision = server.limiter.check(signed.token_hash)
     request.state.rate_headers = decision.headers
     if not decision.allowed:
         raise ApiProblem(
@@ -65,7 +77,7 @@ async def context(
             f"Too many requests. Wait {decision.retry_after} seconds and try again.",
             headers=decision.headers,
         )
-    return Ctx(server, user, str(request.base_url))
+    return Ctx(server, user, str(request.base_url), signed)
 
 
 Context = Annotated[Ctx, Depends(context)]

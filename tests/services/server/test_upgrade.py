@@ -1,0 +1,109 @@
+"""A database made by every earlier schema opens in this server with everything in it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.server.app import create_app
+from services.server.db import SCHEMA_VERSION, Database
+from services.server.embedded import EmbeddedTransport
+
+pytestmark = pytest.mark.anyio
+TOKEN = "legacy-token-from-v1"
+
+
+def _version_1_data(conn: sqlite3.Connection) -> None:
+    """What a version-1 server wrote: a user whose token sat in plain text, a group, history."""
+    conn.execute(
+        "INSERT INTO users (id, location_id, first_name, last_name, role, assigned_data_only,"
+        " token) VALUES ('usr_old', 'loc_old', 'Ola', 'Old', 'admin', 0, ?)",
+        (TOKEN,),
+    )
+    conn.execute(
+        "INSERT INTO numbers (phone_number, location_id, friendly_name, sms, mms, voice,"
+        " group_enabled) VALUES ('+14155550100', 'loc_old', 'Main', 1, 1, 1, 1)"
+    )
+    for n, (first, phone) in enumerate([("Ana", "+14155550111"), ("Ben", "+14155550112")]):
+        conn.execute(
+            "INSERT INTO contacts (id, location_id, first_name, last_name, phone, date_updated)"
+            " VALUES (?, 'loc_old', ?, 'Lee', ?, '2026-01-01T00:00:00.000Z')",
+            (f"ct_{n}", first, phone),
+        )
+        conn.execute(
+            "INSERT INTO participants (id, conversation_id, position, contact_id, name, phone)"
+            " VALUES (?, 'conv_old', ?, ?, ?, ?)",
+            (f"par_{n}", n, f"ct_{n}", f"{first} Lee", phone),
+        )
+    conn.execute(
+        "INSERT INTO conversations (id, location_id, type, name, from_number, date_added, kind,"
+        " last_message_body, last_message_date) VALUES ('conv_old', 'loc_old', 'TYPE_GROUP_SMS',"
+        " 'Old friends', '+14155550100', '2026-01-01T00:00:00.000Z', 'contacts', 'Hello', 1)"
+    )
+    conn.execute(
+        "INSERT INTO messages (id, conversation_id, direction, body, date_added, status,"
+        " user_id) VALUES ('msg_old', 'conv_old', 'outbound', 'Hello',"
+        " '2026-01-01T00:00:00.000Z', 'delivered', 'usr_old')"
+    )
+    conn.execute(
+        "INSERT INTO recipients (message_id, participant_id, position, phone, status)"
+        " VALUES ('msg_old', 'par_0', 0, '+14155550111', 'delivered')"
+    )
+
+
+def _version_2_data(conn: sqlite3.Connection) -> None:
+    """Version 2 added the carrier's tables: a group set up at Twilio, a send queued."""
+    _version_1_data(conn)
+    conn.execute(
+        "UPDATE conversations SET carrier_ref = 'CH0123', carrier_ready = 1 WHERE id = 'conv_old'"
+    )
+    conn.execute(
+        "INSERT INTO carrier_messages (carrier_message_id, message_id) VALUES ('IM1', 'msg_old')"
+    )
+    conn.execute(
+        "INSERT INTO carrier_jobs (kind, conversation_id, message_id, state, ready, next_at)"
+        " VALUES ('send', 'conv_old', 'msg_old', 'done', 1, 0)"
+    )
+
+
+MADE_BY = {1: _version_1_data, 2: _version_2_data}
+
+
+def test_every_earlier_version_is_covered() -> None:
+    assert set(MADE_BY) == set(range(1, SCHEMA_VERSION))
+
+
+@pytest.mark.parametrize("version", sorted(MADE_BY))
+async def test_an_earlier_database_upgrades_with_everything_in_it(
+    tmp_path: Path, version: int
+) -> None:
+    path = tmp_path / f"v{version}.db"
+    old = Database(path, upto=version)
+    assert old.version == version
+    with old.tx() as conn:
+        MADE_BY[version](conn)
+    old.close()
+
+    app = create_app(path, rate_limit=0)
+    server = app.state.server
+    assert server.db.version == SCHEMA_VERSION
+    transport = EmbeddedTransport(server, app=app)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://s", headers=headers) as c:
+        me = (await c.get("/users/me")).json()["user"]
+        assert me["id"] == "usr_old" and me["locationId"] == "loc_old"
+        group = (await c.get("/conversations/conv_old")).json()["conversation"]
+        assert group["name"] == "Old friends"
+        assert [p["name"] for p in group["participants"]] == ["Ana Lee", "Ben Lee"]
+        history = (await c.get("/conversations/conv_old/messages")).json()["messages"]
+        assert [m["body"] for m in history["messages"]] == ["Hello"]
+        assert history["messages"][0]["recipients"][0]["status"] == "delivered"
+        numbers = (await c.get("/phone-system/numbers/location/loc_old")).json()["numbers"]
+        assert [n["phoneNumber"] for n in numbers] == ["+14155550100"]
+    assert server.db.scalar("SELECT name FROM locations WHERE id = 'loc_old'") == "loc_old"
+    await server.aclose(final=True)
+    server.db.close()
+    assert TOKEN.encode() not in path.read_bytes(), "the plain token was left in the file"
