@@ -89,10 +89,18 @@ class MessageItem:
 
     @property
     def semantics_label(self) -> str:
+        """As a person would say it: the message, then who and when, then its state."""
         who = "You" if self.outbound and not self.sender else self.sender or "Someone"
-        files = f", {len(self.attachments)} attachment(s)" if self.attachments else ""
-        status = f", {self.state_label}" if self.outbound else ""
-        return f"{who} at {self.time}: {self.body}{files}{status}"
+        state = self.state_label if self.outbound else ""
+        if self.outbound and self.state == "failed" and self.error:
+            state = f"{state}: {self.error}"
+        return fmt.sentences(
+            self.body,
+            fmt.attachments_words(self.attachments or self.local_files),
+            f"{who}, {self.time}",
+            state,
+            self.too_large_note or "",
+        )
 
 
 Row = DaySeparator | MessageItem

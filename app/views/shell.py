@@ -392,6 +392,10 @@ class Shell:
     def close_panel(self) -> None:
         self.panel_open = False
         self.layout()
+        # The panel's controls are gone: the focus goes back to the button that opened it,
+        # never to nowhere (a keyboard user would start again from the top).
+        if self.thread_view is not None:
+            self.page.run_task(self.thread_view.focus_participants)
 
     async def _new_with(self, pvm: ParticipantsVM, without: set[str]) -> None:
         conv = pvm.conversation
@@ -593,6 +597,8 @@ class Shell:
             if self.thread_view.can_paste:
                 await self.thread_view.paste(quiet=True)
         elif key == "ESCAPE":
+            if self.thread_view is not None and self.thread_view.modal_open:
+                return  # the client closes the sheet or dialog; nothing under it moves
             if self.panel_open:
                 self.close_panel()
             elif self.route in ("new", "settings") or not self.is_wide():

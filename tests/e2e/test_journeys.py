@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.a11y import spoken
 from tests.e2e.conftest import DESKTOP, PHONE, App, Server
 
 pytestmark = pytest.mark.e2e
@@ -44,8 +45,8 @@ def label_of(app: App, ident: str) -> str:
 
 
 def label_of_loc(loc: Any) -> str:
-    """What a screen reader hears for a handle: its label and the text inside."""
-    return " ".join(x for x in (loc.get_attribute("aria-label"), loc.inner_text()) if x)
+    """What a screen reader hears for a handle: its label and the words inside."""
+    return spoken(loc)
 
 
 def wait_until(check: Any, app: App, seconds: float = 60) -> None:
@@ -323,7 +324,7 @@ def test_attach_a_picture_and_send_it(make_app, app_server):
     wait_until(
         lambda: any(
             "Here's the pitch" in label_of_loc(app.ids_starting("message-").nth(i))
-            and "1 attachment" in label_of_loc(app.ids_starting("message-").nth(i))
+            and "1 picture" in label_of_loc(app.ids_starting("message-").nth(i))
             for i in range(app.ids_starting("message-").count())
         ),
         app,

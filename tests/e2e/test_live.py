@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from services.api.client import ApiClient
+from tests.e2e.a11y import SPOKEN_JS, spoken
 from tests.e2e.conftest import (
     DESKTOP,
     PHONE,
@@ -42,12 +43,12 @@ from tests.e2e.conftest import (
 pytestmark = pytest.mark.e2e
 WAIT = 60_000
 GROUP = "Weekend crew"
-# Every bubble has a handle "message-<key>" and a label naming its body and state.
-_BUBBLE_WITH = """([text, state]) => [...document.querySelectorAll(
-    '[flt-semantics-identifier^="message-"]')].some(e => {
-        const t = (e.getAttribute('aria-label') || '') + ' ' + e.innerText;
+# Every bubble has a handle "message-<key>" and, inside, a label naming its body and state.
+_BUBBLE_WITH = f"""([text, state]) => [...document.querySelectorAll(
+    '[flt-semantics-identifier^="message-"]')].some(e => {{
+        const t = {SPOKEN_JS}(e);
         return t.includes(text) && (!state || t.includes(state));
-    })"""
+    }})"""
 
 
 @dataclass
@@ -70,7 +71,9 @@ class StandaloneServer:
 
 def _server(tmp: Path) -> StandaloneServer:
     port = free_port()
-    return StandaloneServer(f"http://127.0.0.1:{port}", port, tmp / "sandbox.sqlite3", tmp / "sandbox.log")
+    return StandaloneServer(
+        f"http://127.0.0.1:{port}", port, tmp / "sandbox.sqlite3", tmp / "sandbox.log"
+    )
 
 
 @contextmanager
@@ -142,7 +145,7 @@ async def _conversation(url: str, name: str) -> Any:
 
 
 def label_of_loc(loc: Any) -> str:
-    return " ".join(x for x in (loc.get_attribute("aria-label"), loc.inner_text()) if x)
+    return spoken(loc)
 
 
 def label_of(app: App, ident: str) -> str:
@@ -159,7 +162,7 @@ def wait_until(check: Any, app: App, seconds: float = 60) -> None:
 
 def connection_says(app: App, word: str) -> bool:
     loc = app.by_id("connection")
-    return word in ((loc.get_attribute("aria-label") or "") + loc.inner_text())
+    return word in spoken(loc)
 
 
 def wait_connection(app: App, word: str, seconds: float = 60) -> None:
@@ -204,13 +207,13 @@ def wait_bubble(app: App, text: str, state: str = "", timeout: int = WAIT) -> No
         raise AssertionError(f"no bubble {text!r} {state!r}; {screen_summary(app)}") from None
 
 
-_SCREEN = """() => ({
+_SCREEN = f"""() => ({{
     bubbles: [...document.querySelectorAll('[flt-semantics-identifier^="message-"]')]
-        .slice(-4).map(e => (e.getAttribute('aria-label') || '') + ' ' + e.innerText),
+        .slice(-4).map({SPOKEN_JS}),
     connection: [...document.querySelectorAll('[flt-semantics-identifier="connection"]')]
-        .map(e => (e.getAttribute('aria-label') || '') + ' ' + e.innerText),
+        .map({SPOKEN_JS}),
     nodes: document.querySelectorAll('flt-semantics').length,
-})"""
+}})"""
 
 
 def screen_summary(app: App) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.a11y import spoken
 from tests.e2e.conftest import (
     DESKTOP,
     ROOT,
@@ -95,8 +96,7 @@ def nav(app: App, name: str) -> None:
 
 
 def label(app: App, ident: str) -> str:
-    loc = app.by_id(ident)
-    return " ".join(x for x in (loc.get_attribute("aria-label"), loc.inner_text()) if x)
+    return spoken(app.by_id(ident))
 
 
 def wait_until(check, app: App, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]

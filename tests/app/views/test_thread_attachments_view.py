@@ -93,7 +93,9 @@ async def test_picked_files_show_in_a_row_with_thumbnail_size_and_remove(fake_se
     assert len([c for c in walk(box) if isinstance(c, PickedChip)]) == 1
     # "Send original": the compressed picture goes as picked, and the button goes away.
     original = find(box, "send-original")
-    assert "full quality" in (original.content.tooltip or "")
+    # What it does is the button's hint (for a reader) and its tooltip (for a pointer).
+    assert "full quality" in original.content.content.hint
+    assert "full quality" in original.content.tooltip.message
     await fake_session.event(original.content, "click")
     assert vm.tray.files[0].prepared is not None and not vm.tray.files[0].prepared.compressed
     with pytest.raises(LookupError):
@@ -139,7 +141,7 @@ async def test_pictures_inline_open_full_size_and_files_are_chips_that_download(
     # Not downloaded just to be measured: no size until the user downloads it.
     assert chip.name == "my plan.pdf" and "File" in texts(chip) and "29 KB" not in texts(chip)
     assert f"GET {urls[1]}" not in downloads
-    await fake_session.event(image.box, "click")
+    await fake_session.event(image.opener, "click")
     dialog = fake_session.page._dialogs.controls[-1]
     assert isinstance(dialog, ft.AlertDialog) and "beach.jpg" in texts(dialog)
     button = next(c for c in walk(chip) if isinstance(c, ft.IconButton))
