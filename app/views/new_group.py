@@ -253,23 +253,32 @@ class NewGroupView:
         return [self.chips]
 
     def _render_rows(self) -> list[ft.Control]:
-        """The results: a row whose PickRow is unchanged keeps its control (not re-sent)."""
+        """The results: a row whose PickRow is unchanged keeps its control (not re-sent); a
+        changed one (chosen, or no longer) is redrawn in place, so the keyboard focus that
+        chose it stays on it."""
         vm = self.vm
-        tiles: dict[str, tuple[PickRow, ft.Control]] = {}
+        tiles: dict[str, tuple[PickRow, _PickTile]] = {}
+        changed: list[ft.Control] = []
         for r in vm.rows():
             kept = self._tiles.get(r.id)
-            tiles[r.id] = kept if kept is not None and kept[0] == r else (r, self._row(r))
+            if kept is None:
+                tiles[r.id] = (r, self._row(r))
+                continue
+            if kept[0] != r:
+                self._fill(kept[1].content, r)
+                changed.append(kept[1])
+            tiles[r.id] = (r, kept[1])
         self._tiles = tiles
-        controls = [control for _, control in tiles.values()]
+        controls: list[ft.Control] = [control for _, control in tiles.values()]
         if not controls:
             self.empty.value = "No contacts match." if vm.query else "No one to show."
             controls = [self.empty]
         if len(controls) == len(self.rows.controls) and all(
             a is b for a, b in zip(controls, self.rows.controls, strict=True)
         ):
-            return [self.empty] if controls == [self.empty] else []
+            return changed + ([self.empty] if controls == [self.empty] else [])
         self.rows.controls = controls
-        return [self.rows]
+        return [self.rows, *changed]
 
     def _render_validity(self) -> None:
         reasons = self.vm.reasons
@@ -281,7 +290,15 @@ class NewGroupView:
             else ("Create Conversation" if self.vm.group else "Open Conversation")
         )
 
-    def _row(self, r: PickRow) -> ft.Control:
+    def _row(self, r: PickRow) -> _PickTile:
+        tile = ft.ListTile(on_click=lambda _, i=r.id: self._toggle(i), dense=True)
+        self._fill(tile, r)
+        return _PickTile(identifier=f"pick-{r.id}", content=tile)
+
+    def _fill(self, tile: ft.ListTile, r: PickRow) -> None:
+        """One button per row, named by the whole row in order (name, number, selected or
+        why not): the title's semantics label; the rest shows it and is not read again.
+        (A faded avatar of a row that can't be chosen is decoration: the words say why.)"""
         if r.selected:
             trailing: ft.Control = ft.Icon(ft.Icons.CHECK_CIRCLE, color=ft.Colors.PRIMARY)
         elif r.disabled:
@@ -291,28 +308,16 @@ class NewGroupView:
         else:
             trailing = ft.Icon(ft.Icons.RADIO_BUTTON_UNCHECKED, color=ft.Colors.OUTLINE)
         sub = r.reason if r.disabled else r.phone
-        # One button per row, named by the whole row in order (name, number, selected or
-        # why not): the title's semantics label; the rest shows it and is not read again.
-        # (A faded avatar of a row that can't be chosen is decoration: the words say why.)
-        return _PickTile(
-            identifier=f"pick-{r.id}",
-            content=ft.ListTile(
-                leading=quiet(
-                    ft.Container(
-                        avatar(r.initials, r.color, size=36), opacity=0.45 if r.disabled else 1
-                    )
-                ),
-                title=ft.Text(
-                    r.name,
-                    semantics_label=r.semantics_label,
-                    color=ft.Colors.ON_SURFACE_VARIANT if r.disabled else None,
-                ),
-                subtitle=quiet(ft.Text(sub or "", color=ft.Colors.ERROR if r.disabled else None)),
-                trailing=quiet(trailing),
-                on_click=lambda _, i=r.id: self._toggle(i),
-                dense=True,
-            ),
+        tile.leading = quiet(
+            ft.Container(avatar(r.initials, r.color, size=36), opacity=0.45 if r.disabled else 1)
         )
+        tile.title = ft.Text(
+            r.name,
+            semantics_label=r.semantics_label,
+            color=ft.Colors.ON_SURFACE_VARIANT if r.disabled else None,
+        )
+        tile.subtitle = quiet(ft.Text(sub or "", color=ft.Colors.ERROR if r.disabled else None))
+        tile.trailing = quiet(trailing)
 
     def _on_vm(self, what: str, payload: Any) -> None:
         if what == "changed":
