@@ -60,14 +60,20 @@ def _theme(palette: dict[str, str], fallback: list[str]) -> ft.Theme:
 def _focus_rings(palette: dict[str, str]) -> dict[str, object]:
     """Buttons show the keyboard focus as a ring in the text colour (3:1 or more on every
     surface), over Material's faint focus tint; the radios' focus halo is as strong."""
-    ring = ft.ButtonStyle(side={ft.ControlState.FOCUSED: ft.BorderSide(2, palette["on_surface"])})
-    halo = {ft.ControlState.FOCUSED: focus_color(palette)}
+
+    def ring() -> ft.ButtonStyle:
+        # One object per theme entry: Flet's diff keeps its state on the object, and a
+        # style shared by two entries reached the client for one of them only.
+        return ft.ButtonStyle(
+            side={ft.ControlState.FOCUSED: ft.BorderSide(2, palette["on_surface"])}
+        )
+
     return {
-        "filled_button_theme": ft.FilledButtonTheme(style=ring),
-        "outlined_button_theme": ft.OutlinedButtonTheme(style=ring),
-        "text_button_theme": ft.TextButtonTheme(style=ring),
-        "icon_button_theme": ft.IconButtonTheme(style=ring),
-        "radio_theme": ft.RadioTheme(overlay_color=halo),
+        "filled_button_theme": ft.FilledButtonTheme(style=ring()),
+        "outlined_button_theme": ft.OutlinedButtonTheme(style=ring()),
+        "text_button_theme": ft.TextButtonTheme(style=ring()),
+        "icon_button_theme": ft.IconButtonTheme(style=ring()),
+        "radio_theme": ft.RadioTheme(overlay_color={ft.ControlState.FOCUSED: focus_color(palette)}),
     }
 
 
