@@ -137,6 +137,7 @@ def test_a_picture_too_large_for_the_carrier_is_compressed_and_resent(make_app, 
         assert "Not delivered to Chloe Martin: the picture is too large" in spoken(refused)
         app.by_id("compress-resend").wait_for(timeout=WAIT)
         app.shot("attachments-too-large")
+        a11y.assert_all_named(app.page, "a refused picture")
         app.by_id("compress-resend").click()
         bubbles = app.ids_starting("message-")
         wait_until(
@@ -150,5 +151,6 @@ def test_a_picture_too_large_for_the_carrier_is_compressed_and_resent(make_app, 
             app,
         )
         app.shot("attachments-resent")
+        a11y.assert_all_named(app.page, "resent, with its snack bar")
     finally:
         run(carrier(1024 * 1024))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.a11y import spoken
+from tests.e2e.a11y import assert_all_named, spoken
 from tests.e2e.conftest import DESKTOP, PHONE, App, Server
 
 pytestmark = pytest.mark.e2e
@@ -234,13 +234,18 @@ def test_every_screen_at_both_sizes_and_themes(make_app, app_server, size, theme
     viewport = PHONE if size == "phone" else DESKTOP
     app = make_app(app_server, viewport, dark=theme == "dark")
     tag = f"{size}-{theme}"
-    app.shot(f"conversations-{tag}")
+
+    def shot(name: str) -> None:  # and every control on it has a name, in this theme too
+        app.shot(name)
+        assert_all_named(app.page, name)
+
+    shot(f"conversations-{tag}")
     app.text("Weekend crew").click()
     app.by_id("composer").wait_for(timeout=WAIT)
-    app.shot(f"thread-{tag}")
+    shot(f"thread-{tag}")
     app.by_id("chat-participants").click()
     app.by_id("participants-panel").wait_for(timeout=WAIT)
-    app.shot(f"participants-{tag}")
+    shot(f"participants-{tag}")
     if size == "phone":
         app.by_id("back").click()  # back to the thread
         app.by_id("composer").wait_for(timeout=WAIT)
@@ -248,16 +253,16 @@ def test_every_screen_at_both_sizes_and_themes(make_app, app_server, size, theme
         app.by_id("nav").wait_for(timeout=WAIT)
     app.text("Sunday league").click()
     app.by_id("blocked-banner").wait_for(timeout=WAIT)
-    app.shot(f"blocked-{tag}")
+    shot(f"blocked-{tag}")
     if size == "phone":
         app.by_id("back").click()
     nav(app, "New")
     app.by_id("new-group").wait_for(timeout=WAIT)
     search_contacts(app, "Re")
-    app.shot(f"new-group-{tag}")
+    shot(f"new-group-{tag}")
     nav(app, "Settings")
     app.by_id("settings").wait_for(timeout=WAIT)
-    app.shot(f"settings-{tag}")
+    shot(f"settings-{tag}")
 
 
 def test_keyboard_shortcuts_and_a_one_to_one_thread(make_app, app_server):
@@ -294,6 +299,7 @@ def test_a_reply_in_another_thread_shows_a_notice_and_a_badge(make_app, server_a
     app.by_id("notice").wait_for(timeout=WAIT)
     assert "Running late!" in label_of(app, "notice")
     app.shot("journey-notice")
+    assert_all_named(app.page, "a notice")
     row = app.by_id(f"conversation-{conv.id}")
     wait_until(lambda: "unread" in label_of_loc(row), app)
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from services.api.client import ApiClient
-from tests.e2e.a11y import SPOKEN_JS, spoken
+from tests.e2e.a11y import SPOKEN_JS, assert_all_named, spoken
 from tests.e2e.conftest import (
     DESKTOP,
     PHONE,
@@ -322,6 +322,7 @@ def test_cold_start_offline_shows_the_cache_and_a_queued_message_goes_out_later(
             open_thread(phone, GROUP)
             phone.by_id("connection-bar").wait_for(timeout=WAIT)  # the list is off screen
             phone.shot("live-cold-start-offline-phone-thread")
+            assert_all_named(phone.page, "offline, on a phone")
             # 3. Typed offline: kept as "Sending" across a restart of the app.
             send(app, "Typed with no network")
             wait_bubble(app, "Typed with no network", "Sending")
@@ -408,6 +409,7 @@ def test_retry_and_delete_for_failed_messages_end_to_end(tmp_path, browser_ctx):
             wait_connection(app, "Live", seconds=90)
             app.by_id("blocked-banner").wait_for(timeout=WAIT)  # and why, above the thread
             app.shot("live-refused-retry-delete")
+            assert_all_named(app.page, "a refused message with Retry and Delete")
             app.button("Delete").click()
             wait_gone(app, "Running 10 minutes late")
 
