@@ -344,6 +344,7 @@ class Shell:
         b = self.backend
         if b is None:
             return
+        log.info("open thread %s", conversation_id)
         self._close_thread()
         vm = ThreadVM(
             store=b.store,
@@ -376,6 +377,7 @@ class Shell:
         if vm is None or vm.conversation is None:
             return
         self.panel_open = not self.panel_open
+        log.info("participants panel %s", "opened" if self.panel_open else "closed")
         if self.panel_open:
             self.participants_view = self._participants(vm.conversation)
         self.layout()
