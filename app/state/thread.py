@@ -644,6 +644,30 @@ class ThreadVM(ViewModel):
 
         ``load(url) -> bytes`` fetches each attachment (the thread's cache).
         """
+        # Once: a second tap (a double click, or a tap delivered twice) while the first is
+        # still compressing would send the pictures twice. The button hides at once, and
+        # comes back only if this attempt fails.
+        if item.key in self.resent:
+            return False
+        self._mark_resent(item, True)
+        ok = False
+        try:
+            ok = await self._compress_and_send(item, load)
+        finally:
+            if not ok:
+                self._mark_resent(item, False)
+        return ok
+
+    def _mark_resent(self, item: MessageItem, resent: bool) -> None:
+        if resent:
+            self.resent.add(item.key)
+        else:
+            self.resent.discard(item.key)
+        i = self._index(item.key)
+        if i is not None:
+            self._updated(self.messages[i])  # the bubble redraws with or without the button
+
+    async def _compress_and_send(self, item: MessageItem, load: Any) -> bool:
         from services.attachments import AttachmentSource, compress_for_resend_async
 
         try:
@@ -666,10 +690,6 @@ class ThreadVM(ViewModel):
         except Exception as exc:
             self.fail(exc)
             return False
-        self.resent.add(item.key)
-        i = self._index(item.key)
-        if i is not None:
-            self._updated(self.messages[i])  # the bubble redraws without the button
         return True
 
     async def retry(self, item: MessageItem) -> None:
