@@ -186,7 +186,6 @@ def test_stop_blocks_the_group_and_it_is_recreated_without_them(make_app, server
     # Events that happen before the app's first live connection are not replayed on a
     # fresh device (it starts "from now"): play the phone only once the app is live.
     wait_until(lambda: "Live" in label_of(app, "connection"), app)
-    app.page.wait_for_timeout(2000)
     run(stop())
     app.by_id("blocked-banner").wait_for(timeout=WAIT)  # live: no reload, no click
     wait_until(

@@ -243,10 +243,12 @@ def test_two_clients_see_each_others_messages_and_an_inbound_text_live(tmp_path,
             app_process(sandbox.url, "demo-staff", tmp_path / "s", tmp_path / "s.log") as s_url,
         ):
             admin, staff = browser_ctx(a_url), browser_ctx(s_url)
+            # "Live" is the signal: the app fixed its event cursor before saying it, and
+            # its stream replays everything after that cursor, so nothing sent from now on
+            # is missed (no pause for the streams to settle).
             for app in (admin, staff):
                 open_thread(app, GROUP)
                 wait_connection(app, "Live")
-            admin.page.wait_for_timeout(1500)  # both streams are open and following
 
             stamp = time.strftime("%H%M%S")
             a_to_s = arrival_seconds(admin, staff, f"Admin says hi {stamp}")
