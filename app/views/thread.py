@@ -436,7 +436,10 @@ class ThreadView:
 
     def _on_tray(self, what: str, files: Any) -> None:
         tray = self.vm.tray
-        self.picked.controls = [PickedChip(f, tray.remove, tray.send_as_file) for f in tray.files]
+        self.picked.controls = [
+            PickedChip(f, self._then_compose(tray.remove), self._then_compose(tray.send_as_file))
+            for f in tray.files
+        ]
         problem = tray.problem
         self.picked_problem.value = problem or ""
         self.picked_problem.visible = problem is not None
@@ -457,8 +460,22 @@ class ThreadView:
             on_delete=self._on_delete,
         )
 
+    def _then_compose(self, action: Callable[[str], Any]) -> Callable[[str], None]:
+        """A button that goes away when used (Remove, Send original) leaves the keyboard
+        focus in the composer, never on nothing."""
+
+        def run(key: str) -> None:
+            action(key)
+            self.page.run_task(self.input.focus)
+
+        return run
+
     def _on_delete(self, item: MessageItem) -> None:
-        self.page.run_task(self.vm.discard, item)
+        async def run() -> None:
+            await self.vm.discard(item)
+            await self.input.focus()  # the Delete button went with the message
+
+        self.page.run_task(run)
 
     def _show_progress(self, key: str) -> None:
         bubble = self.bubbles.get(key)
@@ -477,7 +494,11 @@ class ThreadView:
         self.page.run_task(run)
 
     def _on_retry(self, item: MessageItem) -> None:
-        self.page.run_task(self.vm.retry, item)
+        async def run() -> None:
+            await self.vm.retry(item)
+            await self.input.focus()  # Retry hides while the message goes again
+
+        self.page.run_task(run)
 
     def _on_bubble_tap(self, item: MessageItem) -> None:
         logging.getLogger("app").info("delivery detail for %s", item.key)

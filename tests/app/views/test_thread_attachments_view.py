@@ -88,8 +88,12 @@ async def test_picked_files_show_in_a_row_with_thumbnail_size_and_remove(fake_se
     assert any("setup.png" in t for t in shown)  # refused, in words, before upload
     assert any(isinstance(c, ft.Image) for c in walk(chips[0]))  # the picture's thumbnail
     remove = find(chips[1], "remove-file").content
+    focused = fake_session.conn.invoked.count("focus")
     await fake_session.event(remove, "click")
     assert [f.name for f in vm.tray.files] == ["beach.jpg"]
+    await settle()
+    # The Remove button went with its file: the keyboard focus goes to the composer.
+    assert fake_session.conn.invoked.count("focus") == focused + 1
     assert len([c for c in walk(box) if isinstance(c, PickedChip)]) == 1
     # "Send original": the compressed picture goes as picked, and the button goes away.
     original = find(box, "send-original")
