@@ -18,6 +18,7 @@ from typing import Protocol
 
 import flet as ft
 
+from app.components.a11y import Spoken, icon_button, quiet, quiet_tooltip, tappable
 from app.state import fmt
 from app.state.attachments import PickedFile
 from services.attachments import IconCategory, human_size, icon_category
@@ -164,17 +165,23 @@ class ImageAttachment(ft.Semantics):
             border_radius=12,
             bgcolor=ft.Colors.SURFACE_CONTAINER_HIGHEST,
             clip_behavior=ft.ClipBehavior.ANTI_ALIAS,
+        )
+        # One button node: its name, then what a tap does as the hint. The ink makes it a
+        # focus stop (Tab, then Enter or Space opens it).
+        self.opener = ft.Container(
+            Spoken(
+                button=True,
+                label=f"Picture {self.name}",
+                hint="Opens it full size",
+                exclude_semantics=True,
+                content=self.box,
+            ),
+            ink=True,
+            border_radius=12,
             on_click=self._open,
-            tooltip=f"{self.name}: tap to see it full size",
+            tooltip=quiet_tooltip(f"{self.name}: tap to see it full size"),
         )
-        super().__init__(
-            identifier="picture",
-            button=True,
-            container=True,
-            label=f"Picture {self.name}. Open full size",
-            on_tap=self._open,
-            content=self.box,
-        )
+        super().__init__(identifier="picture", content=self.opener)
 
     def did_mount(self) -> None:
         super().did_mount()
@@ -231,7 +238,8 @@ class FileChip(ft.Semantics):
             identifier="file-chip",
             label=f"File {self.name}",
             # Its own node, not merged into the bubble's (which opens delivery details);
-            # the Download button inside is the one control that acts.
+            # the Download button inside is the one control that acts. The label says the
+            # name and size, so the texts under it are not read again.
             container=True,
             content=ft.Container(
                 content=ft.Row(
@@ -241,32 +249,32 @@ class FileChip(ft.Semantics):
                             size=26,
                             color=ft.Colors.PRIMARY,
                         ),
-                        ft.Column(
-                            [
-                                ft.Text(
-                                    self.name,
-                                    weight=ft.FontWeight.W_500,
-                                    size=13,
-                                    max_lines=1,
-                                    overflow=ft.TextOverflow.ELLIPSIS,
-                                    color=ft.Colors.ON_SURFACE,
-                                ),
-                                self.size_text,
-                            ],
-                            spacing=0,
-                            tight=True,
+                        ft.Container(
+                            quiet(
+                                ft.Column(
+                                    [
+                                        ft.Text(
+                                            self.name,
+                                            weight=ft.FontWeight.W_500,
+                                            size=13,
+                                            max_lines=1,
+                                            overflow=ft.TextOverflow.ELLIPSIS,
+                                            color=ft.Colors.ON_SURFACE,
+                                        ),
+                                        self.size_text,
+                                    ],
+                                    spacing=0,
+                                    tight=True,
+                                )
+                            ),
                             expand=True,
                         ),
                         ft.Semantics(
                             identifier="download-file",
-                            container=True,
-                            button=True,
-                            label=f"Download {self.name}",
-                            on_tap=lambda _: on_download(url),
-                            content=ft.IconButton(
+                            content=icon_button(
                                 ft.Icons.DOWNLOAD,
-                                tooltip=f"Download {self.name}",
-                                on_click=lambda _: on_download(url),
+                                f"Download {self.name}",
+                                lambda _: on_download(url),
                             ),
                         ),
                     ],
@@ -335,23 +343,25 @@ def upload_rows(
                 label=f"{name}: " + ("sent" if done else "uploading" if part else "waiting"),
                 content=ft.Column(
                     [
-                        ft.Row(
-                            [
-                                ft.Icon(
-                                    ft.Icons.CHECK_CIRCLE if done else ft.Icons.UPLOAD_FILE,
-                                    size=16,
-                                    color=ft.Colors.ON_PRIMARY,
-                                ),
-                                ft.Text(
-                                    name,
-                                    size=13,
-                                    color=ft.Colors.ON_PRIMARY,
-                                    max_lines=1,
-                                    overflow=ft.TextOverflow.ELLIPSIS,
-                                    expand=True,
-                                ),
-                            ],
-                            spacing=6,
+                        quiet(
+                            ft.Row(
+                                [
+                                    ft.Icon(
+                                        ft.Icons.CHECK_CIRCLE if done else ft.Icons.UPLOAD_FILE,
+                                        size=16,
+                                        color=ft.Colors.ON_PRIMARY,
+                                    ),
+                                    ft.Text(
+                                        name,
+                                        size=13,
+                                        color=ft.Colors.ON_PRIMARY,
+                                        max_lines=1,
+                                        overflow=ft.TextOverflow.ELLIPSIS,
+                                        expand=True,
+                                    ),
+                                ],
+                                spacing=6,
+                            )
                         ),
                         ft.ProgressBar(
                             value=part,
@@ -376,7 +386,7 @@ def upload_rows(
                     icon=ft.Icons.CLOSE,
                     on_click=lambda _: on_cancel(),
                     style=ft.ButtonStyle(color=ft.Colors.ON_PRIMARY),
-                    tooltip="Stop sending these files",
+                    tooltip=quiet_tooltip("Stop sending these files"),
                 ),
             )
         )
@@ -420,23 +430,29 @@ class PickedChip(ft.Semantics):
                     overflow=ft.TextOverflow.ELLIPSIS,
                 )
             )
+        # The label (name, size, note) is what a reader says: the picture and the lines
+        # that show the same words are not read again; the buttons are.
+        column: list[ft.Control] = [quiet(ft.Column(lines, spacing=0, tight=True))]
         if f.can_send_original and on_send_original is not None:
-            lines.append(_send_original(f, on_send_original))
+            column.append(_send_original(f, on_send_original))
         super().__init__(
             identifier=f"picked-{f.key}",
             label=f.label,
+            container=True,
             content=ft.Container(
                 ft.Row(
                     [
-                        ft.Container(lead, width=44, height=44, alignment=ft.Alignment.CENTER),
-                        ft.Column(lines, spacing=0, tight=True, expand=True),
+                        quiet(
+                            ft.Container(lead, width=44, height=44, alignment=ft.Alignment.CENTER)
+                        ),
+                        ft.Column(column, spacing=0, tight=True, expand=True),
                         ft.Semantics(
                             identifier="remove-file",
-                            content=ft.IconButton(
+                            content=icon_button(
                                 ft.Icons.CLOSE,
+                                f"Remove {f.name}",
+                                lambda _: on_remove(f.key),
                                 icon_size=18,
-                                tooltip=f"Remove {f.name}",
-                                on_click=lambda _: on_remove(f.key),
                             ),
                         ),
                     ],
@@ -453,14 +469,15 @@ class PickedChip(ft.Semantics):
 
 def _send_original(f: PickedFile, on_send: Callable[[str], None]) -> ft.Control:
     """A compressed picture's way back to full quality (as a file; the tray says if too big)."""
-    return ft.Semantics(
+    # Said as "Send original", then what it does as the hint.
+    handle, _ = tappable(
+        ft.Text("Send original", color=ft.Colors.PRIMARY, weight=ft.FontWeight.W_500),
+        label="Send original",
+        hint=f.original_hint,
+        on_click=lambda _: on_send(f.key),
         identifier="send-original",
-        button=True,
-        label=f"Send original. {f.original_hint}",
-        content=ft.TextButton(
-            "Send original",
-            tooltip=f.original_hint,
-            on_click=lambda _: on_send(f.key),
-            style=ft.ButtonStyle(padding=ft.Padding.symmetric(horizontal=4)),
-        ),
+        padding=ft.Padding.symmetric(horizontal=4, vertical=6),
+        border_radius=8,
+        tooltip=quiet_tooltip(f.original_hint),
     )
+    return handle

@@ -18,8 +18,11 @@ def avatar(initials: str, color: str, *, size: int = 40, label: str | None = Non
 
 def group_avatar(color: str, *, size: int = 40, blocked: bool = False) -> ft.Control:
     icon = ft.Icons.BLOCK if blocked else ft.Icons.GROUPS
+    # On the theme's error colour its own "on" colour (white was 1.7:1 on the dark one).
     return ft.CircleAvatar(
-        content=ft.Icon(icon, color=ft.Colors.WHITE, size=size * 0.55),
+        content=ft.Icon(
+            icon, color=ft.Colors.ON_ERROR if blocked else ft.Colors.WHITE, size=size * 0.55
+        ),
         bgcolor=ft.Colors.ERROR if blocked else color,
         radius=size / 2,
     )

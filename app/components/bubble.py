@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import flet as ft
 
+from app.components.a11y import quiet, quiet_tooltip, tappable
 from app.components.attachments import BytesCache, FileChip, ImageAttachment, upload_rows
 from app.state import fmt
 from app.state.thread import MessageItem
@@ -21,6 +22,8 @@ _STATE_ICONS = {
     "delivered": (ft.Icons.DONE_ALL, ft.Colors.PRIMARY),
     "failed": (ft.Icons.ERROR, ft.Colors.ERROR),
 }
+# Said after a bubble's words, as a hint (never as its first words).
+DETAILS_HINT = "Double tap for delivery details"
 
 
 @dataclass
@@ -57,14 +60,14 @@ class MessageBubble(ft.Semantics):
             icon=ft.Icons.REFRESH,
             visible=False,
             on_click=lambda _: self._on_retry(self.item),
-            tooltip="Send this message again",
+            tooltip=quiet_tooltip("Send this message again"),
         )
         self.delete = ft.TextButton(
             "Delete",
             icon=ft.Icons.DELETE_OUTLINE,
             visible=False,
             on_click=lambda _: self._delete(),
-            tooltip="Delete this message: it was never sent",
+            tooltip=quiet_tooltip("Delete this message: it was never sent"),
         )
         out = item.outbound
         self._cache, self._on_image, self._on_download = cache, on_image, on_download
@@ -78,32 +81,29 @@ class MessageBubble(ft.Semantics):
                 "Compress and resend",
                 icon=ft.Icons.COMPRESS,
                 on_click=lambda _: self.hooks.on_compress(self.item) if self.hooks else None,
-                tooltip="Make the pictures smaller and send them again as a new message",
+                tooltip=quiet_tooltip(
+                    "Make the pictures smaller and send them again as a new message"
+                ),
             ),
         )
         # Files sit outside the bubble's tappable node: a picture, a Download or a
         # Cancel is its own tap, never the bubble's (which opens delivery details).
         self.files = ft.Column(self._file_controls(item), spacing=6, tight=True)
         self.body = ft.Column(self._text_controls(item), spacing=6, tight=True)
+        # The one node a reader says for the message: its words, who, when and state
+        # (item.semantics_label), then the hint; the visible words are not read again.
+        # It is the words when there are any, else the time line under the files.
+        words = bool(item.body)
+        tap, self.spoken = tappable(
+            self.body if words else self.meta_text,
+            label=item.semantics_label,
+            hint=DETAILS_HINT,
+            on_click=lambda _: self._on_tap(self.item),
+            identifier=f"bubble-{item.key}",
+            border_radius=8,
+        )
         self.box = ft.Container(
-            # Inside the box (Semantics ignores expand): a handle on the tappable bubble.
-            content=ft.Column(
-                [
-                    self.files,
-                    ft.Semantics(
-                        identifier=f"bubble-{item.key}",
-                        button=True,
-                        tooltip="Show delivery details",
-                        # A screen reader's (and the web's semantic) tap lands here.
-                        on_tap=lambda _: self._on_tap(self.item),
-                        # The pointer's tap: on the words only, so that no file sits
-                        # inside a tappable parent (its taps would go to the bubble).
-                        content=ft.Container(self.body, on_click=lambda _: self._on_tap(self.item)),
-                    ),
-                ],
-                spacing=6,
-                tight=True,
-            ),
+            content=ft.Column([self.files, tap] if words else [self.files], spacing=6, tight=True),
             padding=ft.Padding.symmetric(horizontal=12, vertical=8),
             bgcolor=ft.Colors.PRIMARY if out else ft.Colors.SURFACE_CONTAINER_HIGHEST,
             border_radius=ft.BorderRadius.only(
@@ -115,6 +115,7 @@ class MessageBubble(ft.Semantics):
             expand=3,
             expand_loose=True,
         )
+        when: ft.Control = quiet(self.meta_text) if words else tap
         spacer = ft.Container(expand=1)
         line = ft.Row(
             [spacer, self.box] if out else [self.box, spacer],
@@ -122,7 +123,7 @@ class MessageBubble(ft.Semantics):
             vertical_alignment=ft.CrossAxisAlignment.END,
         )
         meta = ft.Row(
-            [self.meta_text, self.state_icon, self.retry, self.delete] if out else [self.meta_text],
+            [when, self.state_icon, self.retry, self.delete] if out else [when],
             alignment=ft.MainAxisAlignment.END if out else ft.MainAxisAlignment.START,
             spacing=4,
         )
@@ -142,20 +143,22 @@ class MessageBubble(ft.Semantics):
         if item.sender:
             parts.append(
                 ft.Container(
-                    ft.Text(
-                        item.sender,
-                        size=12,
-                        weight=ft.FontWeight.W_600,
-                        color=ft.Colors.ON_SURFACE_VARIANT,
+                    quiet(
+                        ft.Text(
+                            item.sender,
+                            size=12,
+                            weight=ft.FontWeight.W_600,
+                            color=ft.Colors.ON_SURFACE_VARIANT,
+                        )
                     ),
                     padding=ft.Padding.only(left=0 if out else 12, right=12 if out else 0),
                     alignment=ft.Alignment.CENTER_RIGHT if out else ft.Alignment.CENTER_LEFT,
                 )
             )
         parts += [line, meta, refusal] if out else [line, meta]
+        # A handle around the whole message (no label: the words are said once, above).
         super().__init__(
             identifier=f"message-{item.key}",
-            label=item.semantics_label,
             content=ft.Container(
                 ft.Column(parts, spacing=2, tight=True),
                 padding=ft.Padding.symmetric(horizontal=12, vertical=3),
@@ -229,9 +232,7 @@ class MessageBubble(ft.Semantics):
         self.too_large.value = item.too_large_note or ""
         self.too_large.visible = item.too_large_note is not None
         self.compress.visible = item.can_compress and self.hooks is not None
-        self.label = item.semantics_label + (
-            f". {item.too_large_note}" if item.too_large_note else ""
-        )
+        self.spoken.label = item.semantics_label
 
     def _delete(self) -> None:
         if self.hooks is not None and self.hooks.on_delete is not None:

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import flet as ft
 
+from app.theme import CONNECTION_COLORS
+
 _LOOK = {
-    "connected": (ft.Colors.GREEN, "Live"),
-    "reconnecting": (ft.Colors.AMBER, "Reconnecting…"),
-    "offline": (ft.Colors.ERROR, "Offline"),
+    state: (CONNECTION_COLORS[state], word)
+    for state, word in (
+        ("connected", "Live"),
+        ("reconnecting", "Reconnecting…"),
+        ("offline", "Offline"),
+    )
 }
 
 
 class ConnectionIndicator(ft.Container):
     def __init__(self) -> None:
-        self.dot = ft.Container(width=8, height=8, border_radius=4, bgcolor=ft.Colors.GREEN)
+        self.dot = ft.Container(
+            width=8, height=8, border_radius=4, bgcolor=CONNECTION_COLORS["connected"]
+        )
         self.word = ft.Text("Live", size=12, color=ft.Colors.ON_SURFACE_VARIANT)
         super().__init__(
             content=ft.Semantics(
@@ -22,7 +29,9 @@ class ConnectionIndicator(ft.Container):
                 content=ft.Row([self.dot, self.word], spacing=6, tight=True),
             ),
             padding=ft.Padding.symmetric(horizontal=8),
-            tooltip="Connection to the messaging server",
+            tooltip=ft.Tooltip(
+                message="Connection to the messaging server", exclude_from_semantics=True
+            ),
         )
 
     def set_state(self, state: str) -> None:

@@ -6,9 +6,11 @@ import flet as ft
 
 
 def date_separator(label: str) -> ft.Control:
+    # A heading a reader can jump to, said once (its label, not the text under it too).
     return ft.Semantics(
         header=True,
         label=label,
+        exclude_semantics=True,
         content=ft.Container(
             content=ft.Container(
                 content=ft.Text(

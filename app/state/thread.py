@@ -90,10 +90,18 @@ class MessageItem:
 
     @property
     def semantics_label(self) -> str:
+        """As a person would say it: the message, then who and when, then its state."""
         who = "You" if self.outbound and not self.sender else self.sender or "Someone"
-        files = f", {len(self.attachments)} attachment(s)" if self.attachments else ""
-        status = f", {self.state_label}" if self.outbound else ""
-        return f"{who} at {self.time}: {self.body}{files}{status}"
+        state = self.state_label if self.outbound else ""
+        if self.outbound and self.state == "failed" and self.error:
+            state = f"{state}: {self.error}"
+        return fmt.sentences(
+            self.body,
+            fmt.attachments_words(self.attachments or self.local_files),
+            f"{who}, {self.time}",
+            state,
+            self.too_large_note or "",
+        )
 
 
 Row = DaySeparator | MessageItem
@@ -642,6 +650,30 @@ class ThreadVM(ViewModel):
 
         ``load(url) -> bytes`` fetches each attachment (the thread's cache).
         """
+        # Once: a second tap (a double click, or a tap delivered twice) while the first is
+        # still compressing would send the pictures twice. The button hides at once, and
+        # comes back only if this attempt fails.
+        if item.key in self.resent:
+            return False
+        self._mark_resent(item, True)
+        ok = False
+        try:
+            ok = await self._compress_and_send(item, load)
+        finally:
+            if not ok:
+                self._mark_resent(item, False)
+        return ok
+
+    def _mark_resent(self, item: MessageItem, resent: bool) -> None:
+        if resent:
+            self.resent.add(item.key)
+        else:
+            self.resent.discard(item.key)
+        i = self._index(item.key)
+        if i is not None:
+            self._updated(self.messages[i])  # the bubble redraws with or without the button
+
+    async def _compress_and_send(self, item: MessageItem, load: Any) -> bool:
         from services.attachments import AttachmentSource, compress_for_resend_async
 
         try:
@@ -664,10 +696,6 @@ class ThreadVM(ViewModel):
         except Exception as exc:
             self.fail(exc)
             return False
-        self.resent.add(item.key)
-        i = self._index(item.key)
-        if i is not None:
-            self._updated(self.messages[i])  # the bubble redraws without the button
         return True
 
     async def retry(self, item: MessageItem) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import flet as ft
 
+from app.components.a11y import quiet, quiet_tooltip
 from app.components.avatar import avatar, group_avatar
 from app.components.connection import ConnectionIndicator
 from app.state.conversations import ConversationRow, ConversationsVM
@@ -28,7 +29,7 @@ class ConversationTile(ft.Semantics):
             ft.Icons.DO_NOT_DISTURB_ON,
             size=16,
             color=ft.Colors.ERROR,
-            tooltip="Blocked: a participant turned on Do Not Disturb",
+            tooltip=quiet_tooltip("Blocked: a participant turned on Do Not Disturb"),
         )
         self.preview = ft.Text(" ", max_lines=1, overflow=ft.TextOverflow.ELLIPSIS)
         self.time_text = ft.Text("", size=12)
@@ -51,16 +52,18 @@ class ConversationTile(ft.Semantics):
             horizontal_alignment=ft.CrossAxisAlignment.END,
             alignment=ft.MainAxisAlignment.CENTER,
         )
+        # The row is one button whose name is the whole row said in order (the title's
+        # semantics label); the avatar, preview, time and badge show it and are not read.
+        self.leading = quiet(ft.Container())
         self.tile = ft.ListTile(
+            leading=self.leading,
             title=self.title_row,
-            subtitle=self.preview,
-            trailing=self.trailing,
+            subtitle=quiet(self.preview),
+            trailing=quiet(self.trailing),
             on_click=self._click,
             content_padding=ft.Padding.symmetric(horizontal=12),
         )
-        super().__init__(
-            identifier=f"conversation-{row.id}", label=row.semantics_label, content=self.tile
-        )
+        super().__init__(identifier=f"conversation-{row.id}", content=self.tile)
         self.show(row, selected=False)
 
     def is_isolated(self) -> bool:
@@ -74,11 +77,11 @@ class ConversationTile(ft.Semantics):
 
     def show(self, row: ConversationRow, selected: bool) -> None:
         self.row = row
-        self.label = row.semantics_label
+        self.title_text.semantics_label = row.semantics_label
         lead = (row.is_group, row.blocked, row.initials, row.color)
         if lead != self._lead:  # rare: a new avatar only when it looks different
             self._lead = lead
-            self.tile.leading = (
+            self.leading.content = (
                 group_avatar(row.color, blocked=row.blocked)
                 if row.is_group
                 else avatar(row.initials, row.color)
@@ -113,7 +116,7 @@ class ConversationsView:
             "Create New Message",
             icon=ft.Icons.EDIT_SQUARE,
             on_click=self._new,
-            tooltip="Create New Message (Ctrl+N)",
+            tooltip=quiet_tooltip("Create New Message (Ctrl+N)"),
         )
         self.more = ft.TextButton("Show more conversations", on_click=self._on_more, visible=False)
         self.empty = ft.Container(

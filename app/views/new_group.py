@@ -9,6 +9,7 @@ from typing import Any
 
 import flet as ft
 
+from app.components.a11y import icon_button, quiet, quiet_tooltip
 from app.components.avatar import avatar
 from app.state.new_group import NewGroupVM, PickRow
 from app.views.ui import back_button, handle, header, refresh, say, search_field
@@ -16,13 +17,43 @@ from services.models import GroupKind
 
 
 def choice(label: str, selected: bool, on_click: Callable[[], Any], ident: str) -> ft.Control:
+    """One of two choices. Which one is chosen is said in the button's own name (a state
+    set on a node around it would land on that node, not on the button)."""
     icon = ft.Icons.CHECK if selected else None
+    words = ft.Text(label, semantics_label=f"{label}, selected" if selected else label)
     button = (
-        ft.FilledButton(label, icon=icon, on_click=lambda _: on_click())
+        ft.FilledButton(content=words, icon=icon, on_click=lambda _: on_click())
         if selected
-        else ft.OutlinedButton(label, on_click=lambda _: on_click())
+        else ft.OutlinedButton(content=words, on_click=lambda _: on_click())
     )
-    return ft.Semantics(identifier=ident, selected=selected, content=button)
+    return ft.Semantics(identifier=ident, content=button)
+
+
+def person_chip(name: str, on_remove: Callable[[], Any]) -> ft.Control:
+    """A chosen person: the name, and a button that says whom it removes. (ft.Chip read
+    as a disabled checkbox holding a disabled Remove button.)"""
+    return ft.Container(
+        ft.Row(
+            [
+                ft.Text(name, size=13, color=ft.Colors.ON_SECONDARY_CONTAINER),
+                icon_button(
+                    ft.Icons.CLOSE,
+                    f"Remove {name}",
+                    lambda _: on_remove(),
+                    icon_size=16,
+                    icon_color=ft.Colors.ON_SECONDARY_CONTAINER,
+                    width=32,
+                    height=32,
+                    padding=0,
+                ),
+            ],
+            spacing=0,
+            tight=True,
+        ),
+        bgcolor=ft.Colors.SECONDARY_CONTAINER,
+        border_radius=16,
+        padding=ft.Padding.only(left=12, right=2),
+    )
 
 
 class _PickTile(ft.Semantics):
@@ -196,7 +227,7 @@ class NewGroupView:
             ),
             choice("One-to-one SMS", not vm.group, lambda: vm.set_group(False), "one-to-one"),
         ]
-        self.search.hint_text = "Search contacts" if contacts else "Search teammates"
+        self.search.label = "Search contacts" if contacts else "Search teammates"
         self.name_section.visible = vm.group
         return [self.audience, self.kind_row, self.search, self.name_section]
 
@@ -217,33 +248,37 @@ class NewGroupView:
         if not self._changed("chips", tuple(self.vm.chips)):
             return []
         self.chips.controls = [
-            ft.Chip(
-                label=ft.Text(name),
-                on_delete=lambda _, i=i: self._toggle(i),
-                delete_icon_tooltip=f"Remove {name}",
-            )
-            for i, name in self.vm.chips
+            person_chip(name, lambda i=i: self._toggle(i)) for i, name in self.vm.chips
         ]
         return [self.chips]
 
     def _render_rows(self) -> list[ft.Control]:
-        """The results: a row whose PickRow is unchanged keeps its control (not re-sent)."""
+        """The results: a row whose PickRow is unchanged keeps its control (not re-sent); a
+        changed one (chosen, or no longer) is redrawn in place, so the keyboard focus that
+        chose it stays on it."""
         vm = self.vm
-        tiles: dict[str, tuple[PickRow, ft.Control]] = {}
+        tiles: dict[str, tuple[PickRow, _PickTile]] = {}
+        changed: list[ft.Control] = []
         for r in vm.rows():
             kept = self._tiles.get(r.id)
-            tiles[r.id] = kept if kept is not None and kept[0] == r else (r, self._row(r))
+            if kept is None:
+                tiles[r.id] = (r, self._row(r))
+                continue
+            if kept[0] != r:
+                self._fill(kept[1].content, r)
+                changed.append(kept[1])
+            tiles[r.id] = (r, kept[1])
         self._tiles = tiles
-        controls = [control for _, control in tiles.values()]
+        controls: list[ft.Control] = [control for _, control in tiles.values()]
         if not controls:
             self.empty.value = "No contacts match." if vm.query else "No one to show."
             controls = [self.empty]
         if len(controls) == len(self.rows.controls) and all(
             a is b for a, b in zip(controls, self.rows.controls, strict=True)
         ):
-            return [self.empty] if controls == [self.empty] else []
+            return changed + ([self.empty] if controls == [self.empty] else [])
         self.rows.controls = controls
-        return [self.rows]
+        return [self.rows, *changed]
 
     def _render_validity(self) -> None:
         reasons = self.vm.reasons
@@ -255,29 +290,34 @@ class NewGroupView:
             else ("Create Conversation" if self.vm.group else "Open Conversation")
         )
 
-    def _row(self, r: PickRow) -> ft.Control:
+    def _row(self, r: PickRow) -> _PickTile:
+        tile = ft.ListTile(on_click=lambda _, i=r.id: self._toggle(i), dense=True)
+        self._fill(tile, r)
+        return _PickTile(identifier=f"pick-{r.id}", content=tile)
+
+    def _fill(self, tile: ft.ListTile, r: PickRow) -> None:
+        """One button per row, named by the whole row in order (name, number, selected or
+        why not): the title's semantics label; the rest shows it and is not read again.
+        (A faded avatar of a row that can't be chosen is decoration: the words say why.)"""
         if r.selected:
             trailing: ft.Control = ft.Icon(ft.Icons.CHECK_CIRCLE, color=ft.Colors.PRIMARY)
         elif r.disabled:
-            trailing = ft.Icon(ft.Icons.BLOCK, color=ft.Colors.ERROR, tooltip=r.reason)
+            trailing = ft.Icon(
+                ft.Icons.BLOCK, color=ft.Colors.ERROR, tooltip=quiet_tooltip(r.reason or "")
+            )
         else:
             trailing = ft.Icon(ft.Icons.RADIO_BUTTON_UNCHECKED, color=ft.Colors.OUTLINE)
         sub = r.reason if r.disabled else r.phone
-        return _PickTile(
-            identifier=f"pick-{r.id}",
-            label=r.semantics_label,
-            selected=r.selected,
-            content=ft.ListTile(
-                leading=ft.Container(
-                    avatar(r.initials, r.color, size=36), opacity=0.45 if r.disabled else 1
-                ),
-                title=ft.Text(r.name, color=ft.Colors.ON_SURFACE_VARIANT if r.disabled else None),
-                subtitle=ft.Text(sub or "", color=ft.Colors.ERROR if r.disabled else None),
-                trailing=trailing,
-                on_click=lambda _, i=r.id: self._toggle(i),
-                dense=True,
-            ),
+        tile.leading = quiet(
+            ft.Container(avatar(r.initials, r.color, size=36), opacity=0.45 if r.disabled else 1)
         )
+        tile.title = ft.Text(
+            r.name,
+            semantics_label=r.semantics_label,
+            color=ft.Colors.ON_SURFACE_VARIANT if r.disabled else None,
+        )
+        tile.subtitle = quiet(ft.Text(sub or "", color=ft.Colors.ERROR if r.disabled else None))
+        tile.trailing = quiet(trailing)
 
     def _on_vm(self, what: str, payload: Any) -> None:
         if what == "changed":

@@ -7,6 +7,7 @@ from typing import Any
 
 import flet as ft
 
+from app.components.a11y import icon_button
 from app.components.participant_row import participant_row
 from app.state.participants import ParticipantsVM
 from app.views.ui import back_button, handle, header, refresh, search_field
@@ -31,10 +32,11 @@ class ParticipantsView:
             if narrow
             else [
                 handle(
-                    ft.IconButton(
+                    icon_button(
                         ft.Icons.CLOSE,
+                        "Close participants",
+                        lambda _: on_close(),
                         tooltip="Close participants (Esc)",
-                        on_click=lambda _: on_close(),
                     ),
                     "close-participants",
                 )

@@ -344,6 +344,13 @@ class Shell:
         b = self.backend
         if b is None:
             return
+        vm = self.thread_vm
+        if self.route == "thread" and vm is not None and vm.conversation_id == conversation_id:
+            # Already open: a second tap on its row (a double click, or one tap delivered
+            # twice) must not close and reopen it under the user's typing.
+            log.info("thread %s is open already", conversation_id)
+            return
+        log.info("open thread %s", conversation_id)
         self._close_thread()
         vm = ThreadVM(
             store=b.store,
@@ -360,7 +367,7 @@ class Shell:
             page=self.page,
             cache=self.cache,
             on_back=self.go_list,
-            on_participants=self.toggle_participants,
+            on_participants=self.open_participants,
             on_recreate=self.recreate_without_blockers,
             pick_files=self.pick_files,
             download=self.download,
@@ -371,13 +378,17 @@ class Shell:
         self.layout()
         await vm.open()
 
-    def toggle_participants(self) -> None:
+    def open_participants(self) -> None:
+        """Chat Participants opens the panel; once open, it stays open (its own Close,
+        back or Escape closes it). As a toggle, one tap delivered twice (a double click,
+        or a browser under load handing both the pointer's tap and the screen reader's
+        tap to the app) opened and at once closed it."""
         vm = self.thread_vm
-        if vm is None or vm.conversation is None:
+        if vm is None or vm.conversation is None or self.panel_open:
             return
-        self.panel_open = not self.panel_open
-        if self.panel_open:
-            self.participants_view = self._participants(vm.conversation)
+        self.panel_open = True
+        log.info("participants panel opened")
+        self.participants_view = self._participants(vm.conversation)
         self.layout()
 
     def _participants(self, conversation: Any) -> ParticipantsView:
@@ -391,7 +402,12 @@ class Shell:
 
     def close_panel(self) -> None:
         self.panel_open = False
+        log.info("participants panel closed")
         self.layout()
+        # The panel's controls are gone: the focus goes back to the button that opened it,
+        # never to nowhere (a keyboard user would start again from the top).
+        if self.thread_view is not None:
+            self.page.run_task(self.thread_view.focus_participants)
 
     async def _new_with(self, pvm: ParticipantsVM, without: set[str]) -> None:
         conv = pvm.conversation
@@ -593,6 +609,8 @@ class Shell:
             if self.thread_view.can_paste:
                 await self.thread_view.paste(quiet=True)
         elif key == "ESCAPE":
+            if self.thread_view is not None and self.thread_view.modal_open:
+                return  # the client closes the sheet or dialog; nothing under it moves
             if self.panel_open:
                 self.close_panel()
             elif self.route in ("new", "settings") or not self.is_wide():

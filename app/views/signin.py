@@ -7,6 +7,7 @@ from typing import Any
 
 import flet as ft
 
+from app.components.a11y import icon_button, quiet_tooltip
 from app.state.signin import SignInResult, SignInVM
 from app.views.ui import handle, refresh
 
@@ -33,10 +34,12 @@ class SignInView:
         self.location = ft.TextField(
             label="Location id", value=vm.location_id, on_submit=self._on_submit
         )
+        # Our own Show/Hide button: the field's built-in one has no name a reader says.
+        self.reveal = icon_button(ft.Icons.VISIBILITY_OUTLINED, "Show token", self._on_reveal)
         self.token = ft.TextField(
             label="Private Integration Token",
             password=True,
-            can_reveal_password=True,
+            suffix_icon=self.reveal,
             autofocus=bool(vm.url),
             on_submit=self._on_submit,
         )
@@ -120,6 +123,16 @@ class SignInView:
         if result is not None:
             self.token.value = ""  # nothing of it stays in the page once used
             await self.on_signed_in(result)
+
+    def _on_reveal(self, _: ft.Event[Any]) -> None:
+        shown = bool(self.token.password)  # it was hidden: show it now
+        self.token.password = not shown
+        self.reveal.icon = ft.Icon(
+            ft.Icons.VISIBILITY_OFF_OUTLINED if shown else ft.Icons.VISIBILITY_OUTLINED,
+            semantics_label="Hide token" if shown else "Show token",
+        )
+        self.reveal.tooltip = quiet_tooltip("Hide token" if shown else "Show token")
+        refresh(self.token)
 
     async def _demo(self, _: ft.Event[Any]) -> None:
         await self.on_demo()

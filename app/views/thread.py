@@ -12,6 +12,7 @@ from typing import Any
 
 import flet as ft
 
+from app.components.a11y import heading, icon_button, quiet, quiet_tooltip
 from app.components.attachments import BytesCache, PickedChip
 from app.components.avatar import avatar_stack
 from app.components.bubble import BubbleHooks, MessageBubble
@@ -38,6 +39,9 @@ class ThreadView:
         self.vm, self.page, self.cache = vm, page, cache
         self.on_recreate, self.pick_files, self.download = on_recreate, pick_files, download
         self.bubbles: dict[str, MessageBubble] = {}
+        # A sheet or dialog of this thread is open: Escape is the client's (it closes it),
+        # not the shell's (which would also go back or close the panel under it).
+        self.modal_open = False
         self.title = ft.Text(
             "", size=18, weight=ft.FontWeight.W_600, max_lines=1, overflow=ft.TextOverflow.ELLIPSIS
         )
@@ -49,17 +53,20 @@ class ThreadView:
             overflow=ft.TextOverflow.ELLIPSIS,
         )
         self.avatars = ft.Container()
+        # The avatars' initials say nothing the subtitle's "4 participants" doesn't. (Shown
+        # and hidden by this wrapper: Flutter's Semantics needs visible content.)
+        self.avatars_box = quiet(self.avatars)
         self.participants_text = ft.TextButton(
             "Chat Participants",
             icon=ft.Icons.PEOPLE_OUTLINE,
             on_click=lambda _: on_participants(),
-            tooltip="Chat Participants: who is in this group",
+            tooltip=quiet_tooltip("Chat Participants: who is in this group"),
         )
         # On a phone the words don't fit beside the title: the icon keeps the same name.
-        self.participants_icon = ft.IconButton(
+        self.participants_icon = icon_button(
             ft.Icons.PEOPLE_OUTLINE,
-            tooltip="Chat Participants",
-            on_click=lambda _: on_participants(),
+            "Chat Participants",
+            lambda _: on_participants(),
             visible=False,
         )
         self.participants_button = handle(
@@ -75,10 +82,12 @@ class ThreadView:
             subtitle=None,
         )
         # Replace the header's title column with our live texts and avatars.
-        title_block = ft.Column([self.title, self.subtitle], spacing=0, tight=True, expand=True)
+        title_block = ft.Column(
+            [heading(self.title), self.subtitle], spacing=0, tight=True, expand=True
+        )
         row: ft.Row = self.header.content  # type: ignore[assignment]
         row.controls[1] = ft.Row(
-            [self.avatars, title_block],
+            [self.avatars_box, title_block],
             spacing=10,
             expand=True,
             vertical_alignment=ft.CrossAxisAlignment.CENTER,
@@ -118,7 +127,9 @@ class ThreadView:
         # Rows in isolated chunks: a new message costs the same at any window size.
         self.message_list = MessageList(self._control_for, self.older, on_scroll=self._on_scroll)
         self.list = self.message_list.view
+        # A label, not only a hint: the hint names the field only while it is empty.
         self.input = ft.TextField(
+            label="Message",
             hint_text="Type a message",
             multiline=True,
             shift_enter=True,
@@ -133,21 +144,17 @@ class ThreadView:
             on_change=self._on_type,
             autofocus=True,
         )
-        self.send_button = ft.IconButton(
+        self.send_button = icon_button(
             ft.Icons.SEND,
-            tooltip="Send",
-            on_click=self._on_send_click,
+            "Send",
+            self._on_send_click,
             bgcolor=ft.Colors.PRIMARY,
             icon_color=ft.Colors.ON_PRIMARY,
         )
-        self.attach_button = ft.IconButton(
-            ft.Icons.ATTACH_FILE, tooltip="Attach files", on_click=self._on_attach
-        )
+        self.attach_button = icon_button(ft.Icons.ATTACH_FILE, "Attach files", self._on_attach)
         # Pasting a picture: the desktop clients read images off the clipboard; a
         # browser page may not, so the button shows on desktop only (see show_header).
-        self.paste_button = ft.IconButton(
-            ft.Icons.CONTENT_PASTE, tooltip="Paste a picture", on_click=self._on_paste
-        )
+        self.paste_button = icon_button(ft.Icons.CONTENT_PASTE, "Paste a picture", self._on_paste)
         self.paste_handle = handle(self.paste_button, "paste-picture")
         self.paste_handle.visible = _desktop(page)
         self.clipboard: ft.Clipboard | None = None  # kept referenced: services are weak
@@ -228,7 +235,12 @@ class ThreadView:
         self.back.visible = narrow
         self.participants_text.visible = not narrow
         self.participants_icon.visible = narrow
-        self.avatars.visible = not narrow and bool(self.vm.participants)
+        self.avatars_box.visible = not narrow and bool(self.vm.participants)
+
+    async def focus_participants(self) -> None:
+        """Focus Chat Participants (the words, or the icon on a phone)."""
+        narrow = bool(self.participants_icon.visible)
+        await (self.participants_icon if narrow else self.participants_text).focus()
 
     async def _recreate(self, _: ft.Event) -> None:
         await self.on_recreate()
@@ -260,7 +272,7 @@ class ThreadView:
             for p in vm.participants
         ]
         self.avatars.content = avatar_stack(people, size=30) if people else None
-        self.avatars.visible = bool(people)
+        self.avatars_box.visible = bool(people) and not self.back.visible
         banner = vm.banner
         self.banner.visible = banner is not None
         self.banner_text.value = banner or ""
@@ -273,12 +285,14 @@ class ThreadView:
         self.composer.visible = block is None
         blocked = banner is not None
         self.input.disabled = blocked
-        self.input.hint_text = "Sending is blocked in this group" if blocked else "Type a message"
+        self.input.label = "Sending is blocked in this group" if blocked else "Message"
         self.send_button.disabled = blocked
         # A filled button keeps its colour when disabled: grey it so "blocked" reads at a glance.
         self.send_button.bgcolor = (
             ft.Colors.SURFACE_CONTAINER_HIGHEST if blocked else ft.Colors.PRIMARY
         )
+        glyph: ft.Icon = self.send_button.icon  # type: ignore[assignment]
+        glyph.color = ft.Colors.ON_SURFACE_VARIANT if blocked else ft.Colors.ON_PRIMARY
         self.attach_button.disabled = blocked
         self.paste_button.disabled = blocked
         self.participants_button.visible = bool(vm.participants)
@@ -422,7 +436,10 @@ class ThreadView:
 
     def _on_tray(self, what: str, files: Any) -> None:
         tray = self.vm.tray
-        self.picked.controls = [PickedChip(f, tray.remove, tray.send_as_file) for f in tray.files]
+        self.picked.controls = [
+            PickedChip(f, self._then_compose(tray.remove), self._then_compose(tray.send_as_file))
+            for f in tray.files
+        ]
         problem = tray.problem
         self.picked_problem.value = problem or ""
         self.picked_problem.visible = problem is not None
@@ -443,8 +460,22 @@ class ThreadView:
             on_delete=self._on_delete,
         )
 
+    def _then_compose(self, action: Callable[[str], Any]) -> Callable[[str], None]:
+        """A button that goes away when used (Remove, Send original) leaves the keyboard
+        focus in the composer, never on nothing."""
+
+        def run(key: str) -> None:
+            action(key)
+            self.page.run_task(self.input.focus)
+
+        return run
+
     def _on_delete(self, item: MessageItem) -> None:
-        self.page.run_task(self.vm.discard, item)
+        async def run() -> None:
+            await self.vm.discard(item)
+            await self.input.focus()  # the Delete button went with the message
+
+        self.page.run_task(run)
 
     def _show_progress(self, key: str) -> None:
         bubble = self.bubbles.get(key)
@@ -463,7 +494,11 @@ class ThreadView:
         self.page.run_task(run)
 
     def _on_retry(self, item: MessageItem) -> None:
-        self.page.run_task(self.vm.retry, item)
+        async def run() -> None:
+            await self.vm.retry(item)
+            await self.input.focus()  # Retry hides while the message goes again
+
+        self.page.run_task(run)
 
     def _on_bubble_tap(self, item: MessageItem) -> None:
         logging.getLogger("app").info("delivery detail for %s", item.key)
@@ -482,13 +517,13 @@ class ThreadView:
             )
             for line in lines
         ]
-        self.page.show_dialog(
+        self._show_modal(
             ft.BottomSheet(
                 handle(
                     ft.Container(
                         ft.Column(
                             [
-                                ft.Text("Delivery", size=18, weight=ft.FontWeight.W_600),
+                                heading(ft.Text("Delivery", size=18, weight=ft.FontWeight.W_600)),
                                 ft.Text(
                                     item.body or "Attachment",
                                     max_lines=2,
@@ -525,13 +560,14 @@ class ThreadView:
                     on_click=lambda _: self.page.run_task(self.download, url),
                 )
             )
-        actions.append(ft.TextButton("Close", on_click=lambda _: self.page.pop_dialog()))
-        self.page.show_dialog(
+        actions.append(ft.TextButton("Close", on_click=lambda _: self._close_modal()))
+        self._show_modal(
             ft.AlertDialog(
                 title=ft.Text(name, size=16, max_lines=1, overflow=ft.TextOverflow.ELLIPSIS),
+                semantics_label=f"Picture {name}",
                 content=handle(
                     ft.Container(
-                        ft.Image(src=data, fit=ft.BoxFit.CONTAIN),
+                        ft.Image(src=data, fit=ft.BoxFit.CONTAIN, semantics_label=name),
                         width=width,
                         height=height,
                     ),
@@ -541,6 +577,18 @@ class ThreadView:
                 actions=actions,
             )
         )
+
+    def _show_modal(self, dialog: ft.DialogControl) -> None:
+        self.modal_open = True
+        dialog.on_dismiss = self._on_modal_dismissed
+        self.page.show_dialog(dialog)
+
+    def _on_modal_dismissed(self, _: ft.Event) -> None:
+        self.modal_open = False
+
+    def _close_modal(self) -> None:
+        self.modal_open = False
+        self.page.pop_dialog()
 
 
 def _desktop(page: ft.Page) -> bool:

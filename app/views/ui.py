@@ -6,6 +6,8 @@ from typing import Any
 
 import flet as ft
 
+from app.components.a11y import heading, icon_button
+
 
 def mounted(control: ft.BaseControl) -> bool:
     try:
@@ -46,12 +48,14 @@ def header(
     subtitle: ft.Control | None = None,
 ) -> ft.Container:
     title_col: list[ft.Control] = [
-        ft.Text(
-            title,
-            size=20,
-            weight=ft.FontWeight.W_600,
-            max_lines=1,
-            overflow=ft.TextOverflow.ELLIPSIS,
+        heading(
+            ft.Text(
+                title,
+                size=20,
+                weight=ft.FontWeight.W_600,
+                max_lines=1,
+                overflow=ft.TextOverflow.ELLIPSIS,
+            )
         )
     ]
     if subtitle is not None:
@@ -69,8 +73,7 @@ def header(
 
 def back_button(on_click, label: str = "Back") -> ft.Control:  # type: ignore[no-untyped-def]
     return ft.Semantics(
-        identifier="back",
-        content=ft.IconButton(ft.Icons.ARROW_BACK, tooltip=label, on_click=on_click),
+        identifier="back", content=icon_button(ft.Icons.ARROW_BACK, label, on_click)
     )
 
 
@@ -79,10 +82,13 @@ def handle(control: ft.Control, identifier: str) -> ft.Semantics:
     return ft.Semantics(identifier=identifier, content=control)
 
 
-def search_field(hint: str, on_change: Any) -> ft.TextField:
-    """The rounded, filled search box every list screen uses, so they look alike."""
+def search_field(label: str, on_change: Any) -> ft.TextField:
+    """The rounded, filled search box every list screen uses, so they look alike.
+
+    Its words are a label, not a hint: a hint names the field only while it is empty,
+    so a screen reader met a nameless box once something was typed."""
     return ft.TextField(
-        hint_text=hint,
+        label=label,
         prefix_icon=ft.Icons.SEARCH,
         on_change=on_change,
         dense=True,

@@ -193,7 +193,10 @@ class App:
         return self.page.get_by_role("button", name=name).first  # type: ignore[attr-defined]
 
     def text(self, text: str, exact: bool = False) -> object:
-        return self.page.get_by_text(text, exact=exact).first  # type: ignore[attr-defined]
+        """Words on screen, as a reader finds them: shown text, or a control's name (a
+        conversation row is one button named "Group Weekend crew, 1 unread, …")."""
+        p = self.page
+        return p.get_by_text(text, exact=exact).or_(p.get_by_label(text, exact=exact)).first  # type: ignore[attr-defined]
 
     def type_in(self, ident: str, text: str) -> None:
         """Focus the field behind a handle and replace its text by typing, as a person would.

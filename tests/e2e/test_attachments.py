@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 
+from tests.e2e import a11y
 from tests.e2e.conftest import DESKTOP, App
 from tests.e2e.test_journeys import WAIT, api, label_of, run, wait_until
 from tests.services import attachment_files as files
@@ -20,11 +21,11 @@ PDF = files.pdf(48_000)
 # The centre of a picture inside the thread's visible area (below the header, above
 # the composer), or null. Found by its spoken label: Flutter puts the handle on the
 # picture's own node or on a wrapper around it, depending on how the tree was merged.
-_PICTURE_ON_SCREEN = """() => {
+_PICTURE_ON_SCREEN = r"""() => {
     for (const e of document.querySelectorAll('flt-semantics')) {
         const own = [...e.childNodes].filter(c => c.nodeType === 3).map(c => c.textContent);
         const spoken = (e.getAttribute('aria-label') || '') + own.join(' ');
-        if (!/^Picture .*Open full size/m.test(spoken)) continue;
+        if (!/^Picture \S/.test(spoken)) continue;
         const r = e.getBoundingClientRect();
         if (r.height > 0 && r.top >= 60 && r.bottom <= window.innerHeight - 60)
             return [r.left + r.width / 2, r.top + r.height / 2];
@@ -44,8 +45,7 @@ def attach(app: App, picks: list[tuple[str, str, bytes]]) -> None:
 def spoken(loc: Any) -> str:
     """A node's label and text, or "" when it went away meanwhile (the list redraws)."""
     try:
-        label = loc.get_attribute("aria-label", timeout=1000) or ""
-        return f"{label} {loc.inner_text(timeout=1000)}"
+        return a11y.spoken(loc, timeout=1000)
     except PlaywrightError:
         return ""
 
@@ -90,7 +90,7 @@ def test_two_pictures_and_a_pdf_are_sent_shown_and_the_pdf_downloads_intact(
     app.shot("attachments-composer")
     app.type_in("composer", "Plan and photos")
     app.page.keyboard.press("Enter")
-    sent = bubble_with(app, "3 attachment(s)")
+    sent = bubble_with(app, "2 pictures and 1 file")
     assert "Plan and photos" in spoken(sent)
     # Pictures inline (two thumbnails), the PDF as a chip with its name and size.
     app.ids_starting("file-chip").first.wait_for(timeout=WAIT)
@@ -137,6 +137,7 @@ def test_a_picture_too_large_for_the_carrier_is_compressed_and_resent(make_app, 
         assert "Not delivered to Chloe Martin: the picture is too large" in spoken(refused)
         app.by_id("compress-resend").wait_for(timeout=WAIT)
         app.shot("attachments-too-large")
+        a11y.assert_all_named(app.page, "a refused picture")
         app.by_id("compress-resend").click()
         bubbles = app.ids_starting("message-")
         wait_until(
@@ -150,5 +151,6 @@ def test_a_picture_too_large_for_the_carrier_is_compressed_and_resent(make_app, 
             app,
         )
         app.shot("attachments-resent")
+        a11y.assert_all_named(app.page, "resent, with its snack bar")
     finally:
         run(carrier(1024 * 1024))

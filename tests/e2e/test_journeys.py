@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.e2e.a11y import assert_all_named, spoken
 from tests.e2e.conftest import DESKTOP, PHONE, App, Server
 
 pytestmark = pytest.mark.e2e
@@ -44,8 +45,8 @@ def label_of(app: App, ident: str) -> str:
 
 
 def label_of_loc(loc: Any) -> str:
-    """What a screen reader hears for a handle: its label and the text inside."""
-    return " ".join(x for x in (loc.get_attribute("aria-label"), loc.inner_text()) if x)
+    """What a screen reader hears for a handle: its label and the words inside."""
+    return spoken(loc)
 
 
 def wait_until(check: Any, app: App, seconds: float = 60) -> None:
@@ -185,7 +186,6 @@ def test_stop_blocks_the_group_and_it_is_recreated_without_them(make_app, server
     # Events that happen before the app's first live connection are not replayed on a
     # fresh device (it starts "from now"): play the phone only once the app is live.
     wait_until(lambda: "Live" in label_of(app, "connection"), app)
-    app.page.wait_for_timeout(2000)
     run(stop())
     app.by_id("blocked-banner").wait_for(timeout=WAIT)  # live: no reload, no click
     wait_until(
@@ -233,13 +233,18 @@ def test_every_screen_at_both_sizes_and_themes(make_app, app_server, size, theme
     viewport = PHONE if size == "phone" else DESKTOP
     app = make_app(app_server, viewport, dark=theme == "dark")
     tag = f"{size}-{theme}"
-    app.shot(f"conversations-{tag}")
+
+    def shot(name: str) -> None:  # and every control on it has a name, in this theme too
+        app.shot(name)
+        assert_all_named(app.page, name)
+
+    shot(f"conversations-{tag}")
     app.text("Weekend crew").click()
     app.by_id("composer").wait_for(timeout=WAIT)
-    app.shot(f"thread-{tag}")
+    shot(f"thread-{tag}")
     app.by_id("chat-participants").click()
     app.by_id("participants-panel").wait_for(timeout=WAIT)
-    app.shot(f"participants-{tag}")
+    shot(f"participants-{tag}")
     if size == "phone":
         app.by_id("back").click()  # back to the thread
         app.by_id("composer").wait_for(timeout=WAIT)
@@ -247,16 +252,16 @@ def test_every_screen_at_both_sizes_and_themes(make_app, app_server, size, theme
         app.by_id("nav").wait_for(timeout=WAIT)
     app.text("Sunday league").click()
     app.by_id("blocked-banner").wait_for(timeout=WAIT)
-    app.shot(f"blocked-{tag}")
+    shot(f"blocked-{tag}")
     if size == "phone":
         app.by_id("back").click()
     nav(app, "New")
     app.by_id("new-group").wait_for(timeout=WAIT)
     search_contacts(app, "Re")
-    app.shot(f"new-group-{tag}")
+    shot(f"new-group-{tag}")
     nav(app, "Settings")
     app.by_id("settings").wait_for(timeout=WAIT)
-    app.shot(f"settings-{tag}")
+    shot(f"settings-{tag}")
 
 
 def test_keyboard_shortcuts_and_a_one_to_one_thread(make_app, app_server):
@@ -293,6 +298,7 @@ def test_a_reply_in_another_thread_shows_a_notice_and_a_badge(make_app, server_a
     app.by_id("notice").wait_for(timeout=WAIT)
     assert "Running late!" in label_of(app, "notice")
     app.shot("journey-notice")
+    assert_all_named(app.page, "a notice")
     row = app.by_id(f"conversation-{conv.id}")
     wait_until(lambda: "unread" in label_of_loc(row), app)
 
@@ -323,7 +329,7 @@ def test_attach_a_picture_and_send_it(make_app, app_server):
     wait_until(
         lambda: any(
             "Here's the pitch" in label_of_loc(app.ids_starting("message-").nth(i))
-            and "1 attachment" in label_of_loc(app.ids_starting("message-").nth(i))
+            and "1 picture" in label_of_loc(app.ids_starting("message-").nth(i))
             for i in range(app.ids_starting("message-").count())
         ),
         app,

@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from services.api.client import ApiClient
+from tests.e2e.a11y import SPOKEN_JS, assert_all_named, spoken
 from tests.e2e.conftest import (
     DESKTOP,
     PHONE,
@@ -42,12 +43,12 @@ from tests.e2e.conftest import (
 pytestmark = pytest.mark.e2e
 WAIT = 60_000
 GROUP = "Weekend crew"
-# Every bubble has a handle "message-<key>" and a label naming its body and state.
-_BUBBLE_WITH = """([text, state]) => [...document.querySelectorAll(
-    '[flt-semantics-identifier^="message-"]')].some(e => {
-        const t = (e.getAttribute('aria-label') || '') + ' ' + e.innerText;
+# Every bubble has a handle "message-<key>" and, inside, a label naming its body and state.
+_BUBBLE_WITH = f"""([text, state]) => [...document.querySelectorAll(
+    '[flt-semantics-identifier^="message-"]')].some(e => {{
+        const t = {SPOKEN_JS}(e);
         return t.includes(text) && (!state || t.includes(state));
-    })"""
+    }})"""
 
 
 @dataclass
@@ -144,7 +145,7 @@ async def _conversation(url: str, name: str) -> Any:
 
 
 def label_of_loc(loc: Any) -> str:
-    return " ".join(x for x in (loc.get_attribute("aria-label"), loc.inner_text()) if x)
+    return spoken(loc)
 
 
 def label_of(app: App, ident: str) -> str:
@@ -161,7 +162,7 @@ def wait_until(check: Any, app: App, seconds: float = 60) -> None:
 
 def connection_says(app: App, word: str) -> bool:
     loc = app.by_id("connection")
-    return word in ((loc.get_attribute("aria-label") or "") + loc.inner_text())
+    return word in spoken(loc)
 
 
 def wait_connection(app: App, word: str, seconds: float = 60) -> None:
@@ -206,13 +207,13 @@ def wait_bubble(app: App, text: str, state: str = "", timeout: int = WAIT) -> No
         raise AssertionError(f"no bubble {text!r} {state!r}; {screen_summary(app)}") from None
 
 
-_SCREEN = """() => ({
+_SCREEN = f"""() => ({{
     bubbles: [...document.querySelectorAll('[flt-semantics-identifier^="message-"]')]
-        .slice(-4).map(e => (e.getAttribute('aria-label') || '') + ' ' + e.innerText),
+        .slice(-4).map({SPOKEN_JS}),
     connection: [...document.querySelectorAll('[flt-semantics-identifier="connection"]')]
-        .map(e => (e.getAttribute('aria-label') || '') + ' ' + e.innerText),
+        .map({SPOKEN_JS}),
     nodes: document.querySelectorAll('flt-semantics').length,
-})"""
+}})"""
 
 
 def screen_summary(app: App) -> str:
@@ -242,10 +243,12 @@ def test_two_clients_see_each_others_messages_and_an_inbound_text_live(tmp_path,
             app_process(sandbox.url, "demo-staff", tmp_path / "s", tmp_path / "s.log") as s_url,
         ):
             admin, staff = browser_ctx(a_url), browser_ctx(s_url)
+            # "Live" is the signal: the app fixed its event cursor before saying it, and
+            # its stream replays everything after that cursor, so nothing sent from now on
+            # is missed (no pause for the streams to settle).
             for app in (admin, staff):
                 open_thread(app, GROUP)
                 wait_connection(app, "Live")
-            admin.page.wait_for_timeout(1500)  # both streams are open and following
 
             stamp = time.strftime("%H%M%S")
             a_to_s = arrival_seconds(admin, staff, f"Admin says hi {stamp}")
@@ -321,6 +324,7 @@ def test_cold_start_offline_shows_the_cache_and_a_queued_message_goes_out_later(
             open_thread(phone, GROUP)
             phone.by_id("connection-bar").wait_for(timeout=WAIT)  # the list is off screen
             phone.shot("live-cold-start-offline-phone-thread")
+            assert_all_named(phone.page, "offline, on a phone")
             # 3. Typed offline: kept as "Sending" across a restart of the app.
             send(app, "Typed with no network")
             wait_bubble(app, "Typed with no network", "Sending")
@@ -407,6 +411,7 @@ def test_retry_and_delete_for_failed_messages_end_to_end(tmp_path, browser_ctx):
             wait_connection(app, "Live", seconds=90)
             app.by_id("blocked-banner").wait_for(timeout=WAIT)  # and why, above the thread
             app.shot("live-refused-retry-delete")
+            assert_all_named(app.page, "a refused message with Retry and Delete")
             app.button("Delete").click()
             wait_gone(app, "Running 10 minutes late")
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.a11y import assert_all_named, spoken
 from tests.e2e.conftest import (
     DESKTOP,
     ROOT,
@@ -95,8 +96,7 @@ def nav(app: App, name: str) -> None:
 
 
 def label(app: App, ident: str) -> str:
-    loc = app.by_id(ident)
-    return " ".join(x for x in (loc.get_attribute("aria-label"), loc.inner_text()) if x)
+    return spoken(app.by_id(ident))
 
 
 def wait_until(check, app: App, seconds: float = 30) -> None:  # type: ignore[no-untyped-def]
@@ -132,6 +132,7 @@ def test_sign_out_of_the_demo_and_sign_in_to_another_sandbox_as_staff(
     nav(app, "Settings")
     app.by_id("sign-out").click()
     app.by_id("signin").wait_for(timeout=WAIT)
+    assert_all_named(app.page, "sign-in")
 
     app.type_in("signin-url", "http://example.com")  # plain http to a remote host
     app.type_in("signin-location", "loc_demo")
@@ -173,6 +174,7 @@ def test_sign_out_of_the_demo_and_sign_in_to_another_sandbox_as_staff(
     app.by_id("signin-notice").wait_for(timeout=WAIT)
     assert "sign in again" in label(app, "signin-notice")
     app.shot("signin-after-401")
+    assert_all_named(app.page, "sign-in after a 401")
     app.type_in("signin-token", NEW_STAFF_TOKEN)  # address and location are kept
     app.by_id("signin-submit").click()
     app.by_id("create-new-message").wait_for(timeout=WAIT)

@@ -186,6 +186,28 @@ async def test_compress_and_resend_is_no_longer_offered_once_the_resend_went() -
     assert not vm.item_for(vm.messages[vm._index(item.key)]).can_compress
 
 
+async def test_compress_and_resend_tapped_twice_at_once_sends_once() -> None:
+    """A double click (or a tap delivered twice) while the first is still compressing."""
+    import asyncio
+
+    store, conv, vm, sync = thread()
+    store.put_messages(conv.id, [refused_message(conv, ["https://files.example/a1/b.jpg"])])
+    item = next(r for r in vm.rows if getattr(r, "body", "") == "photos")
+    started = asyncio.Event()
+
+    async def load(url: str) -> bytes:
+        started.set()
+        await asyncio.sleep(0)  # the second tap lands while this one is loading
+        return files.photo(1600, 1200)
+
+    first = asyncio.ensure_future(vm.compress_and_resend(item, load))
+    await started.wait()
+    assert not next(r for r in vm.rows if getattr(r, "key", "") == item.key).can_compress
+    assert not await vm.compress_and_resend(item, load)
+    assert await first
+    assert len(sync.files) == 1
+
+
 async def test_compress_and_resend_says_why_a_pdf_cannot_shrink() -> None:
     store, conv, vm, sync = thread()
     store.put_messages(conv.id, [refused_message(conv, ["https://f/x/big.pdf"])])
@@ -198,6 +220,8 @@ async def test_compress_and_resend_says_why_a_pdf_cannot_shrink() -> None:
     assert not await vm.compress_and_resend(item, load)
     assert vm.error is not None and "big.pdf" in vm.error and "can't be made smaller" in vm.error
     assert sync.files == []
+    # Refused: the button is back, to try again later.
+    assert next(r for r in vm.rows if getattr(r, "key", "") == item.key).can_compress
 
 
 async def test_a_file_this_device_uploaded_keeps_its_size_for_the_chip() -> None:

@@ -69,10 +69,16 @@ async def test_wide_shows_list_and_thread_side_by_side(fake_session: FakeSession
     assert any(c is shell.conv_view.root for c in walk(root))
     assert any(c is shell.thread_view.root for c in walk(root))
     assert not shell.thread_view.back.visible  # no back on a desktop
-    shell.toggle_participants()
+    shell.open_participants()
     assert any(c is shell.participants_view.root for c in walk(shell.root.content))
+    shell.open_participants()  # a second tap (a double click) keeps it open
+    assert shell.panel_open
     await shell._on_key(key(shell, "Escape"))
     assert not shell.panel_open
+    # Tapping the open conversation's row again keeps the same thread (and its typing).
+    view = shell.thread_view
+    await shell.open_thread(conv.id)
+    assert shell.thread_view is view
 
 
 @pytest.mark.anyio

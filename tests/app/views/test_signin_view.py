@@ -304,3 +304,17 @@ async def test_open_the_demo_instead_signs_in_to_the_embedded_backend(
         for transport in backend_mod._transports.values():
             await transport.aclose()
         backend_mod._transports.clear()
+
+
+@pytest.mark.anyio
+async def test_show_token_reveals_and_hides_it_and_says_which(
+    fake_session, tmp_path, keyring_store, sandbox, people
+):
+    shell = await start(fake_session, api_cfg(tmp_path))
+    view = shell.account.signin_view
+    assert view is not None and view.token.password
+    assert view.reveal.icon.semantics_label == "Show token"  # named for a screen reader
+    await fake_session.event(view.reveal, "click")
+    assert not view.token.password and view.reveal.icon.semantics_label == "Hide token"
+    await fake_session.event(view.reveal, "click")
+    assert view.token.password and view.reveal.icon.semantics_label == "Show token"

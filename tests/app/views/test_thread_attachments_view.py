@@ -88,12 +88,18 @@ async def test_picked_files_show_in_a_row_with_thumbnail_size_and_remove(fake_se
     assert any("setup.png" in t for t in shown)  # refused, in words, before upload
     assert any(isinstance(c, ft.Image) for c in walk(chips[0]))  # the picture's thumbnail
     remove = find(chips[1], "remove-file").content
+    focused = fake_session.conn.invoked.count("focus")
     await fake_session.event(remove, "click")
     assert [f.name for f in vm.tray.files] == ["beach.jpg"]
+    await settle()
+    # The Remove button went with its file: the keyboard focus goes to the composer.
+    assert fake_session.conn.invoked.count("focus") == focused + 1
     assert len([c for c in walk(box) if isinstance(c, PickedChip)]) == 1
     # "Send original": the compressed picture goes as picked, and the button goes away.
     original = find(box, "send-original")
-    assert "full quality" in (original.content.tooltip or "")
+    # What it does is the button's hint (for a reader) and its tooltip (for a pointer).
+    assert "full quality" in original.content.content.hint
+    assert "full quality" in original.content.tooltip.message
     await fake_session.event(original.content, "click")
     assert vm.tray.files[0].prepared is not None and not vm.tray.files[0].prepared.compressed
     with pytest.raises(LookupError):
@@ -139,7 +145,7 @@ async def test_pictures_inline_open_full_size_and_files_are_chips_that_download(
     # Not downloaded just to be measured: no size until the user downloads it.
     assert chip.name == "my plan.pdf" and "File" in texts(chip) and "29 KB" not in texts(chip)
     assert f"GET {urls[1]}" not in downloads
-    await fake_session.event(image.box, "click")
+    await fake_session.event(image.opener, "click")
     dialog = fake_session.page._dialogs.controls[-1]
     assert isinstance(dialog, ft.AlertDialog) and "beach.jpg" in texts(dialog)
     button = next(c for c in walk(chip) if isinstance(c, ft.IconButton))
