@@ -43,8 +43,7 @@ async def me(ctx: Context) -> dict[str, Any]:
 async def teammates(ctx: Context, location_id: LocationQuery = None) -> dict[str, Any]:
     location = check_location(ctx, location_id)
     rows = ctx.server.db.all(
-        "SELECT * FROM users WHERE location_id = ? AND disabled = 0"
-        " ORDER BY first_name, last_name",
+        "SELECT * FROM users WHERE location_id = ? AND disabled = 0 ORDER BY first_name, last_name",
         (location,),
     )
     return {"users": [views.user(row) for row in rows]}
