@@ -401,6 +401,39 @@ class ApiClient:
             return validate(_CONTACT, lc.contact(payload, contact_id, path), path)
         return validate(_CONTACT, unwrap(payload, "contact"), path)
 
+    async def create_contact(
+        self,
+        *,
+        first_name: str,
+        last_name: str = "",
+        phone: str,
+        email: str | None = None,
+        assigned_to: str | None = None,
+    ) -> Contact:
+        """Add a contact to the location (a user limited to assigned data gets it assigned).
+
+        Not retried after a lost answer: a second try would be refused as a duplicate of
+        the first, and the search finds the contact either way.
+        """
+        body: dict[str, Any] = {
+            "locationId": await self.location_id(),
+            "firstName": first_name,
+            "lastName": last_name,
+            "phone": phone,
+        }
+        if email:
+            body["email"] = email
+        if assigned_to:
+            body["assignedTo"] = assigned_to
+        path = "/contacts/" if self.leadconnector else "/contacts"
+        payload = await self._json("POST", path, json=body)
+        if self.leadconnector:
+            made = lc.contact(payload, "", path)
+            if not made.get("id"):
+                raise MalformedResponseError(f"POST {path}: the new contact has no id")
+            return validate(_CONTACT, made, path)
+        return validate(_CONTACT, unwrap(payload, "contact"), path)
+
     async def delete_contact(self, contact_id: str) -> None:
         await self._send("DELETE", f"/contacts/{contact_id}")
 

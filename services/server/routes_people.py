@@ -9,11 +9,12 @@ from fastapi import APIRouter, Path, Query
 
 from services import phones, rules
 from services.models import Contact
-from services.server import changes, clock, views
+from services.server import changes, clock, people, views
 from services.server.db import dumps
-from services.server.problems import invalid, not_found
+from services.server.problems import ApiProblem, invalid, not_found
 from services.server.schemas import (
     ContactAnswer,
+    ContactCreate,
     ContactPatch,
     ContactsAnswer,
     ContactSearch,
@@ -112,6 +113,45 @@ def _visible_contact(ctx: Ctx, contact_id: str) -> Contact:
     if contact is None or not rules.visible_contacts([contact], ctx.user):
         raise not_found("Contact")
     return contact
+
+
+@router.post(
+    "/contacts",
+    response_model=ContactAnswer,
+    status_code=201,
+    summary="Add a contact (assigned to its maker when they see only their own)",
+    tags=["people"],
+)
+async def create_contact(ctx: Context, body: ContactCreate) -> dict[str, Any]:
+    location = check_location(ctx, body.location_id)
+    # rules.visible_contacts: someone limited to assigned data must be able to see it.
+    owner = ctx.user.id if ctx.user.assigned_data_only else body.assigned_to
+    if (
+        owner is not None
+        and ctx.server.db.one(
+            "SELECT 1 FROM users WHERE id = ? AND location_id = ?", (owner, location)
+        )
+        is None
+    ):
+        raise invalid([f"There is no teammate with id {owner}."])
+    if body.email and "@" not in body.email:
+        raise invalid([f"{body.email} is not an email address."])
+    new = people.NewContact(
+        location_id=location,
+        first_name=body.first_name,
+        last_name=body.last_name,
+        phone=body.phone,
+        email=body.email,
+        assigned_to=owner,
+    )
+    try:
+        with ctx.server.write() as conn:
+            contact_id = people.create_contact(conn, ctx.server.db, new)
+    except people.ContactRefused as refused:
+        raise ApiProblem(refused.status, refused.message) from None
+    row = ctx.server.db.one("SELECT * FROM contacts WHERE id = ?", (contact_id,))
+    assert row is not None
+    return {"contact": views.contact(row)}
 
 
 @router.get(

@@ -64,6 +64,15 @@ class ContactPatch(Body):
     tags: list[Annotated[str, Field(max_length=100)]] | None = Field(default=None, max_length=50)
 
 
+class ContactCreate(Body):
+    location_id: str | None = Field(default=None, max_length=MAX_ID_CHARS)
+    first_name: str = Field(default="", max_length=MAX_NAME_CHARS)
+    last_name: str = Field(default="", max_length=MAX_NAME_CHARS)
+    phone: str = Field(min_length=1, max_length=40)
+    email: str | None = Field(default=None, max_length=200)
+    assigned_to: str | None = Field(default=None, max_length=MAX_ID_CHARS)
+
+
 class MarkRead(Body):
     unread_count: Int = Field(ge=0, le=0)
 

@@ -151,6 +151,10 @@ OPERATIONS: dict[str, tuple[Call, tuple[str, ...]]] = {
     "get-contact": (lambda api: api.get_contact(CONTACT), ()),
     "update-contact": (lambda api: api.update_contact(CONTACT, first_name="Ann"), ()),
     "delete-contact": (lambda api: api.delete_contact(CONTACT), ()),
+    "create-contact": (
+        lambda api: api.create_contact(first_name="Ann", last_name="Lee", phone="+14155550188"),
+        (),
+    ),
     "search-users": (lambda api: api.teammates(), ()),
     "active-numbers": (lambda api: api.phone_numbers(), ()),
 }

@@ -547,3 +547,41 @@ async def test_inbound_from_a_stranger_makes_a_contact_and_conversation(admin: A
     assert conversation.contact_id is not None and conversation.unread_count == 1
     contact = await admin.get_contact(conversation.contact_id)
     assert contact.phone == "+12065550188"
+
+
+# --- new contacts ----------------------------------------------------------------------------
+
+
+async def test_a_new_contact_is_searchable_and_can_join_a_group(admin: ApiClient) -> None:
+    made = await admin.create_contact(first_name="Rosa", last_name="Diaz", phone="(415) 555-0188")
+    assert made.phone == "+14155550188" and made.assigned_to is None
+    found = await admin.search_contacts("0188")
+    assert [c.id for c in found.contacts] == [made.id]
+    group = await admin.create_group(
+        GroupKind.CONTACTS, seed.STAFF_NUMBER, contact_ids=[made.id, *OTHERS[:1]]
+    )
+    assert "Rosa Diaz" in [p.name for p in group.participants]
+
+
+async def test_staff_make_contacts_assigned_to_themselves(staff: ApiClient) -> None:
+    made = await staff.create_contact(first_name="Kai", phone="+1 604 555 0177")
+    assert made.assigned_to == seed.STAFF_ID
+    assert (await staff.get_contact(made.id)).id == made.id
+
+
+async def test_a_number_already_a_contact_is_409(admin: ApiClient) -> None:
+    with pytest.raises(ConflictError, match="already a contact"):
+        await admin.create_contact(first_name="Again", phone="+14155550111")
+
+
+async def test_a_number_that_is_not_one_is_422(admin: ApiClient) -> None:
+    with pytest.raises(ValidationError):
+        await admin.create_contact(first_name="Nope", phone="12")
+
+
+async def test_a_number_that_opted_out_keeps_its_dnd_when_added_again(admin: ApiClient) -> None:
+    evan = seed.contact_id("Evan", "Brooks")  # replied STOP in "Sunday league"
+    old = await admin.get_contact(evan)
+    await admin.delete_contact(evan)
+    again = await admin.create_contact(first_name="Evan", last_name="B", phone=old.phone or "")
+    assert again.dnd_status is DndStatus.ACTIVE
