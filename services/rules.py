@@ -169,6 +169,17 @@ def _number_violation(name: str, phone: str | None, subject_id: str) -> Violatio
     return Violation(code, message, subject_id, problem.message)
 
 
+def new_contact_number(text: str) -> str | None:
+    """A number typed in the participants search that could be a new contact in a group:
+    its E.164 when it is a whole US/Canada number that can join group texts, else None.
+    (Fragments like "0188" search; only a whole number is offered as a new contact.)"""
+    if len(phones.digits(text)) < 10 or any(ch.isalpha() for ch in text):
+        return None
+    if phones.group_problem(text) is not None:
+        return None
+    return phones.normalize(text)
+
+
 # --- business numbers ----------------------------------------------------------------------
 
 

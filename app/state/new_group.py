@@ -153,6 +153,44 @@ class NewGroupVM(ViewModel):
         self.has_more = len(found) >= PAGE and self._search_after is not None
         self.emit("changed")
 
+    # --- a number that is no one's contact yet ---------------------------------------------
+
+    @property
+    def new_contact_number(self) -> str | None:
+        """The typed number (E.164) when it can be offered as a new contact: a whole
+        US/Canada number that can join a group and that no contact shown already has."""
+        if self.kind is not GroupKind.CONTACTS:
+            return None
+        number = rules.new_contact_number(self.query)
+        if number is None or any(phones.normalize(c.phone) == number for c in self.contacts):
+            return None
+        return number
+
+    @property
+    def new_contact_offer(self) -> str | None:
+        number = self.new_contact_number
+        return None if number is None else f"Add {phones.format_display(number)} as a new contact"
+
+    async def add_new_contact(self, first_name: str, last_name: str = "") -> bool:
+        """Make the typed number a contact (the server assigns it to a user limited to their
+        own) and choose it, as the rules allow; False, with the reason said, otherwise."""
+        number = self.new_contact_number
+        if number is None:
+            return False
+        if not (first_name.strip() or last_name.strip()):
+            self.notice = "Give the new contact a name."
+            self.emit("changed")
+            return False
+        try:
+            contact = await self.client.create_contact(
+                first_name=first_name.strip(), last_name=last_name.strip(), phone=number
+            )
+        except Exception as exc:
+            self.fail(exc)
+            return False
+        self.contacts.insert(0, contact)
+        return self.toggle(contact.id)
+
     def rows(self) -> list[PickRow]:
         if self.kind is GroupKind.TEAMMATES:
             return [self._teammate_row(u) for u in self._matching_teammates()]

@@ -113,6 +113,18 @@ class NewGroupView:
         self.notice_box = handle(self.notice, "pick-notice")
         self.notice_box.visible = False
         self.rows = ft.Column([], spacing=0)
+        # "Add (415) 555-0188 as a new contact": shown for a whole number no contact has.
+        self.offer_text = ft.Text("", color=ft.Colors.PRIMARY, weight=ft.FontWeight.W_600)
+        self.offer = handle(
+            ft.ListTile(
+                leading=quiet(ft.Icon(ft.Icons.PERSON_ADD_ALT_1, color=ft.Colors.PRIMARY)),
+                title=self.offer_text,
+                on_click=lambda _: self._ask_new_contact(),
+                dense=True,
+            ),
+            "add-new-contact",
+        )
+        self.offer.visible = False
         self.empty = ft.Text("", color=ft.Colors.ON_SURFACE_VARIANT)
         self.more = ft.TextButton("Show more contacts", on_click=self._on_more, visible=False)
         self.name = ft.TextField(
@@ -137,6 +149,7 @@ class NewGroupView:
                     self.chips,
                     handle(self.counter, "counter"),
                     self.notice_box,
+                    self.offer,
                     self.rows,
                     self.more,
                 ),
@@ -194,6 +207,10 @@ class NewGroupView:
         self.more.visible = vm.has_more and vm.kind is GroupKind.CONTACTS
         self._render_validity()
         changed += [self.counter, self.notice_box, self.more, self.reasons, self.create]
+        if self._changed("offer", vm.new_contact_offer):
+            self.offer_text.value = vm.new_contact_offer or ""
+            self.offer.visible = vm.new_contact_offer is not None
+            changed.append(self.offer)
         return changed + self._render_rows()
 
     def _changed(self, part: str, state: Any) -> bool:
@@ -329,6 +346,45 @@ class NewGroupView:
             say(self.page, payload)
 
     # --- actions --------------------------------------------------------------------------------
+
+    def _ask_new_contact(self) -> None:
+        """A name for the typed number, then it becomes a contact and is chosen."""
+        number = self.vm.new_contact_offer
+        if number is None:
+            return
+        first = ft.TextField(label="First name", autofocus=True, max_length=100, dense=True)
+        last = ft.TextField(label="Last name (optional)", max_length=100, dense=True)
+
+        async def save(_: ft.Event) -> None:
+            self.page.pop_dialog()
+            await self.vm.add_new_contact(first.value or "", last.value or "")
+            await self.search.focus()
+
+        first.on_submit = save
+        last.on_submit = save
+        self.page.show_dialog(
+            ft.AlertDialog(
+                title=ft.Text("New contact"),
+                semantics_label="New contact",
+                content=ft.Column(
+                    [
+                        ft.Text(number.removesuffix(" as a new contact").removeprefix("Add ")),
+                        handle(first, "new-contact-first"),
+                        handle(last, "new-contact-last"),
+                    ],
+                    tight=True,
+                    spacing=12,
+                    width=320,
+                ),
+                actions=[
+                    handle(
+                        ft.TextButton("Cancel", on_click=lambda _: self.page.pop_dialog()),
+                        "new-contact-cancel",
+                    ),
+                    handle(ft.FilledButton("Add contact", on_click=save), "new-contact-save"),
+                ],
+            )
+        )
 
     def _set_kind(self, kind: GroupKind) -> None:
         self.vm.set_kind(kind)

@@ -24,7 +24,7 @@ from services.models import (
     Recipient,
     User,
 )
-from tests.factories import make_conversation, make_participant
+from tests.factories import make_contact, make_conversation, make_participant
 
 _seq = itertools.count(1)
 T0 = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -91,6 +91,15 @@ class FakeClient:
             if c.id == contact_id:
                 return c
         raise LookupError(contact_id)
+
+    async def create_contact(
+        self, *, first_name: str, last_name: str = "", phone: str, **fields: Any
+    ) -> Contact:
+        self._maybe_fail("create_contact")
+        self.created.append({"first_name": first_name, "last_name": last_name, "phone": phone})
+        contact = make_contact(first_name=first_name, last_name=last_name, phone=phone)
+        self.contacts.append(contact)
+        return contact
 
     async def create_group(
         self,

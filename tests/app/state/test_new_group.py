@@ -266,3 +266,41 @@ async def test_unselecting_a_chip_updates_the_counter():
         vm.toggle(c.id)
     vm.toggle(people[1].id)
     assert vm.count == 2 and [i for i, _ in vm.chips] == [people[0].id, people[2].id]
+
+
+# --- a new contact from a typed number ----------------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_a_whole_us_number_no_one_has_is_offered_as_a_new_contact_and_chosen():
+    client = FakeClient(make_contacts(2))
+    vm = wizard([], client=client)
+    await vm.search("(415) 555-0188")
+    assert vm.new_contact_offer == "Add (415) 555-0188 as a new contact"
+    assert await vm.add_new_contact("Rosa", "Diaz")
+    assert [c.display_name for c in vm.selected_contacts] == ["Rosa Diaz"]
+    assert client.created[-1]["phone"] == "+14155550188"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("typed", ["0188", "+44 7911 123456", "Rosa", "(800) 555-0199"])
+async def test_fragments_names_and_numbers_that_cannot_join_are_not_offered(typed):
+    vm = wizard(make_contacts(2))
+    await vm.search(typed)
+    assert vm.new_contact_offer is None
+
+
+@pytest.mark.anyio
+async def test_a_number_a_shown_contact_has_is_not_offered_again():
+    known = make_contact(first_name="Ann", phone="+14155550188")
+    vm = wizard([known])
+    await vm.search("415 555 0188")
+    assert vm.new_contact_offer is None
+
+
+@pytest.mark.anyio
+async def test_a_new_contact_needs_a_name():
+    vm = wizard([])
+    await vm.search("4155550188")
+    assert not await vm.add_new_contact("  ")
+    assert vm.notice == "Give the new contact a name."

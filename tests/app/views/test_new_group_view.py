@@ -100,3 +100,34 @@ async def test_a_keystroke_sends_only_the_rows_that_changed(fake_session: FakeSe
     narrowed, _ = await keystroke("maria")  # 20 of the 25 stay: only removals go out
     assert same < per_row and narrowed < per_row
     assert 2 * per_row < widened < 8 * per_row
+
+
+@pytest.mark.anyio
+async def test_a_typed_number_becomes_a_new_contact_and_is_chosen(fake_session: FakeSession):
+    client = FakeClient(make_contacts(2))
+    vm = NewGroupVM(
+        client=client, store=Store(":memory:"), me=make_admin(id="admin"), numbers=[make_number()]
+    )
+
+    async def on_created(cid: str) -> None:
+        pass
+
+    view = NewGroupView(vm, page=fake_session.page, on_created=on_created, on_back=None)
+    fake_session.register()
+    fake_session.page.add(view.root)
+    await view.start()
+    assert not view.offer.visible
+    fake_session.session.apply_patch(view.search._i, {"value": "(415) 555-0188"})
+    await fake_session.event(view.search, "change")
+    assert view.offer.visible
+    assert view.offer_text.value == "Add (415) 555-0188 as a new contact"
+    await fake_session.event(view.offer.content, "click")
+    dialog = fake_session.page._dialogs.controls[-1]
+    assert isinstance(dialog, ft.AlertDialog)
+    first = find(dialog, "new-contact-first").content
+    fake_session.session.apply_patch(first._i, {"value": "Rosa"})
+    await fake_session.event(find(dialog, "new-contact-save").content, "click")
+    await settle()
+    assert client.created[-1] == {"first_name": "Rosa", "last_name": "", "phone": "+14155550188"}
+    assert [name for _, name in vm.chips] == ["Rosa"]
+    assert not view.offer.visible  # the number is a contact now
