@@ -21,6 +21,7 @@ from services.server import (
     openapi,
     routes_conversations,
     routes_events,
+    routes_health,
     routes_messages,
     routes_people,
     routes_sandbox,
@@ -89,6 +90,7 @@ def create_app(
 
 def _routers(server: MessagingServer) -> list[Any]:
     routers = [
+        routes_health.router,
         routes_people.router,
         routes_conversations.router,
         routes_messages.router,

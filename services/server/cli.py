@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 
 from services import limits
+from services.server import logs
 from services.server.app import DEFAULT_LATENCY_MS, create_app
 from services.server.carriers.base import Carrier, CarrierError, ErrorKind
 from services.server.carriers.config import CarrierKind, make_carrier
@@ -55,6 +56,21 @@ def serve_parser() -> argparse.ArgumentParser:
         default=None,
         help="this server's address as the carrier calls it (required for a real carrier)",
     )
+    ops = parser.add_argument_group("running as a service")
+    ops.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    ops.add_argument(
+        "--log-format", default="json", choices=["json", "text"], help="json: one object a line"
+    )
+    ops.add_argument("--ssl-certfile", default=None, help="serve HTTPS with this certificate")
+    ops.add_argument("--ssl-keyfile", default=None, help="the certificate's private key")
+    ops.add_argument(
+        "--trusted-proxy",
+        action="append",
+        default=[],
+        metavar="ADDR",
+        help="a reverse proxy whose X-Forwarded-For/-Proto headers are believed (repeatable;"
+        " none by default)",
+    )
     simulated = parser.add_argument_group("simulated carrier")
     simulated.add_argument("--latency-ms", type=int, default=DEFAULT_LATENCY_MS)
     simulated.add_argument("--fail-rate", type=float, default=0.0)
@@ -63,6 +79,12 @@ def serve_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str]) -> int:
     args = serve_parser().parse_args(argv)
+    logs.configure(args.log_level, args.log_format)
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        print(
+            "The server did not start: give both --ssl-certfile and --ssl-keyfile.", file=sys.stderr
+        )
+        return 2
     try:
         carrier = real_carrier(args.carrier, args.public_url, os.environ)
     except Refusal as refusal:
@@ -77,9 +99,20 @@ def main(argv: Sequence[str]) -> int:
         carrier=carrier,
         public_url=args.public_url,
     )
-    # Open event streams would otherwise hold a Ctrl+C for as long as they stay connected.
     uvicorn.run(
-        app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=2
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=None,  # logs.configure() set the format
+        access_log=False,  # the middleware writes one line per request, with its id
+        proxy_headers=bool(args.trusted_proxy),
+        forwarded_allow_ips=",".join(args.trusted_proxy) or None,
+        ssl_certfile=args.ssl_certfile,
+        ssl_keyfile=args.ssl_keyfile,
+        # Requests in flight get a few seconds; open event streams are then cut (clients
+        # reconnect). Sends already handed to the carrier finish after that, in the
+        # lifespan's shutdown (carrier_queue.DRAIN_S), since they run outside requests.
+        timeout_graceful_shutdown=3,
     )
     return 0
 

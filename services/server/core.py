@@ -60,6 +60,7 @@ class MessagingServer:
             carrier = self.simulated
         self.carrier: Carrier = carrier
         self._live = False
+        self.carrier_health: tuple[float, str] | None = None  # (when, "ok" or why not)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

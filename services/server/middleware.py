@@ -12,12 +12,17 @@ A pure ASGI middleware (no buffering, so the event stream still streams):
 from __future__ import annotations
 
 import json
+import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.exceptions import HTTPException
 
 from services import limits
+from services.server import logs
+
+log = logging.getLogger("services.server.requests")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -58,11 +63,39 @@ class ServerMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        rid = logs.new_request_id(_header(scope, b"x-request-id"))
+        token = logs.request_id.set(rid)
+        began = time.perf_counter()
+        status = 0
+        try:
+            status = await self._handle(scope, receive, send, rid)
+        finally:
+            logs.request_id.reset(token)
+            state = scope.get("state") or {}
+            log.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "request_id": rid,
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "ms": round((time.perf_counter() - began) * 1000, 1),
+                    "user": state.get("user_id"),
+                    "client": (scope.get("client") or ("?",))[0],
+                },
+            )
+
+    async def _handle(self, scope: Scope, receive: Receive, send: Send, rid: str) -> int:
+        """Answer the request; its status (0 when the client left before one was sent)."""
+        status = 0
         limit = body_limit(scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:
-            await _too_large(send, limit)
-            return
+            await _too_large(send, limit, rid)
+            return 413
         started = False
 
         async def limited_receive() -> Message:
@@ -77,15 +110,20 @@ class ServerMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             nonlocal started
+            nonlocal status
             if message["type"] == "http.response.start":
                 started = True
+                status = int(message["status"])
                 headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", rid.encode()))
                 state = scope.get("state") or {}
                 for name, value in (state.get("rate_headers") or {}).items():
                     if not any(k.lower() == name.lower().encode() for k, _ in headers):
                         headers.append((name.lower().encode(), str(value).encode()))
                 present = {k.lower() for k, _ in headers}
                 headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                if scope.get("scheme") == "https":
+                    headers.append((b"strict-transport-security", b"max-age=31536000"))
                 message["headers"] = headers
             await send(message)
 
@@ -93,20 +131,27 @@ class ServerMiddleware:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
             if not started:
-                await _too_large(send, limit)
+                await _too_large(send, limit, rid)
+                return 413
+        return status
 
 
-def _content_length(scope: Scope) -> int | None:
+def _header(scope: Scope, wanted: bytes) -> str | None:
     for name, value in scope.get("headers", []):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None
+        if name == wanted:
+            return bytes(value).decode("latin-1")
     return None
 
 
-async def _too_large(send: Send, limit: int) -> None:
+def _content_length(scope: Scope) -> int | None:
+    value = _header(scope, b"content-length")
+    try:
+        return None if value is None else int(value)
+    except ValueError:
+        return None
+
+
+async def _too_large(send: Send, limit: int, rid: str) -> None:
     body = json.dumps(
         {
             "statusCode": 413,
@@ -114,7 +159,11 @@ async def _too_large(send: Send, limit: int) -> None:
             "error": "Payload Too Large",
         }
     ).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"x-request-id", rid.encode()),
+    ]
     await send(
         {"type": "http.response.start", "status": 413, "headers": headers + SECURITY_HEADERS}
     )

@@ -366,3 +366,9 @@ class CarrierAnswer(Out):
 class WebhookAnswer(Out):
     received: int = Field(description="Events in this delivery.")
     new: int = Field(description="Of those, the ones not seen before (a repeat is kept once).")
+
+
+class HealthAnswer(Out):
+    status: Literal["ok", "unavailable"]
+    database: str = Field(description="ok, or why the database does not answer")
+    carrier: str = Field(description="ok, or why the carrier does not answer")

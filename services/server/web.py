@@ -69,6 +69,7 @@ async def context(
         server.auth.failed(address)
         raise unauthorized()
     user, signed = found
+    request.state.user_id = user.id  # for the request's log line
     decision = server.limiter.check(signed.token_hash)
     request.state.rate_headers = decision.headers
     if not decision.allowed:

@@ -11,7 +11,6 @@ chattiest setting, so the log search below is as strict as it can be.
 from __future__ import annotations
 
 import re
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from services.server import accounts
+from services.server.db import Database, token_hash
 from tests.e2e.a11y import assert_all_named, spoken
 from tests.e2e.conftest import (
     DESKTOP,
@@ -108,9 +109,17 @@ def wait_until(check, app: App, seconds: float = 30) -> None:  # type: ignore[no
 
 
 def revoke(db: Path, old: str, new: str) -> None:
-    """What an admin rotating the token does: the sandbox reads tokens per request."""
-    with sqlite3.connect(db, timeout=10) as conn:
-        assert conn.execute("UPDATE users SET token = ? WHERE token = ?", (new, old)).rowcount
+    """What an admin rotating the token does (`admin token revoke`, `admin token issue`),
+    from its own connection: the server notices within half a second."""
+    admin = Database(db)
+    try:
+        with admin.tx() as conn:
+            found = admin.one("SELECT id, user_id FROM tokens WHERE hash = ?", (token_hash(old),))
+            assert found is not None
+            accounts.revoke_token(conn, found["id"])
+            accounts.issue_token(conn, found["user_id"], name="rotated", token=new)
+    finally:
+        admin.close()
 
 
 def files_containing(folder: Path, secret: str, skip: str | None = None) -> list[Path]:

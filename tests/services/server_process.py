@@ -7,6 +7,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -45,13 +46,17 @@ class ServerProcess:
         self._log: IO[bytes] | None = None
         self.kills = 0
 
-    async def start(self) -> None:
+    @property
+    def log_path(self) -> Path:
+        return self.db.with_suffix(".log")
+
+    async def start(self, verify: bool | ssl.SSLContext = True) -> None:
         self._spawn()
-        await self._until_ready()
+        await self._until_ready(verify=verify)
 
     def _spawn(self) -> None:
         if self._log is None:
-            self._log = open(self.db.with_suffix(".log"), "ab")  # noqa: SIM115 (closed in stop)
+            self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
         self._proc = subprocess.Popen(
             [
                 sys.executable,
@@ -77,10 +82,12 @@ class ServerProcess:
             env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
         )
 
-    async def _until_ready(self, within: float = 30.0) -> None:
+    async def _until_ready(
+        self, within: float = 30.0, verify: bool | ssl.SSLContext = True
+    ) -> None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
-        async with httpx.AsyncClient(base_url=self.url, timeout=1.0) as probe:
+        async with httpx.AsyncClient(base_url=self.url, timeout=1.0, verify=verify) as probe:
             while True:
                 if self._proc is not None and self._proc.poll() is not None:
                     raise RuntimeError(f"the server exited with {self._proc.returncode}")

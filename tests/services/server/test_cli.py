@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import os
+import ssl
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+import pytest
+
 from tests.services.server.carriers import fake_twilio
 from tests.services.server.carriers.served import ServedFake
 from tests.services.server.carriers.support import PUBLIC_URL, Clock
-from tests.services.server_process import REPO
+from tests.services.server_process import REPO, ServerProcess
 
 ROOT = REPO
 
@@ -76,3 +81,81 @@ def test_the_server_on_twilio_refuses_to_start_with_a_wrong_token(tmp_path: Path
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().startswith("The server did not start:")
     assert "0" * 32 not in done.stderr
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def test_a_certificate_needs_its_key(tmp_path: Path) -> None:
+    done = run_server(["--db", str(tmp_path / "s.db"), "--ssl-certfile", "c.pem"], {})
+    assert done.returncode == 2
+    assert "--ssl-keyfile" in done.stderr
+
+
+@pytest.mark.anyio
+async def test_https_with_its_own_certificate_and_proxies_trusted_only_when_named(
+    tmp_path: Path,
+) -> None:
+    cert, key = _self_signed(tmp_path)
+    tls = ServerProcess(
+        tmp_path / "tls.db", args=["--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]
+    )
+    tls.url = tls.url.replace("http://", "https://")
+    trust = ssl.create_default_context(cafile=str(cert))
+    await tls.start(verify=trust)
+    try:
+        async with httpx.AsyncClient(base_url=tls.url, verify=trust) as http:
+            health = await http.get("/healthz")
+        assert health.status_code == 200
+        assert health.headers["strict-transport-security"].startswith("max-age=")
+    finally:
+        tls.stop()
+    for trusted, seen in (([], "127.0.0.1"), (["--trusted-proxy", "127.0.0.1"], "203.0.113.5")):
+        server = ServerProcess(tmp_path / f"p{len(trusted)}.db", args=trusted)
+        await server.start()
+        try:
+            async with httpx.AsyncClient(base_url=server.url) as http:
+                await http.get("/healthz", headers={"X-Forwarded-For": "203.0.113.5"})
+        finally:
+            server.stop()
+        lines = [
+            json.loads(x) for x in server.log_path.read_text().splitlines() if x.startswith("{")
+        ]
+        health_lines = [x for x in lines if x.get("path") == "/healthz"]
+        assert health_lines[-1]["client"] == seen
