@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from services import rules
 from services.models import Conversation, User
-from services.server.core import MessagingServer
 from services.server.problems import ApiProblem, not_found
+
+if TYPE_CHECKING:
+    from services.server.core import MessagingServer
 
 
 def may_view(server: MessagingServer, conversation: Conversation, user: User) -> bool:

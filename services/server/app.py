@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from services import limits
 from services.server import (
@@ -76,12 +77,22 @@ def create_app(
         summary="Group SMS/MMS for a business's staff: the app's backend contract.",
         lifespan=lifespan,
         redirect_slashes=False,
+        # Operation ids are the routes' own names: get_conversation, send_message…
+        generate_unique_id_function=lambda route: route.name,
         docs_url=None,
         redoc_url=None,
     )
     app.state.server = server
-    for router in _routers(server):
+    routers = _routers(server)
+    for router in routers:
         app.include_router(router)
+    # Each path's methods, for the Allow header of a 405 (one path may have several routes).
+    app.state.methods_by_path = [
+        (route.path_regex, set(route.methods or ()))
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
     install_error_handlers(app)
     app.add_middleware(ServerMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

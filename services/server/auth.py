@@ -41,6 +41,7 @@ class Auth:
         self._cache: dict[str, SignedIn | None] = {}
         self._noted: dict[str, float] = {}  # token id → when its last use was written
         self._failures: dict[str, deque[float]] = {}
+        self.max_failures = MAX_FAILURES
         # Open event streams: token hash → the events that close them.
         self._streams: dict[str, set[asyncio.Event]] = {}
 
@@ -85,7 +86,7 @@ class Auth:
         now = self._clock()
         with self._lock:
             failures = self._recent(address, now)
-            if len(failures) < MAX_FAILURES:
+            if len(failures) < self.max_failures:
                 return 0
             return max(1, math.ceil(failures[0] + FAILURE_WINDOW_S - now))
 

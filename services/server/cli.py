@@ -20,6 +20,7 @@ import uvicorn
 from services import limits
 from services.server import logs
 from services.server.app import DEFAULT_LATENCY_MS, create_app
+from services.server.auth import MAX_FAILURES
 from services.server.carriers.base import Carrier, CarrierError, ErrorKind
 from services.server.carriers.config import CarrierKind, make_carrier
 
@@ -61,6 +62,12 @@ def serve_parser() -> argparse.ArgumentParser:
     ops.add_argument(
         "--log-format", default="json", choices=["json", "text"], help="json: one object a line"
     )
+    ops.add_argument(
+        "--max-failed-sign-ins",
+        type=int,
+        default=MAX_FAILURES,
+        help=f"wrong tokens one address may try in 10 minutes (default {MAX_FAILURES})",
+    )
     ops.add_argument("--ssl-certfile", default=None, help="serve HTTPS with this certificate")
     ops.add_argument("--ssl-keyfile", default=None, help="the certificate's private key")
     ops.add_argument(
@@ -99,6 +106,7 @@ def main(argv: Sequence[str]) -> int:
         carrier=carrier,
         public_url=args.public_url,
     )
+    app.state.server.auth.max_failures = args.max_failed_sign_ins
     uvicorn.run(
         app,
         host=args.host,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from services import phones, rules
 from services.models import Conversation
 from services.server import changes, clock
@@ -11,8 +13,11 @@ from services.server.web import Ctx
 from services.server.writes import Member, insert_conversation
 
 
-def conversation_for(ctx: Ctx, contact_id: str | None, from_number: str | None) -> Conversation:
-    """The contact's one-to-one conversation from that number, made when there is none."""
+def conversation_for(
+    conn: sqlite3.Connection, ctx: Ctx, contact_id: str | None, from_number: str | None
+) -> Conversation:
+    """The contact's one-to-one conversation from that number, made (in the caller's
+    transaction) when there is none."""
     if contact_id is None:
         raise invalid(["Give a conversationId, or a contactId for a one-to-one text."])
     server = ctx.server
@@ -28,21 +33,19 @@ def conversation_for(ctx: Ctx, contact_id: str | None, from_number: str | None) 
         " AND from_number = ? ORDER BY last_message_date DESC LIMIT 1",
         (contact.id, number),
     )
-    if row is None:
-        with server.write() as conn:
-            cid = insert_conversation(
-                conn,
-                location_id=ctx.user.location_id or "",
-                type_="TYPE_PHONE",
-                from_number=number,
-                members=[Member(contact.display_name, phone, contact_id=contact.id)],
-                when=clock.now(),
-                contact_id=contact.id,
-                created_by=ctx.user.id,
-            )
-            changes.conversation_updated(conn, server.db, cid)
-    else:
-        cid = str(row["id"])
+    if row is not None:
+        return visible_conversation(server, str(row["id"]), ctx.user)
+    cid = insert_conversation(
+        conn,
+        location_id=ctx.user.location_id or "",
+        type_="TYPE_PHONE",
+        from_number=number,
+        members=[Member(contact.display_name, phone, contact_id=contact.id)],
+        when=clock.now(),
+        contact_id=contact.id,
+        created_by=ctx.user.id,
+    )
+    changes.conversation_updated(conn, server.db, cid)
     return visible_conversation(server, cid, ctx.user)
 
 

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from services import phones
+from services.models import User
 from services.server import changes, clock, optouts, views
+from services.server.access import visible_conversation
 from services.server.carriers.base import InboundMedia, InboundMessage
 from services.server.db import Row
 from services.server.problems import ApiProblem, invalid
@@ -38,12 +40,19 @@ class InboundText:
 
 
 def receive(
-    server: MessagingServer, location_id: str, text: InboundText, *, new_groups: bool = False
+    server: MessagingServer,
+    location_id: str,
+    text: InboundText,
+    *,
+    new_groups: bool = False,
+    viewer: User | None = None,
 ) -> dict[str, Any]:
     """Store an inbound text in the right thread and apply its keyword; answer the message.
 
     A set of numbers that matches no group is refused (404), or with ``new_groups``
-    (a real carrier's text, which must not be lost) starts a new group thread.
+    (a real carrier's text, which must not be lost) starts a new group thread. With
+    ``viewer`` (the simulation's caller) the thread must be one they may open, else 404
+    and nothing is written: the simulator obeys the access rules of every other route.
     """
     sender = _normal(text.sender)
     numbers = [_normal(n) for n in text.to]
@@ -59,6 +68,8 @@ def receive(
                 raise ApiProblem(404, "No group has exactly these numbers.")
         else:
             conversation = _one_to_one(conn, server, location_id, business, sender)
+        if viewer is not None:
+            visible_conversation(server, conversation, viewer)  # 404 rolls it all back
         message_id = _store(conn, server, conversation, sender, text.body, text.media_urls)
     message = views.load_message(server.db, message_id)
     return {"conversationId": conversation, "messageId": message_id, "message": message}

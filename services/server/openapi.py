@@ -27,6 +27,53 @@ _REFUSALS = {
 }
 
 
+# From an answer to the operations it feeds (OpenAPI links; fuzzers follow them too).
+_LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
+    ("/conversations/groups", "post", "201"): {
+        "GetConversation": {
+            "operationId": "get_conversation",
+            "parameters": {"conversationId": "$response.body#/conversation/id"},
+        },
+        "GetMessages": {
+            "operationId": "get_messages",
+            "parameters": {"conversationId": "$response.body#/conversation/id"},
+        },
+        "MarkRead": {
+            "operationId": "mark_read",
+            "parameters": {"conversationId": "$response.body#/conversation/id"},
+        },
+        "SendMessage": {
+            "operationId": "send_message",
+            "requestBody": {
+                "type": "SMS",
+                "conversationId": "$response.body#/conversation/id",
+                "message": "Hello",
+            },
+        },
+    },
+    ("/conversations/messages", "post", "201"): {
+        "GetMessages": {
+            "operationId": "get_messages",
+            "parameters": {"conversationId": "$response.body#/conversationId"},
+        },
+    },
+    ("/contacts", "post", "201"): {
+        "GetContact": {
+            "operationId": "get_contact",
+            "parameters": {"contactId": "$response.body#/contact/id"},
+        },
+        "UpdateContact": {
+            "operationId": "update_contact",
+            "parameters": {"contactId": "$response.body#/contact/id"},
+        },
+        "DeleteContact": {
+            "operationId": "delete_contact",
+            "parameters": {"contactId": "$response.body#/contact/id"},
+        },
+    },
+}
+
+
 def document(app: FastAPI) -> dict[str, Any]:
     doc = get_openapi(
         title=app.title,
@@ -38,9 +85,13 @@ def document(app: FastAPI) -> dict[str, Any]:
     schemas["Problem"] = _problem_schema()
     schemas.pop("HTTPValidationError", None)
     schemas.pop("ValidationError", None)
-    for path_item in doc.get("paths", {}).values():
-        for operation in path_item.values():
+    for path, path_item in doc.get("paths", {}).items():
+        for method, operation in path_item.items():
             _refusals(operation)
+            for status, answer in operation["responses"].items():
+                links = _LINKS.get((path, method, status))
+                if links:
+                    answer["links"] = links
     return doc
 
 

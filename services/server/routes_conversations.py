@@ -35,7 +35,7 @@ ConversationId = Annotated[str, Path(alias="conversationId", max_length=200)]
     response_model=ConversationsAnswer,
     summary="Conversations this user may see, newest activity first",
 )
-async def search(
+async def search_conversations(
     ctx: Context,
     location_id: Annotated[str | None, Query(alias="locationId", max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -152,6 +152,14 @@ def _status_ok(wire: dict[str, Any], status: str) -> bool:
 def _text_hits(ctx: Ctx, query: str) -> set[str]:
     if not query:
         return set()
+    if "\x00" in query:
+        # LIKE reads text up to a NUL: compare bytes instead, so NUL stays a character.
+        rows = ctx.server.db.all(
+            "SELECT DISTINCT conversation_id FROM messages WHERE instr(CAST(body AS BLOB), ?) > 0",
+            (query.encode("utf-8"),),
+        )
+        return {row[0] for row in rows}
+    # % and _ are LIKE's wildcards: escaped, they are the characters typed.
     pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = ctx.server.db.all(
         "SELECT DISTINCT conversation_id FROM messages WHERE body LIKE ? ESCAPE '\\'",
@@ -183,18 +191,18 @@ def _after(wire: dict[str, Any], date: int | None, after_id: str | None) -> bool
 
 
 @router.get(
-    "/conversations/{conversationId}",
+    "/conversations/{conversationId:conversation}",
     response_model=ConversationAnswer,
     summary="One conversation with its participants",
 )
-async def get(ctx: Context, conversation_id: ConversationId) -> dict[str, Any]:
+async def get_conversation(ctx: Context, conversation_id: ConversationId) -> dict[str, Any]:
     conversation = visible_conversation(ctx.server, conversation_id, ctx.user)
     wire = views.load_conversation(ctx.server.db, conversation.id)
     return {"conversation": wire}
 
 
 @router.put(
-    "/conversations/{conversationId}",
+    "/conversations/{conversationId:conversation}",
     response_model=MarkedRead,
     summary="Mark a conversation read",
 )

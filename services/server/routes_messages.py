@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -23,11 +24,11 @@ router = APIRouter(tags=["messages"])
 
 
 @router.get(
-    "/conversations/{conversationId}/messages",
+    "/conversations/{conversationId:conversation}/messages",
     response_model=MessagesAnswer,
     summary="Messages of a conversation, newest first",
 )
-async def history(
+async def get_messages(
     ctx: Context,
     conversation_id: Annotated[str, Path(alias="conversationId", max_length=200)],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -64,26 +65,32 @@ async def history(
     status_code=201,
     summary="Send a message into a conversation",
 )
-async def send(
+async def send_message(
     ctx: Context,
     body: SendMessage,
     key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)] = None,
 ) -> dict[str, Any]:
-    if body.conversation_id:
-        conversation = visible_conversation(ctx.server, body.conversation_id, ctx.user)
-    else:
-        conversation = direct.conversation_for(ctx, body.contact_id, body.from_number)
-    client_id = body.client_message_id or key or None
-    if client_id is not None:
-        replay = _replay(ctx, conversation.id, client_id)
-        if replay is not None:
-            return replay
-    numbers = ctx.server.numbers(ctx.user.location_id or "")
-    refuse(rules.send_violations(conversation, ctx.user, numbers))
-    files = _attachments(ctx, body.attachments)
-    if not body.message.strip() and not body.attachments:
-        raise invalid(["Write a message or attach a file."])
-    return _store(ctx, conversation, body, client_id, files)
+    server = ctx.server
+    # One transaction from the first check to the stored message: a refused send leaves
+    # nothing behind (not even the one-to-one conversation the contact form makes).
+    with server.write() as conn:
+        if body.conversation_id:
+            conversation = visible_conversation(server, body.conversation_id, ctx.user)
+        else:
+            conversation = direct.conversation_for(conn, ctx, body.contact_id, body.from_number)
+        client_id = body.client_message_id or key or None
+        if client_id is not None:
+            replay = _replay(ctx, conversation.id, client_id)
+            if replay is not None:
+                return replay
+        numbers = server.numbers(ctx.user.location_id or "")
+        refuse(rules.send_violations(conversation, ctx.user, numbers))
+        files = _attachments(ctx, body.attachments)
+        if not body.message.strip() and not body.attachments:
+            raise invalid(["Write a message or attach a file."])
+        answer = _store(conn, ctx, conversation, body, client_id, files)
+    server.queue.wake()
+    return answer
 
 
 def _replay(ctx: Ctx, conversation_id: str, client_id: str) -> dict[str, Any] | None:
@@ -119,37 +126,32 @@ def _attachments(ctx: Ctx, urls: list[str]) -> list[Row]:
 
 
 def _store(
+    conn: sqlite3.Connection,
     ctx: Ctx,
     conversation: Conversation,
     body: SendMessage,
     client_id: str | None,
     files: list[Row],
 ) -> dict[str, Any]:
+    """The message, its event and its carrier job, in the send's transaction."""
     server = ctx.server
-    with server.write() as conn:
-        again = _replay(ctx, conversation.id, client_id) if client_id else None
-        if again is not None:
-            return again
-        message_id = insert_message(
-            conn,
-            NewMessage(
-                conversation_id=conversation.id,
-                direction="outbound",
-                body=body.message,
-                when=clock.now(),
-                status="queued",
-                attachments=tuple(_url_path(f) for f in files),
-                attachment_bytes=sum(int(f["size"]) for f in files),
-                user_id=ctx.user.id,
-                client_message_id=client_id,
-            ),
-            recipients=[(p.id, p.phone) for p in conversation.participants],
-        )
-        changes.message_created(conn, server.db, message_id)
-        carrier_queue.enqueue(
-            conn, "send", conversation.id, message_id, now_ms=server.queue.now_ms()
-        )
-    server.queue.wake()
+    message_id = insert_message(
+        conn,
+        NewMessage(
+            conversation_id=conversation.id,
+            direction="outbound",
+            body=body.message,
+            when=clock.now(),
+            status="queued",
+            attachments=tuple(_url_path(f) for f in files),
+            attachment_bytes=sum(int(f["size"]) for f in files),
+            user_id=ctx.user.id,
+            client_message_id=client_id,
+        ),
+        recipients=[(p.id, p.phone) for p in conversation.participants],
+    )
+    changes.message_created(conn, server.db, message_id)
+    carrier_queue.enqueue(conn, "send", conversation.id, message_id, now_ms=server.queue.now_ms())
     return {"conversationId": conversation.id, "messageId": message_id, "status": "queued"}
 
 
@@ -183,10 +185,11 @@ _UPLOAD_FORM = {
     summary="Upload one attachment (multipart), checked by type and content as it streams",
     openapi_extra=_UPLOAD_FORM,
 )
-async def upload(request: Request, ctx: Context) -> dict[str, Any]:
+async def upload_attachment(request: Request, ctx: Context) -> dict[str, Any]:
     server = ctx.server
     stored, fields = await uploads.receive(request, server.files_dir)
     try:
+        _check_fields(fields)
         conversation_id = fields.get("conversationId") or None
         if conversation_id is not None:
             visible_conversation(server, conversation_id, ctx.user)
@@ -212,6 +215,17 @@ async def upload(request: Request, ctx: Context) -> dict[str, Any]:
     return {"uploadedFiles": {stored.name: views.absolute_url(path, ctx.base_url)}}
 
 
+def _check_fields(fields: dict[str, str]) -> None:
+    """The form's other fields, as the published schema says them (422 otherwise)."""
+    problems = []
+    if fields.get("isGroupSms", "true") not in ("true", "false"):
+        problems.append("Form field 'isGroupSms' must be 'true' or 'false'.")
+    if len(fields.get("conversationId", "")) > 200:
+        problems.append("Form field 'conversationId' is longer than 200 characters.")
+    if problems:
+        raise invalid(problems)
+
+
 @router.get(
     "/attachments/{attachmentId}/{name}",
     response_class=FileResponse,
@@ -224,7 +238,7 @@ async def upload(request: Request, ctx: Context) -> dict[str, Any]:
         }
     },
 )
-async def download(
+async def download_attachment(
     request: Request,
     attachment_id: Annotated[str, Path(alias="attachmentId", max_length=200)],
     name: Annotated[str, Path(max_length=400)],

@@ -155,7 +155,10 @@ async def create_contact(ctx: Context, body: ContactCreate) -> dict[str, Any]:
 
 
 @router.get(
-    "/contacts/{contactId}", response_model=ContactAnswer, summary="One contact", tags=["people"]
+    "/contacts/{contactId:contact}",
+    response_model=ContactAnswer,
+    summary="One contact",
+    tags=["people"],
 )
 async def get_contact(ctx: Context, contact_id: ContactId) -> dict[str, Any]:
     contact = _visible_contact(ctx, contact_id)
@@ -165,16 +168,17 @@ async def get_contact(ctx: Context, contact_id: ContactId) -> dict[str, Any]:
 
 
 @router.patch(
-    "/contacts/{contactId}",
+    "/contacts/{contactId:contact}",
     response_model=ContactAnswer,
     summary="Edit a contact (only the fields given)",
     tags=["people"],
 )
 @router.put(
-    "/contacts/{contactId}",
+    "/contacts/{contactId:contact}",
     response_model=ContactAnswer,
     summary="Edit a contact (LeadConnector's verb)",
     tags=["people"],
+    name="replace_contact",
 )
 async def update_contact(ctx: Context, contact_id: ContactId, body: ContactPatch) -> dict[str, Any]:
     contact = _visible_contact(ctx, contact_id)
@@ -232,7 +236,7 @@ def _patch_columns(ctx: Ctx, body: ContactPatch) -> dict[str, Any]:
 
 
 @router.delete(
-    "/contacts/{contactId}",
+    "/contacts/{contactId:contact}",
     response_model=DeletedAnswer,
     summary="Delete a contact",
     tags=["people"],

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from services.server import inbound
 from services.server.carriers.simulated import SimulatedCarrier
-from services.server.problems import invalid
+from services.server.problems import ApiProblem, invalid
 from services.server.schemas import CarrierAnswer, CarrierTune, Inbound, InboundAnswer
 from services.server.web import Context, Ctx, answer
 
@@ -26,13 +26,14 @@ def _simulated(ctx: Ctx) -> SimulatedCarrier:
     status_code=201,
     summary="A participant's phone texts the business (simulated carrier only)",
 )
-async def receive(ctx: Context, body: Inbound) -> dict[str, Any]:
+async def simulate_inbound(ctx: Context, body: Inbound) -> dict[str, Any]:
     if not body.body.strip() and not body.media_urls:
         raise invalid(["An inbound text needs a body or media."])
     text = inbound.InboundText(
         sender=body.from_, to=body.to, body=body.body, media_urls=body.media_urls
     )
-    return answer(ctx, inbound.receive(ctx.server, ctx.user.location_id or "", text))
+    location = ctx.user.location_id or ""
+    return answer(ctx, inbound.receive(ctx.server, location, text, viewer=ctx.user))
 
 
 @router.post(
@@ -40,7 +41,9 @@ async def receive(ctx: Context, body: Inbound) -> dict[str, Any]:
     response_model=CarrierAnswer,
     summary="Tune the simulated carrier (simulated carrier only)",
 )
-async def tune(ctx: Context, body: CarrierTune) -> dict[str, Any]:
+async def tune_simulated_carrier(ctx: Context, body: CarrierTune) -> dict[str, Any]:
+    if not ctx.user.is_admin:
+        raise ApiProblem(403, "Only an admin can tune the simulated carrier.")
     settings = _simulated(ctx).tune(
         latency_ms=body.latency_ms,
         fail_rate=None if body.fail_rate is None else float(body.fail_rate),

@@ -33,6 +33,7 @@ def router_for(carrier: str) -> APIRouter:
         response_model=WebhookAnswer,
         summary=f"{carrier.title()} reports inbound texts and delivery receipts (signed)",
         openapi_extra={"security": []},
+        name=f"{carrier}_webhook",
     )
     async def receive(request: Request) -> dict[str, Any]:
         server = server_of(request)

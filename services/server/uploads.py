@@ -18,6 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 from typing import IO, Any
+from urllib.parse import unquote
 
 import filetype
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -51,6 +52,30 @@ def safe_name(name: str) -> str:
     stem, suffix = os.path.splitext(text)
     stem = stem.strip(" .")[:120] or "attachment"
     return f"{stem}{suffix.lower()[:10]}"
+
+
+MAX_NAME_BYTES = 255
+
+
+def checked_name(raw: str) -> str:
+    """A client's file name, kept exactly as sent, or refused in a sentence (422).
+
+    The name is never a path on our disk (files are stored as ``<id>.bin``) and goes
+    out percent-encoded (RFC 6266 ``filename*``), so any UTF-8 name is harmless except
+    one that is a path or holds control characters: those are refused, not rewritten.
+    """
+    shown = raw.encode("unicode_escape").decode("ascii")[:80]
+    if not raw.strip() or raw.strip() in (".", ".."):
+        raise invalid(["Give the file a name."])
+    if "/" in raw or "\\" in raw:
+        raise invalid([f"The file name '{shown}' is a path; send the file under its own name."])
+    if any(unicodedata.category(ch) == "Cc" for ch in raw):
+        raise invalid(
+            [f"The file name '{shown}' holds control characters; rename the file and send it."]
+        )
+    if len(raw.encode("utf-8")) > MAX_NAME_BYTES:
+        raise invalid(["The file name is longer than 255 bytes; rename the file and send it."])
+    return raw
 
 
 def allowed_mime(filename: str) -> str | None:
@@ -113,6 +138,26 @@ def _is_text(head: bytes) -> bool:
     return True
 
 
+def _text(raw: bytes) -> str:
+    """Header bytes as text: UTF-8 as browsers send it, else Latin-1 as HTTP once said."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def _filename(options: dict[bytes, bytes]) -> str | None:
+    """The part's file name: RFC 5987 ``filename*=UTF-8''…`` when given, else ``filename``."""
+    extended = options.get(b"filename*")
+    if extended is not None:
+        charset, _, rest = extended.partition(b"'")
+        _, _, encoded = rest.partition(b"'")
+        if charset.lower() in (b"utf-8", b"utf8"):
+            return unquote(encoded.decode("ascii", "replace"), errors="strict")
+    plain = options.get(b"filename")
+    return None if plain is None else _text(plain)
+
+
 @dataclass
 class StoredFile:
     id: str
@@ -124,7 +169,7 @@ class StoredFile:
 
 @dataclass
 class _Part:
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, bytes] = field(default_factory=dict)
     name: str = ""
     filename: str | None = None
     value: bytearray = field(default_factory=bytearray)
@@ -157,16 +202,17 @@ class _Receiver:
 
     def on_header_end(self) -> None:
         name = self._header_name.decode("latin-1").lower()
-        self._part.headers[name] = self._header_value.decode("utf-8", "replace")
+        # Kept as bytes: a file name in UTF-8 must reach the parser as sent.
+        self._part.headers[name] = bytes(self._header_value)
         self._header_name = self._header_value = b""
 
     def on_headers_finished(self) -> None:
-        disposition = self._part.headers.get("content-disposition", "")
+        disposition = self._part.headers.get("content-disposition", b"")
         _, options = parse_options_header(disposition)
-        self._part.name = options.get(b"name", b"").decode("utf-8", "replace")
-        raw_filename = options.get(b"filename")
+        self._part.name = _text(options.get(b"name", b""))
+        raw_filename = _filename(options)
         if raw_filename is not None:
-            self._start_file(raw_filename.decode("utf-8", "replace"))
+            self._start_file(raw_filename)
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]
@@ -198,7 +244,7 @@ class _Receiver:
             raise invalid([f"Unexpected file field '{self._part.name}'; use 'fileAttachment'."])
         if self.file is not None:
             raise invalid(["Upload one file per request for group SMS."])
-        name = safe_name(raw)
+        name = checked_name(raw)
         if allowed_mime(name) is None:
             raise unsupported(
                 f"{name} can't be sent: text messages don't accept this kind of file."

@@ -18,6 +18,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
@@ -34,6 +35,28 @@ log = logging.getLogger(__name__)
 RATE_HEADERS = "rate_headers"
 
 _bearer = HTTPBearer(auto_error=False, description="A staff user's token.")
+
+
+class _ConversationId(Convertor[str]):
+    """An id in a path: anything but the words of the routes beside it, so
+    ``PUT /conversations/search`` is 405 (with ``Allow``), not a look-up of a
+    conversation called "search"."""
+
+    regex = r"(?!(?:search|groups|messages)(?:/|$))[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+class _ContactId(_ConversationId):
+    regex = r"(?!search(?:/|$))[^/]+"
+
+
+register_url_convertor("conversation", _ConversationId())
+register_url_convertor("contact", _ContactId())
 
 
 @dataclass(frozen=True)
@@ -55,6 +78,9 @@ async def context(
 ) -> Ctx:
     server = server_of(request)
     server.resume()
+    token = credentials.credentials.strip() if credentials else ""
+    if not token:
+        raise unauthorized()  # no token is no guess: nothing to count
     address = request.client.host if request.client else "unknown"
     wait = server.auth.locked_out(address)
     if wait:
@@ -63,8 +89,7 @@ async def context(
             f"Too many failed sign-ins from this address. Wait {wait} seconds and try again.",
             headers={"Retry-After": str(wait)},
         )
-    token = credentials.credentials.strip() if credentials else ""
-    found = server.signed_in(token) if token else None
+    found = server.signed_in(token)
     if found is None:
         server.auth.failed(address)
         raise unauthorized()
@@ -147,9 +172,22 @@ def _body_not_read(errors: list[Any]) -> bool:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     sentence = _STATUS_SENTENCES.get(exc.status_code, "The request failed.")
+    headers = dict(exc.headers or {})
     if exc.status_code == 413:
         sentence = str(exc.detail)
-    return problem_response(ApiProblem(exc.status_code, sentence, headers=dict(exc.headers or {})))
+    if exc.status_code == 405:
+        # Starlette names the methods of the first route that matched the path; a path
+        # served by several routes (GET and PATCH of a contact) allows them all.
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem_response(ApiProblem(exc.status_code, sentence, headers=headers))
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    found: set[str] = set()
+    for pattern, methods in request.app.state.methods_by_path:
+        if pattern.match(request.url.path):
+            found |= methods
+    return sorted(found)
 
 
 async def _hung_up(request: Request, exc: Exception) -> Response:

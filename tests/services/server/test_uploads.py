@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from urllib.parse import unquote
 
 import httpx
 import pytest
 
 from services import limits
 from services.api import ApiClient
-from services.api.errors import NotFoundError, TooLargeError, UnsupportedTypeError
+from services.api.errors import NotFoundError, TooLargeError, UnsupportedTypeError, ValidationError
 from services.api.upload import encode_upload
 from services.server import seed_media
 from services.server.embedded import EmbeddedTransport
@@ -43,8 +44,8 @@ async def test_uploaded_file_is_served_with_its_type(
     admin: ApiClient, crew_id: str, transport: EmbeddedTransport
 ) -> None:
     data = seed_media.sunset_jpeg()
-    url = await admin.upload(crew_id, "../../sunset.jpg", data, "image/jpeg")
-    assert "/../" not in url and url.endswith("/sunset.jpg")
+    url = await admin.upload(crew_id, "sunset.jpg", data, "image/jpeg")
+    assert url.endswith("/sunset.jpg")
     async with httpx.AsyncClient(transport=transport) as anonymous:
         served = await anonymous.get(url)  # no token: the unguessable id is enough
     assert served.status_code == 200 and served.content == data
@@ -57,14 +58,46 @@ async def test_unknown_attachment_id_is_404(raw: httpx.AsyncClient) -> None:
     assert answer.status_code == 404 and answer.json()["statusCode"] == 404
 
 
-async def test_files_stay_inside_the_database_folder(
+async def test_a_name_that_is_a_path_is_refused_and_nothing_is_stored(
     admin: ApiClient, crew_id: str, transport: EmbeddedTransport
 ) -> None:
-    await admin.upload(crew_id, "../../../escape.txt", b"plain words", "text/plain")
     folder = transport.server.files_dir
-    stored = list(folder.iterdir())
-    assert stored and all(p.parent == folder and p.suffix == ".bin" for p in stored)
+    before = set(folder.glob("*")) if folder.exists() else set()
+    for name in ("../../../escape.txt", "notes/escape.txt"):
+        with pytest.raises(ValidationError, match="is a path"):
+            await admin.upload(crew_id, name, b"plain words", "text/plain")
+    after = set(folder.glob("*")) if folder.exists() else set()
+    assert after == before
     assert not (folder.parent.parent / "escape.txt").exists()
+
+
+@pytest.mark.parametrize("name", ["Léa.jpg", "фото.jpg", "写真.jpg", "📷.jpg", "a <b> & c.jpg"])
+async def test_any_utf8_name_is_kept_exactly_and_sent_back_by_rfc_6266(
+    admin: ApiClient, crew_id: str, transport: EmbeddedTransport, name: str
+) -> None:
+    url = await admin.upload(crew_id, name, seed_media.sunset_jpeg(), "image/jpeg")
+    async with httpx.AsyncClient(transport=transport) as anonymous:
+        served = await anonymous.get(url)
+    disposition = served.headers["content-disposition"]
+    assert disposition.startswith("inline; filename*=utf-8''")
+    assert unquote(disposition.split("''", 1)[1]) == name
+
+
+async def test_a_name_with_control_characters_is_refused(
+    raw: httpx.AsyncClient, crew_id: str
+) -> None:
+    head = (
+        b'--b\r\nContent-Disposition: form-data; name="fileAttachment"; filename="a\x01b.jpg"'
+        b"\r\nContent-Type: image/jpeg\r\n\r\n"
+    )
+    body = head + seed_media.sunset_jpeg() + b"\r\n--b--\r\n"
+    answer = await raw.post(
+        "/conversations/messages/upload",
+        content=body,
+        headers={"Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert answer.status_code == 422
+    assert "control characters" in answer.json()["message"][0]
 
 
 @pytest.mark.parametrize(
