@@ -26,6 +26,35 @@ def conversation_updated(conn: sqlite3.Connection, db: Database, conversation_id
     )
 
 
+def conversation_activity(conn: sqlite3.Connection, conversation_id: str) -> None:
+    """A message or a read mark moved the conversation: only what moved (the list's
+    preview, date and unread count), not its participants, so each such event stays
+    small on every stream it goes to."""
+    row = conn.execute(
+        "SELECT id, last_message_body, last_message_date, last_message_direction,"
+        " unread_count FROM conversations WHERE id = ?",
+        (conversation_id,),
+    ).fetchone()
+    if row is None:
+        return
+    events.record(
+        conn,
+        "ConversationUpdated",
+        {
+            "conversationId": conversation_id,
+            "unreadCount": row["unread_count"],
+            "conversation": {
+                "id": conversation_id,
+                "lastMessageBody": row["last_message_body"],
+                "lastMessageDate": row["last_message_date"],
+                "lastMessageDirection": row["last_message_direction"],
+                "unreadCount": row["unread_count"],
+            },
+        },
+        conversation_id=conversation_id,
+    )
+
+
 def message_created(conn: sqlite3.Connection, db: Database, message_id: str) -> None:
     wire = views.load_message(db, message_id)
     if wire is None:
@@ -37,7 +66,7 @@ def message_created(conn: sqlite3.Connection, db: Database, message_id: str) -> 
         {"conversationId": cid, "messageId": message_id, "message": wire},
         conversation_id=cid,
     )
-    conversation_updated(conn, db, cid)
+    conversation_activity(conn, cid)
 
 
 def conversations_with_contact(db: Database, contact_id: str) -> list[str]:

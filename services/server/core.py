@@ -22,6 +22,7 @@ from services.server.db import Database, Row
 from services.server.events import EventHub
 from services.server.inbox import CarrierInbox
 from services.server.ratelimit import RateLimiter
+from services.server.visibility import Visibility
 
 ATTACHMENT_PREFIX = "/attachments/"
 # Where a carrier fetches our attachments when the server was given no public URL
@@ -61,6 +62,7 @@ class MessagingServer:
         self.carrier: Carrier = carrier
         self._live = False
         self.carrier_health: tuple[float, str] | None = None  # (when, "ok" or why not)
+        self._visibility: dict[str, Visibility] = {}
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -81,11 +83,20 @@ class MessagingServer:
         if self.simulated is not None:
             self.simulated.resume()
 
+    def visibility(self, user: User) -> Visibility:
+        """The remembered answers of who may see what, for this user (shared by their
+        streams); a user whose permissions changed gets a fresh one."""
+        judge = self._visibility.get(user.id)
+        if judge is None or judge.user != user:
+            judge = self._visibility[user.id] = Visibility(self, user)
+        return judge
+
     def changed_elsewhere(self) -> None:
         """Another process (the admin command) changed the database: drop what was cached
         from it, close streams whose token was revoked, and let readers see new events."""
         self.auth.invalidate()
         self.contact_search.invalidate()
+        self.hub.access_changed()
         self.hub.wake()
 
     def carrier_events(self, events: Sequence[InboundMessage | DeliveryUpdate]) -> None:

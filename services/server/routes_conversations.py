@@ -217,7 +217,7 @@ async def mark_read(
             (conversation.id,),
         ).rowcount
         if changed:
-            changes.conversation_updated(conn, server.db, conversation.id)
+            changes.conversation_activity(conn, conversation.id)
     wire = views.load_conversation(server.db, conversation.id)
     return {"success": True, "conversation": wire}
 

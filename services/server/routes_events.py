@@ -10,7 +10,6 @@ skipped, but the cursor still moves past them.
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -18,8 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
-from services import rules
-from services.server import access, views
+from services.server import views
 from services.server.events import StoredEvent
 from services.server.problems import invalid
 from services.server.schemas import EventsAnswer
@@ -79,54 +77,23 @@ async def long_poll(ctx: Ctx, cursor: int, wait: float) -> tuple[list[dict[str, 
     """Events after ``cursor`` visible to this user, waiting up to ``wait`` s for the first."""
     deadline = time.monotonic() + wait
     while True:
-        batch, cursor = visible_after(ctx, cursor)
+        found, cursor = visible_after(ctx, cursor)
         remaining = deadline - time.monotonic()
-        if batch or remaining <= 0:
-            return batch, cursor
+        if found or remaining <= 0:
+            return [event.wire() for event in found], cursor
         await ctx.server.hub.wait(cursor, remaining)
 
 
-def visible_after(ctx: Ctx, cursor: int) -> tuple[list[dict[str, Any]], int]:
+def visible_after(ctx: Ctx, cursor: int) -> tuple[list[StoredEvent], int]:
+    """The events after ``cursor`` this user may see, and the cursor past all of them."""
     stored = ctx.server.hub.after(cursor)
-    judge = _Visibility(ctx)
-    batch = [event.wire() for event in stored if judge.allows(event)]
-    return batch, (stored[-1].seq if stored else cursor)
+    judge = ctx.server.visibility(ctx.user)
+    return [event for event in stored if judge.allows(event)], (
+        stored[-1].seq if stored else cursor
+    )
 
 
-class _Visibility:
-    """Whether this user may see an event, remembering answers within one batch."""
-
-    def __init__(self, ctx: Ctx) -> None:
-        self._ctx = ctx
-        self._conversations: dict[str, bool] = {}
-        self._contacts: dict[str, bool] = {}
-
-    def allows(self, event: StoredEvent) -> bool:
-        if event.conversation_id is not None:
-            return self._conversation(event.conversation_id)
-        if event.contact_id is not None:
-            return self._contact(event.contact_id)
-        return True
-
-    def _conversation(self, conversation_id: str) -> bool:
-        if conversation_id not in self._conversations:
-            server = self._ctx.server
-            conversation = server.conversation(conversation_id)
-            self._conversations[conversation_id] = conversation is not None and access.may_view(
-                server, conversation, self._ctx.user
-            )
-        return self._conversations[conversation_id]
-
-    def _contact(self, contact_id: str) -> bool:
-        if contact_id not in self._contacts:
-            contact = self._ctx.server.contact(contact_id, include_deleted=True)
-            self._contacts[contact_id] = contact is not None and bool(
-                rules.visible_contacts([contact], self._ctx.user)
-            )
-        return self._contacts[contact_id]
-
-
-async def _stream(request: Request, ctx: Ctx, cursor: int) -> AsyncIterator[str]:
+async def _stream(request: Request, ctx: Ctx, cursor: int) -> AsyncIterator[bytes]:
     auth = ctx.server.auth
     revoked = auth.watch_stream(ctx.signed) if ctx.signed is not None else asyncio.Event()
     try:
@@ -139,17 +106,16 @@ async def _stream(request: Request, ctx: Ctx, cursor: int) -> AsyncIterator[str]
 
 async def _events(
     request: Request, ctx: Ctx, cursor: int, revoked: asyncio.Event
-) -> AsyncIterator[str]:
+) -> AsyncIterator[bytes]:
     """The stream itself; it ends when the token stops signing the user in (the client's
-    reconnect then gets its 401)."""
+    reconnect then gets its 401). Each event's bytes are built once and shared by every
+    stream (``StoredEvent.frame``)."""
     base = str(request.base_url)
-    yield f"retry: 2000\n: cursor {cursor}\n\n"
+    yield f"retry: 2000\n: cursor {cursor}\n\n".encode()
     while not revoked.is_set():
         batch, cursor = visible_after(ctx, cursor)
-        for event in batch:
-            data = json.dumps(views.absolute_urls(event, base), separators=(",", ":"))
-            yield f"id: {event['id']}\nevent: {event['type']}\ndata: {data}\n\n"
         if batch:
+            yield b"".join(event.frame(base) for event in batch)
             continue
         if await request.is_disconnected():
             return
@@ -158,5 +124,5 @@ async def _events(
         if revoked.is_set():
             return
         if ctx.server.hub.head() == before:
-            yield ": keepalive\n\n"
+            yield b": keepalive\n\n"
         await asyncio.sleep(0)

@@ -511,7 +511,7 @@ async def test_stop_blocks_and_start_unblocks(admin: ApiClient) -> None:
         start,
         lambda es: (
             any(e.type is EventType.CONTACT_DND_UPDATE for e in es)
-            and any(e.type is EventType.CONVERSATION_UPDATED and e.data["blocked"] for e in es)
+            and any(e.type is EventType.CONVERSATION_UPDATED and e.data.get("blocked") for e in es)
         ),
     )
     assert any(e.type is EventType.MESSAGE_CREATED for e in events)  # the STOP itself

@@ -1,0 +1,58 @@
+"""Who may see which event, decided once per user and conversation and then remembered.
+
+``services/rules.py`` decides (as for the conversation list); this keeps its answers
+so an event is not checked again for every stream it may go to. The answers are
+dropped whenever who may see what may have changed: a contact reassigned or deleted
+(the hub's access epoch moves with those events) or a change made by another process
+(the admin command changing a user's permissions).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from services import rules
+from services.models import User
+from services.server import access
+from services.server.events import StoredEvent
+
+if TYPE_CHECKING:
+    from services.server.core import MessagingServer
+
+
+class Visibility:
+    def __init__(self, server: MessagingServer, user: User) -> None:
+        self._server = server
+        self.user = user
+        self.epoch = server.hub.access_epoch
+        self._conversations: dict[str, bool] = {}
+        self._contacts: dict[str, bool] = {}
+
+    def allows(self, event: StoredEvent) -> bool:
+        if self.epoch != self._server.hub.access_epoch:
+            self.epoch = self._server.hub.access_epoch
+            self._conversations.clear()
+            self._contacts.clear()
+        if event.conversation_id is not None:
+            return self._conversation(event.conversation_id)
+        if event.contact_id is not None:
+            return self._contact(event.contact_id)
+        return True
+
+    def _conversation(self, conversation_id: str) -> bool:
+        known = self._conversations.get(conversation_id)
+        if known is None:
+            conversation = self._server.conversation(conversation_id)
+            known = conversation is not None and access.may_view(
+                self._server, conversation, self.user
+            )
+            self._conversations[conversation_id] = known
+        return known
+
+    def _contact(self, contact_id: str) -> bool:
+        known = self._contacts.get(contact_id)
+        if known is None:
+            contact = self._server.contact(contact_id, include_deleted=True)
+            known = contact is not None and bool(rules.visible_contacts([contact], self.user))
+            self._contacts[contact_id] = known
+        return known
