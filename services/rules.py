@@ -447,15 +447,22 @@ def can_view_conversation(
         )
     if not user.assigned_data_only:
         return True
+    return sole_assignee(conversation, contacts_by_id) == user.id
+
+
+def sole_assignee(conversation: Conversation, contacts_by_id: Mapping[str, Contact]) -> str | None:
+    """The one user every contact of the conversation is assigned to: the only user
+    limited to assigned data who may see it. None when its contacts are not all one
+    user's, when it has none, or when one can't be checked (deleted)."""
     contact_ids = [p.contact_id for p in conversation.participants if p.contact_id]
     if conversation.type is ConversationType.PHONE and conversation.contact_id:
         contact_ids.append(conversation.contact_id)
-    if not contact_ids:
-        return False
-    return all(
-        (c := contacts_by_id.get(cid)) is not None and c.assigned_to == user.id
-        for cid in contact_ids
-    )
+    owners = {
+        (c.assigned_to if c is not None else None) for c in map(contacts_by_id.get, contact_ids)
+    }
+    if len(owners) != 1:
+        return None
+    return owners.pop()
 
 
 # --- attachments ---------------------------------------------------------------------------------

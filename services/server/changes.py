@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from services.server import events, views
+from services.server import events, search, views
 from services.server.db import Database
 
 
@@ -102,10 +102,12 @@ def contact_updated(
             contact_id=contact_id,
         )
     for cid in conversations_with_contact(db, contact_id):
+        search.index_conversation(conn, db, cid)  # new names, and maybe a new assignee
         conversation_updated(conn, db, cid)
 
 
 def contact_deleted(conn: sqlite3.Connection, db: Database, contact_id: str) -> None:
     events.record(conn, "ContactDeleted", {"contactId": contact_id}, contact_id=contact_id)
     for cid in conversations_with_contact(db, contact_id):
+        search.index_conversation(conn, db, cid)
         conversation_updated(conn, db, cid)

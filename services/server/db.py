@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA_V1 = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -117,7 +117,7 @@ CREATE INDEX carrier_inbox_new ON carrier_inbox (id) WHERE state = 'new'
 """
 
 
-def _schema_v3(conn: sqlite3.Connection) -> None:
+def _schema_v3(conn: sqlite3.Connection, db: Database) -> None:
     """Version 3: running it for a real business.
 
     Locations are rows of their own; a user can be disabled; tokens move to a table of
@@ -180,9 +180,48 @@ def _utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
-Migration = str | Callable[[sqlite3.Connection], None]
+# Version 4: search on indexes. Message bodies, conversation names and numbers in FTS5
+# (services/server/search.py keeps and asks them); each conversation's sole assignee
+# (who, limited to assigned data, may see it); the list's order as an index.
+_SCHEMA_V4 = """
+ALTER TABLE conversations ADD COLUMN assignee TEXT;
+CREATE INDEX conversations_by_location ON conversations
+    (location_id, last_message_date DESC, id DESC);
+CREATE INDEX conversations_by_assignee ON conversations
+    (location_id, assignee, last_message_date DESC, id DESC);
+CREATE VIRTUAL TABLE message_words USING fts5(
+    body, content='messages', content_rowid='seq', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER message_words_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO message_words (rowid, body) VALUES (new.seq, new.body);
+END;
+CREATE TRIGGER message_words_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO message_words (message_words, rowid, body) VALUES ('delete', old.seq, old.body);
+END;
+CREATE TRIGGER message_words_update AFTER UPDATE OF body ON messages BEGIN
+    INSERT INTO message_words (message_words, rowid, body) VALUES ('delete', old.seq, old.body);
+    INSERT INTO message_words (rowid, body) VALUES (new.seq, new.body);
+END;
+CREATE VIRTUAL TABLE conversation_words USING fts5(
+    conversation_id UNINDEXED, words, tokenize='unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE conversation_digits USING fts5(
+    conversation_id UNINDEXED, digits, tokenize='trigram'
+)
+"""
+
+
+def _schema_v4(conn: sqlite3.Connection, db: Database) -> None:
+    for statement in _triggered_statements(_SCHEMA_V4):
+        conn.execute(statement)
+    from services.server import search  # it reads through this Database
+
+    search.rebuild(conn, db)  # the rows already there
+
+
+Migration = str | Callable[[sqlite3.Connection, "Database"], None]
 # Index = version reached by applying that step; append, never edit.
-_MIGRATIONS: Sequence[Migration] = (_SCHEMA_V1, _SCHEMA_V2, _schema_v3)
+_MIGRATIONS: Sequence[Migration] = (_SCHEMA_V1, _SCHEMA_V2, _schema_v3, _schema_v4)
 
 Row = sqlite3.Row
 
@@ -221,7 +260,7 @@ class Database:
             steps = list(enumerate(_MIGRATIONS[current:upto], start=current + 1))
             for version, step in steps:
                 if callable(step):
-                    step(conn)
+                    step(conn, self)
                 else:
                     for statement in _statements(step):
                         conn.execute(statement)
@@ -277,6 +316,22 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _triggered_statements(script: str) -> list[str]:
+    """Statements of a script whose triggers hold ';' inside BEGIN … END."""
+    found: list[str] = []
+    current = ""
+    for part in script.split(";"):
+        current = f"{current};{part}" if current else part
+        if current.strip().upper().startswith(
+            "CREATE TRIGGER"
+        ) and not current.strip().upper().endswith("END"):
+            continue
+        if current.strip():
+            found.append(current.strip())
+        current = ""
+    return found
 
 
 def _statements(script: str) -> list[str]:

@@ -37,6 +37,7 @@ def conversation_for(
         return visible_conversation(server, str(row["id"]), ctx.user)
     cid = insert_conversation(
         conn,
+        server.db,
         location_id=ctx.user.location_id or "",
         type_="TYPE_PHONE",
         from_number=number,

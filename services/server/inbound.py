@@ -202,6 +202,7 @@ def _new_group(
         people.append(Member(views.contact_name(contact) or phone, phone, contact_id=contact["id"]))
     conversation_id = insert_conversation(
         conn,
+        server.db,
         location_id=location_id,
         type_="TYPE_GROUP_SMS",
         from_number=business,
@@ -227,6 +228,7 @@ def _one_to_one(
     contact = _contact_for(conn, server, location_id, sender)
     return insert_conversation(
         conn,
+        server.db,
         location_id=location_id,
         type_="TYPE_PHONE",
         from_number=business,

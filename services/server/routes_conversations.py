@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
 
 from services import phones, rules
-from services.models import Contact, Conversation, ConversationType, GroupKind, PhoneNumber, User
-from services.server import carrier_queue, changes, clock, views
-from services.server.access import may_view, refuse, visible_conversation
+from services.models import Contact, GroupKind, PhoneNumber, User
+from services.server import carrier_queue, changes, clock, search, views
+from services.server.access import refuse, visible_conversation
 from services.server.db import dumps
 from services.server.problems import not_found
 from services.server.schemas import (
@@ -45,149 +44,41 @@ async def search_conversations(
     query: Annotated[str, Query(max_length=200)] = "",
 ) -> Any:
     location = check_location(ctx, location_id)
-    start_after = start_after_date or None
-    start_after_id = start_after_id or None
+    db = ctx.server.db
+    visible, params = search.visible_sql(ctx.user)
+    where = ["c.location_id = ?", visible]
+    args: list[Any] = [location, *params]
+    if status != "all":
+        where.append("c.unread_count > 0" if status == "unread" else "c.unread_count = 0")
     query = query.strip()
-    text_hits = _text_hits(ctx, query)
-    rows = ctx.server.db.all(
-        "SELECT * FROM conversations WHERE location_id = ?"
-        " ORDER BY last_message_date DESC, id DESC",
-        (location,),
+    if query:
+        hits = search.matching(db, location, query)
+        if not hits:
+            return {"conversations": [], "total": 0}
+        where.append("c.id IN (SELECT value FROM json_each(?))")
+        args.append(json.dumps(sorted(hits)))
+    total = int(
+        db.scalar(f"SELECT COUNT(*) FROM conversations c WHERE {' AND '.join(where)}", args)
     )
-    if not query and not ctx.user.assigned_data_only:
-        return _unfiltered_page(ctx, rows, status, limit, (start_after, start_after_id))
-    hidden = _surely_hidden(ctx, location) if ctx.user.assigned_data_only else None
-    found: list[dict[str, Any]] = []
-    for row in rows:
-        if hidden is not None and hidden(row):
-            continue
-        wire = views.conversation(ctx.server.db, row)
-        if not _status_ok(wire, status) or not _query_ok(wire, query, text_hits):
-            continue
-        if may_view(ctx.server, Conversation.model_validate(wire), ctx.user):
-            found.append(wire)
-    page = [w for w in found if _after(w, start_after, start_after_id)][:limit]
-    return {"conversations": [views.summary(w) for w in page], "total": len(found)}
-
-
-def _unfiltered_page(
-    ctx: Ctx,
-    rows: list[sqlite3.Row],
-    status: str,
-    limit: int,
-    after: tuple[int | None, str | None],
-) -> dict[str, Any]:
-    """The list without a query for a user who sees every contact: only the page is built.
-
-    Building and checking every conversation per page cost about 0.6 s a page at
-    10,000 conversations (bench/bench_thread.py); here visibility comes from the
-    row itself except for teammates groups, which are few and checked in full.
-    """
-    db = ctx.server.db
-    total = 0
-    page: list[dict[str, Any]] = []
-    for row in rows:
-        head = {
-            "id": row["id"],
-            "unreadCount": row["unread_count"],
-            "lastMessageDate": row["last_message_date"],
-        }
-        if not _status_ok(head, status):
-            continue
-        wire: dict[str, Any] | None = None
-        if row["kind"] == GroupKind.TEAMMATES.value:
-            wire = views.conversation(db, row)
-            if not may_view(ctx.server, Conversation.model_validate(wire), ctx.user):
-                continue
-        total += 1
-        if len(page) < limit and _after(head, after[0], after[1]):
-            page.append(wire or views.conversation(db, row))
-    return {"conversations": [views.summary(w) for w in page], "total": total}
-
-
-def _surely_hidden(ctx: Ctx, location: str) -> Callable[[sqlite3.Row], bool]:
-    """For a user limited to assigned data: conversations with someone else's contact.
-
-    rules.can_view_conversation hides those (and those with a deleted contact), so they
-    are skipped from two bulk reads instead of building and checking each one (0.8 s a
-    page at 10,000 conversations). Everything else still gets the full check.
-    """
-    db = ctx.server.db
-    owners = {
-        row["id"]: row["assigned_to"]
-        for row in db.all(
-            "SELECT id, assigned_to FROM contacts WHERE location_id = ? AND deleted = 0",
-            (location,),
-        )
-    }
-    members: dict[str, list[str]] = {}
-    for row in db.all(
-        "SELECT p.conversation_id, p.contact_id FROM participants p"
-        " JOIN conversations c ON c.id = p.conversation_id"
-        " WHERE c.location_id = ? AND p.contact_id IS NOT NULL",
-        (location,),
-    ):
-        members.setdefault(row[0], []).append(row[1])
-    me = ctx.user.id
-
-    def hidden(row: sqlite3.Row) -> bool:
-        if row["kind"] == GroupKind.TEAMMATES.value:
-            return False  # teammates groups follow other rules: check in full
-        ids = members.get(row["id"], [])
-        if row["type"] == ConversationType.PHONE.value and row["contact_id"]:
-            ids = [*ids, row["contact_id"]]  # as rules.can_view_conversation counts it
-        return any(owners.get(contact_id) != me for contact_id in ids)
-
-    return hidden
-
-
-def _status_ok(wire: dict[str, Any], status: str) -> bool:
-    if status == "unread":
-        return bool(wire["unreadCount"])
-    if status == "read":
-        return not wire["unreadCount"]
-    return True
-
-
-def _text_hits(ctx: Ctx, query: str) -> set[str]:
-    if not query:
-        return set()
-    if "\x00" in query:
-        # LIKE reads text up to a NUL: compare bytes instead, so NUL stays a character.
-        rows = ctx.server.db.all(
-            "SELECT DISTINCT conversation_id FROM messages WHERE instr(CAST(body AS BLOB), ?) > 0",
-            (query.encode("utf-8"),),
-        )
-        return {row[0] for row in rows}
-    # % and _ are LIKE's wildcards: escaped, they are the characters typed.
-    pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    rows = ctx.server.db.all(
-        "SELECT DISTINCT conversation_id FROM messages WHERE body LIKE ? ESCAPE '\\'",
-        (pattern,),
+    if start_after_date:
+        if start_after_id:
+            where.append("(c.last_message_date < ? OR (c.last_message_date = ? AND c.id < ?))")
+            args += [start_after_date, start_after_date, start_after_id]
+        else:
+            where.append("c.last_message_date < ?")
+            args.append(start_after_date)
+    rows = db.all(
+        f"SELECT c.* FROM conversations c WHERE {' AND '.join(where)}"
+        " ORDER BY c.last_message_date DESC, c.id DESC LIMIT ?",
+        (*args, limit),
     )
-    return {row[0] for row in rows}
-
-
-def _query_ok(wire: dict[str, Any], query: str, text_hits: set[str]) -> bool:
-    if not query or wire["id"] in text_hits:
-        return True
-    text = query.lower()
-    names = [wire["name"] or ""] + [
-        n for p in wire["participants"] for n in (p["name"], p["currentName"]) if n
-    ]
-    if any(text in name.lower() for name in names):
-        return True
-    wanted = phones.digits(query)
-    numbers = [n for p in wire["participants"] for n in (p["phone"], p["currentPhone"]) if n]
-    return len(wanted) >= 3 and any(wanted in phones.digits(n) for n in numbers)
-
-
-def _after(wire: dict[str, Any], date: int | None, after_id: str | None) -> bool:
-    if date is None:
-        return True
-    if wire["lastMessageDate"] < date:
-        return True
-    return after_id is not None and wire["lastMessageDate"] == date and wire["id"] < after_id
+    page = []
+    for row in rows:
+        summary = views.summary(views.conversation(db, row))
+        if query:
+            summary["match"] = search.snippet(db, row["id"], query)
+        page.append(summary)
+    return {"conversations": page, "total": total}
 
 
 @router.get(
@@ -260,6 +151,7 @@ async def create_group(
     with server.write() as conn:
         conversation_id = insert_conversation(
             conn,
+            server.db,
             location_id=location,
             type_="TYPE_GROUP_SMS",
             from_number=number.phone_number,

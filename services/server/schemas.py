@@ -227,6 +227,14 @@ class ParticipantOut(Out):
     dnd: bool
 
 
+class MatchOut(Out):
+    """Where a search matched a message: its text around the match, and the character
+    ranges [start, end) of the matching words, for the list to highlight."""
+
+    text: str
+    highlights: list[list[int]]
+
+
 class ConversationSummaryOut(Out):
     id: str
     type: Literal["TYPE_GROUP_SMS", "TYPE_PHONE"]
@@ -238,6 +246,9 @@ class ConversationSummaryOut(Out):
     unread_count: int
     participant_count: int
     blocked: bool
+    match: MatchOut | None = Field(
+        default=None, description="Only in answers to a search with a query."
+    )
 
 
 class ConversationOut(ConversationSummaryOut):

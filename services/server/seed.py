@@ -209,6 +209,7 @@ class _Seeder:
         members = [Member(self.names[i], self.phones[i] or "", contact_id=i) for i in ids]
         cid = insert_conversation(
             self.conn,
+            self.server.db,
             location_id=LOCATION,
             type_="TYPE_GROUP_SMS",
             from_number=from_number,
@@ -376,6 +377,7 @@ class _Seeder:
         ]
         cid = insert_conversation(
             self.conn,
+            self.server.db,
             location_id=LOCATION,
             type_="TYPE_GROUP_SMS",
             from_number=ADMIN_NUMBER,
@@ -392,6 +394,7 @@ class _Seeder:
         who = contact_id("Chloe", "Martin")
         cid = insert_conversation(
             self.conn,
+            self.server.db,
             location_id=LOCATION,
             type_="TYPE_PHONE",
             from_number=STAFF_NUMBER,

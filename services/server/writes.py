@@ -10,8 +10,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.server import clock
-from services.server.db import dumps
+from services.server import clock, search
+from services.server.db import Database, dumps
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Member:
 
 def insert_conversation(
     conn: sqlite3.Connection,
+    db: Database,
     *,
     location_id: str,
     type_: str,
@@ -69,6 +70,7 @@ def insert_conversation(
                 member.phone,
             ),
         )
+    search.index_conversation(conn, db, conversation_id)
     return conversation_id
 
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from services.server.app import create_app
-from services.server.db import SCHEMA_VERSION, Database
+from services.server.db import SCHEMA_VERSION, Database, token_hash
 from services.server.embedded import EmbeddedTransport
 
 pytestmark = pytest.mark.anyio
@@ -23,6 +23,10 @@ def _version_1_data(conn: sqlite3.Connection) -> None:
         " token) VALUES ('usr_old', 'loc_old', 'Ola', 'Old', 'admin', 0, ?)",
         (TOKEN,),
     )
+    _history(conn)
+
+
+def _history(conn: sqlite3.Connection) -> None:
     conn.execute(
         "INSERT INTO numbers (phone_number, location_id, friendly_name, sms, mms, voice,"
         " group_enabled) VALUES ('+14155550100', 'loc_old', 'Main', 1, 1, 1, 1)"
@@ -69,7 +73,24 @@ def _version_2_data(conn: sqlite3.Connection) -> None:
     )
 
 
-MADE_BY = {1: _version_1_data, 2: _version_2_data}
+def _version_3_data(conn: sqlite3.Connection) -> None:
+    """Version 3 kept locations and hashed tokens in tables of their own."""
+    conn.execute(
+        "INSERT INTO locations (id, name, created_at) VALUES ('loc_old', 'Old office', '2026')"
+    )
+    conn.execute(
+        "INSERT INTO users (id, location_id, first_name, last_name, role, assigned_data_only)"
+        " VALUES ('usr_old', 'loc_old', 'Ola', 'Old', 'admin', 0)"
+    )
+    conn.execute(
+        "INSERT INTO tokens (id, user_id, name, hash, created_at) VALUES"
+        " ('tok_old', 'usr_old', 'laptop', ?, '2026')",
+        (token_hash(TOKEN),),
+    )
+    _history(conn)
+
+
+MADE_BY = {1: _version_1_data, 2: _version_2_data, 3: _version_3_data}
 
 
 def test_every_earlier_version_is_covered() -> None:
@@ -103,7 +124,13 @@ async def test_an_earlier_database_upgrades_with_everything_in_it(
         assert history["messages"][0]["recipients"][0]["status"] == "delivered"
         numbers = (await c.get("/phone-system/numbers/location/loc_old")).json()["numbers"]
         assert [n["phoneNumber"] for n in numbers] == ["+14155550100"]
-    assert server.db.scalar("SELECT name FROM locations WHERE id = 'loc_old'") == "loc_old"
+    assert server.db.scalar("SELECT COUNT(*) FROM locations WHERE id = 'loc_old'") == 1
+    async with httpx.AsyncClient(transport=transport, base_url="http://s", headers=headers) as c:
+        # The indexes of version 4 were built from the rows already there.
+        found = (await c.get("/conversations/search", params={"query": "hello"})).json()
+        assert [x["id"] for x in found["conversations"]] == ["conv_old"]
+        by_name = (await c.get("/conversations/search", params={"query": "ben"})).json()
+        assert by_name["total"] == 1
     await server.aclose(final=True)
     server.db.close()
     assert TOKEN.encode() not in path.read_bytes(), "the plain token was left in the file"

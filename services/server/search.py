@@ -1,0 +1,187 @@
+"""Conversation search on indexes: SQLite FTS5, never a scan of every message.
+
+Three indexes, kept by the writes themselves:
+- ``message_words``: every message body (FTS5 over ``messages``, kept by triggers);
+- ``conversation_words``: a conversation's name and its participants' names, as at
+  creation and as now;
+- ``conversation_digits``: their phone numbers' digits, trigram-indexed, so "0188"
+  finds (415) 555-0188 however it was typed.
+A query's words match the start of words ("mar" finds Maria and Marsh), case and
+accents ignored; three or more digits match anywhere in a number. Punctuation is not
+a wildcard: "%" and "_" find nothing, as no word is made of them.
+
+Who may see a conversation is decided by ``services/rules.py``; the ``assignee``
+column keeps its one fact a query needs (``rules.sole_assignee``: the user every
+contact is assigned to), recomputed whenever a contact of the conversation changes,
+so a user limited to assigned data gets an indexed page, not a check of every
+conversation. ``visible_sql`` says the same thing as ``rules.can_view_conversation``
+in SQL; tests/services/server/test_search.py checks the two agree.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+from services import phones, rules
+from services.models import Contact, Conversation, User
+from services.server import views
+from services.server.db import Database
+
+SNIPPET_START, SNIPPET_END = "\x02", "\x03"
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+# --- keeping the indexes ---------------------------------------------------------------------
+
+
+def index_conversation(conn: sqlite3.Connection, db: Database, conversation_id: str) -> None:
+    """(Re)index one conversation's names and numbers, and recompute who it belongs to."""
+    wire = views.load_conversation(db, conversation_id)
+    conn.execute("DELETE FROM conversation_words WHERE conversation_id = ?", (conversation_id,))
+    conn.execute("DELETE FROM conversation_digits WHERE conversation_id = ?", (conversation_id,))
+    if wire is None:
+        return
+    people = wire["participants"]
+    words = [wire["name"] or ""] + [n for p in people for n in (p["name"], p["currentName"]) if n]
+    numbers = [n for p in people for n in (p["phone"], p["currentPhone"]) if n]
+    conn.execute(
+        "INSERT INTO conversation_words (conversation_id, words) VALUES (?, ?)",
+        (conversation_id, " ".join(words)),
+    )
+    conn.execute(
+        "INSERT INTO conversation_digits (conversation_id, digits) VALUES (?, ?)",
+        (conversation_id, " ".join(phones.digits(n) for n in numbers)),
+    )
+    conn.execute(
+        "UPDATE conversations SET assignee = ? WHERE id = ?",
+        (_assignee(db, wire), conversation_id),
+    )
+
+
+def _assignee(db: Database, wire: dict[str, Any]) -> str | None:
+    conversation = Conversation.model_validate(wire)
+    ids = [p.contact_id for p in conversation.participants if p.contact_id]
+    if conversation.contact_id:
+        ids.append(conversation.contact_id)
+    contacts: dict[str, Contact] = {}
+    for cid in ids:
+        row = db.one("SELECT * FROM contacts WHERE id = ? AND deleted = 0", (cid,))
+        if row is not None:
+            contacts[cid] = Contact.model_validate(views.contact(row))
+    return rules.sole_assignee(conversation, contacts)
+
+
+def rebuild(conn: sqlite3.Connection, db: Database) -> None:
+    """Every index from scratch (an upgrade, or a bulk load that went around the writes)."""
+    conn.execute("INSERT INTO message_words (message_words) VALUES ('rebuild')")
+    for row in conn.execute("SELECT id FROM conversations").fetchall():
+        index_conversation(conn, db, row["id"])
+
+
+# --- asking them -----------------------------------------------------------------------------
+
+
+def word_query(text: str) -> str | None:
+    """An FTS5 query: every word of ``text``, each as the start of a word; None for none."""
+    words = _WORD.findall(text)
+    if not words:
+        return None
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
+def matching(db: Database, location_id: str, text: str) -> set[str]:
+    """Ids of the location's conversations whose names, numbers or messages match."""
+    if "\x00" in text:
+        return _literal(db, location_id, text)
+    found: set[str] = set()
+    query = word_query(text)
+    if query is not None:
+        found |= _ids(
+            db, "SELECT conversation_id FROM conversation_words WHERE words MATCH ?", query
+        )
+        found |= _ids(
+            db,
+            "SELECT DISTINCT m.conversation_id FROM message_words w"
+            " JOIN messages m ON m.seq = w.rowid WHERE message_words MATCH ?",
+            query,
+        )
+    digits = phones.digits(text)
+    if len(digits) >= 3:
+        found |= _ids(
+            db,
+            "SELECT conversation_id FROM conversation_digits WHERE digits MATCH ?",
+            '"' + digits + '"',
+        )
+    if not found:
+        return found
+    marks = ",".join("?" * len(found))
+    rows = db.all(
+        f"SELECT id FROM conversations WHERE location_id = ? AND id IN ({marks})",
+        (location_id, *found),
+    )
+    return {row[0] for row in rows}
+
+
+def _ids(db: Database, sql: str, query: str) -> set[str]:
+    return {row[0] for row in db.all(sql, (query,))}
+
+
+def _literal(db: Database, location_id: str, text: str) -> set[str]:
+    # A NUL is no word to an index: look for the bytes themselves (rare, so a scan).
+    rows = db.all(
+        "SELECT DISTINCT m.conversation_id FROM messages m JOIN conversations c"
+        " ON c.id = m.conversation_id WHERE c.location_id = ?"
+        " AND instr(CAST(m.body AS BLOB), ?) > 0",
+        (location_id, text.encode("utf-8")),
+    )
+    return {row[0] for row in rows}
+
+
+def snippet(db: Database, conversation_id: str, text: str) -> dict[str, Any] | None:
+    """The newest message of the conversation that matches, with the matching words
+    marked: ``{"text": ..., "highlights": [[start, end], ...]}`` (character offsets)."""
+    query = word_query(text)
+    if query is None:
+        return None
+    row = db.one(
+        "SELECT snippet(message_words, 0, ?, ?, '…', 12) FROM message_words w"
+        " JOIN messages m ON m.seq = w.rowid WHERE message_words MATCH ?"
+        " AND m.conversation_id = ? ORDER BY w.rowid DESC LIMIT 1",
+        (SNIPPET_START, SNIPPET_END, query, conversation_id),
+    )
+    return None if row is None else marked(str(row[0]))
+
+
+def marked(text: str) -> dict[str, Any]:
+    """Text with ``SNIPPET_START``/``SNIPPET_END`` around matches → plain text and ranges."""
+    plain: list[str] = []
+    ranges: list[list[int]] = []
+    at = 0
+    start = 0
+    for ch in text:
+        if ch == SNIPPET_START:
+            start = at
+        elif ch == SNIPPET_END:
+            ranges.append([start, at])
+        else:
+            plain.append(ch)
+            at += 1
+    return {"text": "".join(plain), "highlights": ranges}
+
+
+def visible_sql(user: User) -> tuple[str, tuple[Any, ...]]:
+    """``rules.can_view_conversation`` as a condition on ``conversations c``."""
+    mine = (
+        "(c.created_by = ? OR EXISTS (SELECT 1 FROM participants p"
+        " WHERE p.conversation_id = c.id AND p.user_id = ?))"
+    )
+    if user.is_admin:
+        return "1", ()
+    if not user.assigned_data_only:
+        return f"(c.kind IS NOT 'teammates' OR {mine})", (user.id, user.id)
+    return (
+        f"((c.kind IS NOT 'teammates' AND c.assignee = ?) OR (c.kind = 'teammates' AND {mine}))",
+        (user.id, user.id, user.id),
+    )
