@@ -61,6 +61,13 @@ IDLE_WAIT_S = 30.0
 DRAIN_S = 10.0
 
 
+# The next step: one lookup in the partial index carrier_jobs_due, whatever is queued.
+NEXT_DUE = (
+    "SELECT * FROM carrier_jobs WHERE state = 'queued' AND ready = 1 AND next_at <= ?"
+    " ORDER BY next_at LIMIT 1"
+)
+
+
 @dataclass(frozen=True)
 class Job:
     id: int
@@ -189,11 +196,7 @@ class CarrierQueue:
     def _claim(self) -> Job | None:
         now = self.now_ms()
         with self._server.write() as conn:
-            row = conn.execute(
-                "SELECT * FROM carrier_jobs WHERE state = 'queued' AND ready = 1 AND next_at <= ?"
-                " ORDER BY next_at LIMIT 1",
-                (now,),
-            ).fetchone()
+            row = conn.execute(NEXT_DUE, (now,)).fetchone()
             if row is None:
                 return None
             conn.execute(
