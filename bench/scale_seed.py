@@ -112,6 +112,7 @@ def cached_db(*, force: bool = False, quiet: bool = False) -> ScaleDb:
 def fresh_copy(target_dir: Path) -> ScaleDb:
     """A private copy of the cached database, for benchmarks that write to it."""
     source = cached_db(quiet=True)
+    target_dir.mkdir(parents=True, exist_ok=True)
     target = target_dir / "scale.sqlite3"
     shutil.copyfile(source.path, target)
     files = source.path.parent / f"{source.path.name}.files"

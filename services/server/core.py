@@ -87,7 +87,8 @@ class MessagingServer:
         """The remembered answers of who may see what, for this user (shared by their
         streams); a user whose permissions changed gets a fresh one."""
         judge = self._visibility.get(user.id)
-        if judge is None or judge.user != user:
+        # Identity first: comparing two pydantic models field by field costs every stream.
+        if judge is None or (judge.user is not user and judge.user != user):
             judge = self._visibility[user.id] = Visibility(self, user)
         return judge
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import bisect
-import contextlib
 import json
 import sqlite3
 import threading
@@ -97,9 +96,10 @@ class EventHub:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._lock = threading.Lock()
-        # One future per event loop that every reader of that loop awaits: a commit wakes
-        # them all by resolving it, whatever their number.
-        self._next: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
+        # The readers waiting on each event loop: a commit wakes all of a loop's readers with
+        # one call into it, whatever their number.
+        self._waiting: dict[asyncio.AbstractEventLoop, set[asyncio.Future[None]]] = {}
+        self._dirty = True  # a commit may have added events since the last _load
         self._recent: list[StoredEvent] = []  # newest events, in seq order
         self._loaded = self._db_head()  # everything up to here is in _recent or older
         self._access_epoch = 0  # moves whenever who may see what may have changed
@@ -119,8 +119,12 @@ class EventHub:
         return self._loaded
 
     def _load(self) -> None:
-        """Bring the newest committed events into memory (one query, whoever asks)."""
+        """Bring the newest committed events into memory: one query after each commit,
+        by whichever reader asks first; the others find them there."""
         with self._lock:
+            if not self._dirty:
+                return
+            self._dirty = False
             rows = self._db.all("SELECT * FROM events WHERE seq > ? ORDER BY seq", (self._loaded,))
             for row in rows:
                 event = _stored(row)
@@ -145,25 +149,46 @@ class EventHub:
         return [_stored(row) for row in rows]
 
     def wake(self) -> None:
-        """Called after a commit that wrote events (from any thread)."""
+        """Called after a commit that wrote events (from any thread, or on a change another
+        process made)."""
         with self._lock:
-            waiting, self._next = self._next, {}
-        for loop, future in waiting.items():
+            self._dirty = True
+            waiting, self._waiting = self._waiting, {}
+        for loop, waiters in waiting.items():
             if not loop.is_closed():
-                loop.call_soon_threadsafe(_resolve, future)
+                loop.call_soon_threadsafe(_resolve_all, waiters)
 
     async def wait(self, seq: int, seconds: float) -> None:
-        """Return once the log holds something after ``seq``, or after ``seconds``."""
+        """Return once the log holds something after ``seq``, or after ``seconds``.
+
+        Each reader waits on a future of its own (so one that is cancelled, its client
+        gone, cancels no one else), woken with every other reader of its loop by one call.
+        """
         loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
         with self._lock:
-            future = self._next.get(loop)
-            if future is None or future.done():
-                future = self._next[loop] = loop.create_future()
+            self._waiting.setdefault(loop, set()).add(waiter)
         if self.head() > seq:
+            self._forget(loop, waiter)
             return
-        # Shielded: one reader timing out must not cancel the others' shared future.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(future), seconds)
+        timer = loop.call_later(max(seconds, 0.0), _resolve, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._forget(loop, waiter)
+
+    def _forget(self, loop: asyncio.AbstractEventLoop, waiter: asyncio.Future[None]) -> None:
+        with self._lock:
+            waiters = self._waiting.get(loop)
+            if waiters is not None:
+                waiters.discard(waiter)
+
+
+def _resolve_all(waiters: set[asyncio.Future[None]]) -> None:
+    for waiter in waiters:
+        if not waiter.done():
+            waiter.set_result(None)
 
 
 def _resolve(future: asyncio.Future[None]) -> None:

@@ -55,6 +55,9 @@ def body_limit(path: str) -> int:
     return MAX_UPLOAD_BYTES if path == UPLOAD_PATH else MAX_JSON_BYTES
 
 
+DIRECT_SEND = "groupchat.direct_send"
+
+
 class ServerMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -127,6 +130,9 @@ class ServerMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        # An event stream writes its body here directly (services/server/sse.py): the
+        # layers between add nothing to a body chunk but their cost, once per stream.
+        scope[DIRECT_SEND] = send
         try:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:

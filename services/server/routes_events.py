@@ -15,12 +15,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 
 from services.server import views
 from services.server.events import StoredEvent
 from services.server.problems import invalid
 from services.server.schemas import EventsAnswer
+from services.server.sse import EventStreamResponse
 from services.server.web import Context, Ctx
 
 MAX_WAIT_S = 30
@@ -52,9 +53,8 @@ async def events(
 ) -> Response:
     cursor = _cursor(ctx, after if after else last_event_id)
     if "text/event-stream" in accept:
-        return StreamingResponse(
+        return EventStreamResponse(
             _stream(request, ctx, cursor),
-            media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     batch, cursor = await long_poll(ctx, cursor, min(wait, MAX_WAIT_S))
@@ -117,8 +117,9 @@ async def _events(
         if batch:
             yield b"".join(event.frame(base) for event in batch)
             continue
-        if await request.is_disconnected():
-            return
+        # A client that leaves is noticed by the response itself (it listens for the
+        # disconnect and cancels this generator): asking here would cost every stream a
+        # receive() per event.
         before = cursor
         await ctx.server.hub.wait(cursor, KEEPALIVE_S)
         if revoked.is_set():

@@ -1,0 +1,469 @@
+"""The messaging server under load: sends, fan-out by stream count, the queue, search, lists.
+
+    .venv/bin/python -m bench.bench_server [--quick]
+
+Every figure is printed beside its baseline measured in the same run:
+
+1. sends: ``POST /conversations/messages`` over HTTP to a standalone server by 8
+   concurrent senders, against the same write transaction done in-process without
+   HTTP (message, recipients, events, carrier job): the ratio;
+2. fan-out: K clients follow ``GET /events`` as server-sent events (in a process of
+   their own), for K = 0, 10 and 500; M messages are sent one after the other; the
+   server's own CPU time (``/proc/<pid>/stat``) per message, its growth per extra
+   stream, the time until the last stream has each message, and the send rate
+   with 500 streams open against none;
+3. the carrier queue's next-step lookup with 3 jobs queued and with 30,000;
+4. conversation search with a word at 100,000 and at 1,000,000 messages;
+5. the first page of the conversation list for a staff user limited to assigned data
+   against an admin's, at 10,000 conversations.
+
+Clients and server share this machine's cores (2 here): read the figures as orders
+of magnitude. The server is stopped at the end, whatever happens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from bench.scale_seed import CACHE_DIR, SHORT_THREAD, fresh_copy
+from services.server import carrier_queue, changes, clock, search, seed
+from services.server.app import create_app
+from services.server.core import MessagingServer
+from services.server.db import Database
+from services.server.embedded import EmbeddedTransport
+from services.server.writes import NewMessage, insert_message
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN = {"Authorization": "Bearer demo-admin"}
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def standalone(db: Path) -> Iterator[tuple[str, int]]:
+    port = free_port()
+    args = [sys.executable, "-m", "services.server", "--port", str(port), "--db", str(db)]
+    args += ["--rate-limit", "0", "--latency-ms", "60000", "--log-level", "warning"]
+    proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the messaging server did not start")
+            time.sleep(0.1)
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def table(title: str, rows: list[tuple[str, ...]]) -> None:
+    print(f"\n{title}")
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for n, row in enumerate(rows):
+        print("  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
+        if n == 0:
+            print("  " + "  ".join("-" * w for w in widths))
+
+
+# --- 1. sends -----------------------------------------------------------------------------------
+
+
+def write_transaction_rate(folder: Path, count: int) -> float:
+    """The send's own write (what routes_messages._store does), in-process, no HTTP."""
+    db_path = fresh_copy(folder).path
+    server = MessagingServer(db_path, latency_ms=60_000)
+    participants = server.db.all(
+        "SELECT id, phone FROM participants WHERE conversation_id = ?", (SHORT_THREAD,)
+    )
+    recipients = [(p["id"], p["phone"]) for p in participants]
+    started = time.perf_counter()
+    for n in range(count):
+        with server.write() as conn:
+            message_id = insert_message(
+                conn,
+                NewMessage(
+                    conversation_id=SHORT_THREAD,
+                    direction="outbound",
+                    body=f"write {n}",
+                    when=clock.now(),
+                    status="queued",
+                    user_id=seed.ADMIN_ID,
+                    client_message_id=f"w-{n}",
+                ),
+                recipients=recipients,
+            )
+            changes.message_created(conn, server.db, message_id)
+            carrier_queue.enqueue(conn, "send", SHORT_THREAD, message_id, now_ms=0)
+    rate = count / (time.perf_counter() - started)
+    server.db.close()
+    return rate
+
+
+async def http_send_rate(url: str, count: int, concurrency: int = 8, tag: str = "") -> float:
+    async with httpx.AsyncClient(base_url=url, headers=ADMIN, timeout=30) as http:
+        todo = list(range(count))
+
+        async def sender() -> None:
+            while todo:
+                n = todo.pop()
+                body = {
+                    "type": "SMS",
+                    "conversationId": SHORT_THREAD,
+                    "message": f"send {tag}{n}",
+                    "clientMessageId": f"s-{tag}{n}",
+                }
+                answer = await http.post("/conversations/messages", json=body)
+                answer.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        return count / (time.perf_counter() - started)
+
+
+# --- 2. fan-out --------------------------------------------------------------------------------
+
+
+def _readers(url: str, streams: int, expect: int, ready: object, out: object) -> None:
+    """In a process of its own: open the streams, record when each message arrives."""
+
+    async def main() -> None:
+        arrivals: dict[str, list[float]] = {}
+        limits = httpx.Limits(max_connections=streams + 10, max_keepalive_connections=0)
+        async with httpx.AsyncClient(
+            base_url=url,
+            headers={**ADMIN, "Accept": "text/event-stream"},
+            timeout=None,
+            limits=limits,
+        ) as http:
+            opened = 0
+
+            async def follow() -> None:
+                nonlocal opened
+                async with http.stream("GET", "/events") as answer:
+                    opened += 1
+                    if opened == streams:
+                        ready.set()  # type: ignore[attr-defined]
+                    async for line in answer.aiter_lines():
+                        if line.startswith("data: ") and "fanout-" in line:
+                            data = json.loads(line[6:])
+                            body = data["data"].get("message", {}).get("body", "")
+                            if body.startswith("fanout-"):
+                                arrivals.setdefault(body, []).append(time.time())
+                                if len(arrivals) >= expect and all(
+                                    len(v) >= streams for v in arrivals.values()
+                                ):
+                                    return
+
+            tasks = [asyncio.create_task(follow()) for _ in range(streams)]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*tasks), timeout=600)
+        out.put(arrivals)  # type: ignore[attr-defined]
+
+    asyncio.run(main())
+
+
+async def fanout(url: str, pid: int, streams: int, messages: int) -> dict[str, float]:
+    ctx = multiprocessing.get_context("spawn")
+    ready, out = ctx.Event(), ctx.Queue()
+    proc = None
+    if streams:
+        proc = ctx.Process(target=_readers, args=(url, streams, messages, ready, out))
+        proc.start()
+        await asyncio.to_thread(ready.wait, 120)
+        await asyncio.sleep(1.0)
+    sent_at: dict[str, float] = {}
+    cpu_before = cpu_seconds(pid)
+    async with httpx.AsyncClient(base_url=url, headers=ADMIN, timeout=30) as http:
+        for n in range(messages):
+            body = f"fanout-{streams}-{n}"
+            sent_at[body] = time.time()
+            await http.post(
+                "/conversations/messages",
+                json={"type": "SMS", "conversationId": SHORT_THREAD, "message": body},
+            )
+            await asyncio.sleep(0.05 if streams < 100 else 0.25)  # let each fan out
+    await asyncio.sleep(1.0)
+    cpu = cpu_seconds(pid) - cpu_before
+    last = []
+    if proc is not None:
+        arrivals = await asyncio.to_thread(out.get, True, 600)
+        proc.join(30)
+        last = [max(arrivals[b]) - t for b, t in sent_at.items() if b in arrivals]
+    return {
+        "cpu_ms_per_message": cpu / messages * 1000,
+        "last_stream_ms": statistics.median(last) * 1000 if last else 0.0,
+        "last_stream_p95_ms": sorted(last)[int(0.95 * (len(last) - 1))] * 1000 if last else 0.0,
+    }
+
+
+async def send_rate_with_streams(url: str, streams: int, count: int) -> float:
+    if not streams:
+        return await http_send_rate(url, count, tag="open0-")
+    ctx = multiprocessing.get_context("spawn")
+    ready, out = ctx.Event(), ctx.Queue()
+    proc = ctx.Process(target=_readers, args=(url, streams, 10**9, ready, out))
+    proc.start()
+    try:
+        await asyncio.to_thread(ready.wait, 120)
+        await asyncio.sleep(1.0)
+        return await http_send_rate(url, count, tag=f"open{streams}-")
+    finally:
+        proc.terminate()
+        proc.join(10)
+
+
+# --- 3. the carrier queue ----------------------------------------------------------------------
+
+
+def queue_next_step(queued: int, rounds: int = 2000) -> float:
+    """Microseconds for the next-step lookup with ``queued`` jobs waiting."""
+    db = Database(":memory:")
+    with db.tx() as conn:
+        conn.executemany(
+            "INSERT INTO carrier_jobs (kind, conversation_id, message_id, state, ready, next_at)"
+            " VALUES ('send', ?, ?, 'queued', 1, ?)",
+            [(f"conv_{n}", f"msg_{n}", 1_000 + n) for n in range(queued)],
+        )
+    started = time.perf_counter()
+    for _ in range(rounds):
+        db.one(carrier_queue.NEXT_DUE, (10**12,))
+    return (time.perf_counter() - started) / rounds * 1e6
+
+
+# --- 4. search ---------------------------------------------------------------------------------
+
+WORDS = [
+    "meeting",
+    "porch",
+    "lunch",
+    "saturday",
+    "delivery",
+    "invoice",
+    "parking",
+    "garden",
+    "team",
+    "dinner",
+    "coffee",
+    "tomorrow",
+    "tonight",
+    "please",
+    "thanks",
+    "running",
+    "late",
+    "arrive",
+    "office",
+    "payment",
+    "schedule",
+]
+RARE = "zephyrine"
+
+
+def search_db(messages: int) -> Path:
+    """A location with ``messages`` message bodies over 2,000 conversations (cached)."""
+    path = CACHE_DIR / f"search-{messages}.sqlite3"
+    if path.exists():
+        return path
+    CACHE_DIR.mkdir(exist_ok=True)
+    server = MessagingServer(path, latency_ms=60_000)
+    seed.apply_seed(server, "demo")
+    rng = random.Random(messages)
+    with server.db.tx() as conn:
+        for c in range(2000):
+            conn.execute(
+                "INSERT INTO conversations (id, location_id, type, name, from_number,"
+                " date_added, kind, last_message_date) VALUES (?, ?, 'TYPE_GROUP_SMS', ?,"
+                " ?, '2026', 'contacts', ?)",
+                (f"conv_s{c}", seed.LOCATION, f"Group {c}", seed.ADMIN_NUMBER, c),
+            )
+        batch = []
+        for n in range(messages):
+            words = rng.choices(WORDS, k=8)
+            if n % 10_000 == 7:
+                words.append(RARE)
+            batch.append((f"m{n}", f"conv_s{n % 2000}", "inbound", " ".join(words), "2026", "d"))
+            if len(batch) == 50_000:
+                _insert(conn, batch)
+                batch = []
+        _insert(conn, batch)
+        search.rebuild(conn, server.db)
+    server.db.one("PRAGMA wal_checkpoint(TRUNCATE)")
+    server.db.close()
+    return path
+
+
+def _insert(conn: object, rows: list[tuple[str, ...]]) -> None:
+    conn.executemany(  # type: ignore[attr-defined]
+        "INSERT INTO messages (id, conversation_id, direction, body, date_added, status)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+async def search_ms(path: Path, query: str, rounds: int = 20) -> float:
+    app = create_app(path, rate_limit=0, latency_ms=60_000)
+    transport = EmbeddedTransport(app.state.server, app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://s", headers=ADMIN) as c:
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            answer = await c.get("/conversations/search", params={"query": query, "limit": 20})
+            times.append(time.perf_counter() - started)
+            answer.raise_for_status()
+    await app.state.server.aclose(final=True)
+    return statistics.median(times) * 1000
+
+
+# --- 5. lists ----------------------------------------------------------------------------------
+
+
+async def first_page_ms(path: Path, token: str, rounds: int = 20) -> float:
+    app = create_app(path, rate_limit=0, latency_ms=60_000)
+    transport = EmbeddedTransport(app.state.server, app=app)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://s", headers=headers) as c:
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            (await c.get("/conversations/search", params={"limit": 20})).raise_for_status()
+            times.append(time.perf_counter() - started)
+    await app.state.server.aclose(final=True)
+    return statistics.median(times) * 1000
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+async def run(quick: bool) -> None:
+    sends = 300 if quick else 1500
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        (folder / "w").mkdir()
+        (folder / "h").mkdir()
+        write_rate = write_transaction_rate(folder / "w", sends)
+        db = fresh_copy(folder / "h").path
+        with standalone(db) as (url, pid):
+            http_rate = await http_send_rate(url, sends)
+        table(
+            "1. Sends (goal: HTTP at least 0.5 of the write transaction alone)",
+            [
+                ("what", "messages/s", "ratio"),
+                ("write transaction, in-process", f"{write_rate:,.0f}", "1.00"),
+                (
+                    "POST /conversations/messages, 8 senders",
+                    f"{http_rate:,.0f}",
+                    f"{http_rate / write_rate:.2f}",
+                ),
+            ],
+        )
+        # Each figure on a server of its own, so nothing left over from the one before
+        # (delivery reports of earlier sends, streams still closing) is counted in it.
+        messages = 30
+        rows = [("streams", "server CPU ms/message", "last stream ms (median)", "p95 ms")]
+        results = {}
+        for streams in (0, 10, 500):
+            with standalone(fresh_copy(folder / f"f{streams}").path) as (url, pid):
+                results[streams] = await fanout(url, pid, streams, messages)
+            r = results[streams]
+            rows.append(
+                (
+                    str(streams),
+                    f"{r['cpu_ms_per_message']:.2f}",
+                    f"{r['last_stream_ms']:.1f}",
+                    f"{r['last_stream_p95_ms']:.1f}",
+                )
+            )
+        table(
+            "2. Fan-out (goals: ≤ 0.05 ms CPU per extra stream per message;"
+            " last of 500 within 50 ms)",
+            rows,
+        )
+        extra = (results[500]["cpu_ms_per_message"] - results[10]["cpu_ms_per_message"]) / 490
+        print(f"  server CPU per extra stream per message: {extra:.4f} ms")
+        rates = {}
+        for streams in (0, 500):
+            with standalone(fresh_copy(folder / f"s{streams}").path) as (url, _pid):
+                rates[streams] = await send_rate_with_streams(url, streams, sends // 3)
+        idle, busy = rates[0], rates[500]
+        table(
+            "   sends with streams open (goal: 500 streams ≥ 0.8 of none)",
+            [
+                ("streams open", "messages/s", "ratio"),
+                ("0", f"{idle:,.0f}", "1.00"),
+                ("500", f"{busy:,.0f}", f"{busy / idle:.2f}"),
+            ],
+        )
+    few, many = queue_next_step(3), queue_next_step(30_000)
+    table(
+        "3. Carrier queue, next step (goal: 30,000 within 2x of 3)",
+        [
+            ("queued", "µs per lookup", "ratio"),
+            ("3", f"{few:.1f}", "1.00"),
+            ("30,000", f"{many:.1f}", f"{many / few:.2f}"),
+        ],
+    )
+    sizes = (100_000, 1_000_000) if not quick else (10_000, 100_000)
+    rows = [("messages", f"'{RARE}' ms", "'meeting porch' ms", "'Group 17' ms")]
+    timings = {}
+    for size in sizes:
+        path = search_db(size)
+        timings[size] = [await search_ms(path, q) for q in (RARE, "meeting porch", "Group 17")]
+        rows.append((f"{size:,}", *(f"{t:.1f}" for t in timings[size])))
+    table("4. Conversation search on FTS5 (goals: 100,000 within 10 ms; 1,000,000 within 2x)", rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        scale = fresh_copy(Path(tmp)).path
+        admin = await first_page_ms(scale, "demo-admin")
+        staff = await first_page_ms(scale, "demo-staff")
+    table(
+        "5. First page of the list, 10,000 conversations (goal: staff within 2x of admin)",
+        [
+            ("user", "ms", "ratio"),
+            ("admin", f"{admin:.1f}", "1.00"),
+            ("staff, assigned data only", f"{staff:.1f}", f"{staff / admin:.2f}"),
+        ],
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer messages, smaller data")
+    args = parser.parse_args(argv)
+    asyncio.run(run(args.quick))
+
+
+if __name__ == "__main__":
+    main()
