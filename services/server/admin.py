@@ -14,10 +14,12 @@ its caches and closes the event streams of revoked tokens.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import re
 import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -25,7 +27,10 @@ from typing import Any, NoReturn
 from services import phones
 from services.server import accounts, backups, changes, clock
 from services.server.accounts import AccountError
+from services.server.carriers.base import BusinessNumber, CarrierError
+from services.server.carriers.config import CarrierKind, make_carrier
 from services.server.contacts_import import ImportRefused, import_contacts, read_rows
+from services.server.core import LOCAL_URL
 from services.server.db import Database
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
@@ -123,6 +128,14 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--number", required=True, help="E.164, e.g. +14155550100")
     add.add_argument("--name", default="", help="what staff call it, e.g. 'Front desk'")
     add.set_defaults(run=numbers_add)
+    sync = numbers.add_parser(
+        "sync",
+        help="fetch the numbers a real carrier account holds (credentials from the environment,"
+        " as for serving) into the location",
+    )
+    sync.add_argument("--location", required=True, metavar="ID")
+    sync.add_argument("--carrier", required=True, choices=["twilio", "telnyx"])
+    sync.set_defaults(run=numbers_sync)
     link = numbers.add_parser("link", help="link a number to the user who answers it")
     link.add_argument("--number", required=True)
     link.add_argument("--user", required=True, metavar="ID")
@@ -416,6 +429,71 @@ def numbers_add(args: argparse.Namespace) -> None:
         )
 
     _write(args, add)
+
+
+def numbers_sync(args: argparse.Namespace) -> None:
+    """The account's numbers, as the carrier lists them: new ones added, known ones' names
+    and capabilities refreshed (their links kept); one the account no longer holds is
+    named, not deleted, since conversations may still be sent from it."""
+    try:
+        held = asyncio.run(_account_numbers(args.carrier, os.environ))
+    except CarrierError as error:
+        raise Refused(error.message) from None
+    db = _open(args)
+    try:
+        _location(db, args.location)
+        with db.tx() as conn:
+            known = {
+                r[0]
+                for r in conn.execute(
+                    "SELECT phone_number FROM numbers WHERE location_id = ?", (args.location,)
+                )
+            }
+            for number in held:
+                _upsert_number(conn, args.location, number)
+    finally:
+        db.close()
+    gone = sorted(known - {n.phone_number for n in held})
+    added = len({n.phone_number for n in held} - known)
+    print(f"{len(held)} numbers at {args.carrier.title()}: {added} new.")
+    for number in gone:
+        print(f"{number} is no longer in the {args.carrier.title()} account.", file=sys.stderr)
+
+
+async def _account_numbers(kind: CarrierKind, env: Mapping[str, str]) -> list[BusinessNumber]:
+    # The numbers call needs no public address: the server's own (webhooks) is not used.
+    carrier = make_carrier(kind, env, LOCAL_URL)
+    try:
+        return await carrier.numbers()
+    finally:
+        await carrier.aclose()
+
+
+def _upsert_number(conn: sqlite3.Connection, location_id: str, number: BusinessNumber) -> None:
+    row = conn.execute(
+        "SELECT location_id FROM numbers WHERE phone_number = ?", (number.phone_number,)
+    ).fetchone()
+    if row is not None and row["location_id"] != location_id:
+        raise Refused(f"{number.phone_number} belongs to location {row['location_id']}.")
+    values = (
+        number.friendly_name or number.phone_number,
+        int(number.sms),
+        int(number.mms),
+        int(number.voice),
+        int(number.group_capable),
+    )
+    if row is None:
+        conn.execute(
+            "INSERT INTO numbers (phone_number, location_id, friendly_name, sms, mms, voice,"
+            " group_enabled) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (number.phone_number, location_id, *values),
+        )
+    else:
+        conn.execute(
+            "UPDATE numbers SET friendly_name = ?, sms = ?, mms = ?, voice = ?, group_enabled = ?"
+            " WHERE phone_number = ?",
+            (*values, number.phone_number),
+        )
 
 
 def numbers_link(args: argparse.Namespace) -> None:

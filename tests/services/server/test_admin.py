@@ -23,6 +23,9 @@ from services.server.app import create_app
 from services.server.backups import files_dir
 from services.server.db import Database, token_hash
 from services.server.embedded import EmbeddedTransport
+from tests.services.server.carriers import fake_twilio
+from tests.services.server.carriers.served import ServedFake
+from tests.services.server.carriers.support import Clock
 from tests.services.server_process import REPO, ServerProcess
 
 pytestmark = pytest.mark.anyio
@@ -94,6 +97,7 @@ def test_every_subcommand_has_help() -> None:
         ["numbers", "list"],
         ["numbers", "add"],
         ["numbers", "link"],
+        ["numbers", "sync"],
         ["backup"],
         ["restore"],
     ]
@@ -419,3 +423,40 @@ async def test_a_backup_during_a_burst_of_sends_holds_every_acknowledged_message
         f"{len(before)} acknowledged before the backup; the backup holds"
         f" {len(kept & set(acked.values()))} of the burst's 200"
     )
+
+
+def test_numbers_sync_fetches_a_real_carrier_accounts_numbers(
+    admin: Admin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twilio's account (the spec-validated fake, served on 127.0.0.1) lists three numbers;
+    the command adds them, refreshes one it knew without losing its link, names none gone."""
+    location, _, staff = business(admin)
+    admin.ok("numbers", "add", "--location", location, "--number", "+14155550100")
+    admin.ok("numbers", "link", "--number", "+14155550100", "--user", staff)
+    assert "TWILIO_ACCOUNT_SID" in admin.refused(
+        "numbers", "sync", "--location", location, "--carrier", "twilio"
+    )  # no credentials in the environment: named, nothing changed
+    fake = fake_twilio.FakeTwilio(Clock())
+    fake.add_number("+14155550100", sms=True, mms=True, voice=True, name="Main line")
+    fake.add_number("+18005550199", sms=True, mms=True, voice=True, name="Toll-free")
+    fake.add_number("+14155550177", sms=True, mms=False, voice=False, name="SMS only")
+    served = ServedFake(fake.transport)
+    served.start()
+    try:
+        for name, value in {
+            **fake_twilio.ENV,
+            "TWILIO_API_BASE": served.base(fake_twilio.API),
+            "TWILIO_ACCOUNTS_BASE": served.base(fake_twilio.ACCOUNTS),
+            "TWILIO_MEDIA_BASE": served.base(fake_twilio.MCS),
+        }.items():
+            monkeypatch.setenv(name, value)
+        out = admin.ok("numbers", "sync", "--location", location, "--carrier", "twilio")
+    finally:
+        served.stop()
+    assert out == "3 numbers at Twilio: 2 new."
+    assert admin.ok("numbers", "list", "--location", location).splitlines()[1:] == [
+        f"+14155550100\tMain line\tsms,mms,voice,group\t{staff}",
+        "+14155550177\tSMS only\tsms\t-",
+        "+18005550199\tToll-free\tsms,mms,voice\t-",
+    ]
+    fake.assert_clean()
