@@ -244,6 +244,15 @@ def user_add(args: argparse.Namespace) -> None:
             raise Refused(f"{args.phone} is not a phone number.")
 
     def add(conn: sqlite3.Connection) -> str:
+        # An email names one user: the contacts import assigns rows by it.
+        if (
+            email
+            and conn.execute(
+                "SELECT 1 FROM users WHERE location_id = ? AND lower(email) = lower(?)",
+                (args.location, email),
+            ).fetchone()
+        ):
+            raise Refused(f"{email} is already a user's email in this location.")
         return accounts.add_user(
             conn,
             location_id=args.location,

@@ -193,11 +193,12 @@ def import_contacts(
     """Check every row, then store all of them (or, with ``skip_refused``, the good ones)
     in one transaction; nothing is stored when a row is refused and not skipped."""
     report = Report(rows=len(rows))
-    with db.tx() as conn:
+    with db.tx() as conn:  # checked and stored in one transaction: nobody adds one between
         users = _users(conn, location_id)
         good = _checked(conn, location_id, rows, users, report)
         if report.refused and not skip_refused:
             return report
+        opted_out = people.opted_out_numbers(conn)
         for row, phone, assignee, dnd in good:
             report.imported.append(
                 people.create_contact(
@@ -210,8 +211,10 @@ def import_contacts(
                         phone=phone,
                         email=row.email or None,
                         assigned_to=assignee,
-                        dnd_status=dnd,
+                        # A number that once said STOP stays blocked whatever the file says.
+                        dnd_status=opted_out.get(phone) or dnd or "inactive",
                     ),
+                    checked=True,
                 )
             )
     return report
@@ -225,9 +228,10 @@ def _checked(
     report: Report,
 ) -> list[tuple[Row, str, str | None, str | None]]:
     seen: dict[str, str] = {}  # number → the row that has it
+    existing = _existing(conn, location_id)
     good: list[tuple[Row, str, str | None, str | None]] = []
     for row in rows:
-        why, phone = _problem(conn, location_id, row, users, seen)
+        why, phone = _problem(row, users, seen, existing)
         if why is not None:
             report.refused.append((row.where, why))
             continue
@@ -239,26 +243,22 @@ def _checked(
 
 
 def _problem(
-    conn: sqlite3.Connection,
-    location_id: str,
-    row: Row,
-    users: dict[str, str],
-    seen: dict[str, str],
+    row: Row, users: dict[str, str], seen: dict[str, str], existing: dict[str, str]
 ) -> tuple[str | None, str]:
     """Why the row can't be imported (None when it can), and its number in E.164."""
     if not row.phone:
         return "it has no phone number", ""
-    problem = phones.group_problem(row.phone)
-    if problem is not None:
-        return f"{row.phone}: {problem.message[:1].lower()}{problem.message[1:]}", ""
-    phone = phones.normalize(row.phone) or ""
+    parsed = phones.parse_phone(row.phone)  # once: phonenumbers is most of an import's time
+    problem = parsed.problem
+    if problem is not None or not isinstance(parsed, phones.ParsedPhone):
+        message = (problem or phones.PhoneProblem.INVALID).message  # the wizard's words
+        return f"{row.phone}: {message[:1].lower()}{message[1:]}", ""
+    phone = parsed.e164
     shown = phones.format_display(phone)
     if phone in seen:
         return f"{shown} is also in {seen[phone]}", phone
-    existing = people.duplicate_of(conn, location_id, phone)
-    if existing is not None:
-        who = " ".join(filter(None, (existing["first_name"], existing["last_name"])))
-        return f"{shown} is already a contact ({who or existing['id']})", phone
+    if phone in existing:
+        return f"{shown} is already a contact ({existing[phone]})", phone
     if not (row.first or row.last):
         return "it has no name", phone
     if row.email and not _EMAIL.match(row.email):
@@ -268,6 +268,19 @@ def _problem(
     if row.dnd.strip().lower() not in _YES | _NO:
         return f"DND must be yes or no, not {row.dnd}", phone
     return None, phone
+
+
+def _existing(conn: sqlite3.Connection, location_id: str) -> dict[str, str]:
+    """The location's contacts by number: who each is, for the report."""
+    found: dict[str, str] = {}
+    for row in conn.execute(
+        "SELECT id, phone, first_name, last_name FROM contacts WHERE location_id = ?"
+        " AND deleted = 0 AND phone IS NOT NULL",
+        (location_id,),
+    ):
+        found[row["phone"]] = " ".join(filter(None, (row["first_name"], row["last_name"])))
+        found[row["phone"]] = found[row["phone"]] or row["id"]
+    return found
 
 
 def _users(conn: sqlite3.Connection, location_id: str) -> dict[str, str]:

@@ -165,6 +165,10 @@ def test_locations_and_users(admin: Admin) -> None:
     assert admin.refused(
         "user", "add", "--location", location, "--name", "A B", "--role", "staff", "--email", "ab"
     ) == ("ab is not an email address.")
+    assert admin.refused(
+        *("user", "add", "--location", location, "--name", "Dana Two", "--role", "staff"),
+        *("--email", "DANA@harbor.example"),
+    ) == ("DANA@harbor.example is already a user's email in this location.")
     assert admin.refused("location", "create", "--name", "  ").startswith("Give the location")
     code, _, err = admin("user", "add", "--location", location, "--name", "A B", "--role", "boss")
     assert code == 2 and err.count("\n") == 1 and "invalid choice" in err

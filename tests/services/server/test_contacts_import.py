@@ -183,3 +183,22 @@ def test_vcards_are_imported_by_extension_or_content(
     assert stored["+14155550181"]["email"] == "maya@example.com"
     assert stored["+16045550182"]["first_name"] == "Theo"
     assert stored["+16045550182"]["last_name"] == "Park"
+
+
+def test_a_number_that_opted_out_stays_blocked_when_imported_again(
+    business: tuple[Path, str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db, location, _ = business
+    first = tmp_path / "first.csv"
+    first.write_text("name,phone,dnd\nIvy Stone,+14155550190,yes\n", encoding="utf-8")
+    assert admin(db, capsys, "contacts", "import", "--location", location, str(first))[0] == 0
+    store = Database(db)
+    with store.tx() as conn:  # the contact is deleted; her STOP must not be forgotten
+        conn.execute("UPDATE contacts SET deleted = 1")
+    store.close()
+    again = tmp_path / "again.csv"
+    again.write_text("name,phone,dnd\nIvy Stone,(415) 555-0190,no\n", encoding="utf-8")
+    code, out, err = admin(db, capsys, "contacts", "import", "--location", location, str(again))
+    assert (code, out, err) == (0, "Imported 1 contact.\n", "")
+    live = [c for c in contacts(db) if not c["deleted"]]
+    assert [(c["phone"], c["dnd_status"]) for c in live] == [("+14155550190", "active")]
