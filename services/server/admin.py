@@ -172,6 +172,9 @@ def main(argv: Sequence[str]) -> int:
     except sqlite3.Error as error:
         print(f"The database {args.db} could not be used: {error}.", file=sys.stderr)
         return 1
+    except OSError as error:  # a file the command was given or writes: unreadable, full disk
+        print(f"{error.filename or args.db}: {error.strerror or error}.", file=sys.stderr)
+        return 1
     return 0
 
 

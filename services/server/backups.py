@@ -34,10 +34,12 @@ def files_dir(db: Path) -> Path:
 
 def backup(source: Path, dest: Path, *, force: bool = False) -> int:
     """Copy the database and its attachments to ``dest``; the number of files copied."""
-    if dest.exists() and not force:
-        raise BackupRefused(f"{dest} already exists: choose another name, or add --force.")
     if dest.resolve() == source.resolve():
         raise BackupRefused("The backup can't be the database itself: choose another path.")
+    if not dest.parent.is_dir():
+        raise BackupRefused(f"There is no folder {dest.parent} to write the backup in.")
+    if dest.exists() and not force:
+        raise BackupRefused(f"{dest} already exists: choose another name, or add --force.")
     partial = dest.with_name(dest.name + ".partial")
     partial.unlink(missing_ok=True)
     try:

@@ -369,6 +369,10 @@ async def test_backup_and_restore_with_attachments(
         f"{not_a_backup} is not a backup of this server's database."
     )
     assert fresh.refused("restore", str(tmp_path / "none.db")).startswith("There is no backup")
+    assert fresh.refused("backup", str(tmp_path / "no" / "such.db")) == (
+        f"There is no folder {tmp_path / 'no'} to write the backup in."
+    )
+    assert admin.refused("backup", str(db)).startswith("The backup can't be the database")
 
 
 @pytest.mark.slow
