@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import sqlite3
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -29,11 +28,9 @@ from services.server import accounts, backups, changes, clock
 from services.server.accounts import AccountError
 from services.server.carriers.base import BusinessNumber, CarrierError
 from services.server.carriers.config import CarrierKind, make_carrier
-from services.server.contacts_import import ImportRefused, import_contacts, read_rows
+from services.server.contacts_import import ImportRefused, import_contacts, is_email, read_rows
 from services.server.core import LOCAL_URL
 from services.server.db import Database
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
 class Refused(Exception):
@@ -238,7 +235,7 @@ def location_list(args: argparse.Namespace) -> None:
 
 def user_add(args: argparse.Namespace) -> None:
     email = (args.email or "").strip() or None
-    if email and not _EMAIL.match(email):
+    if email and not is_email(email):
         raise Refused(f"{email} is not an email address.")
     phone = None
     if args.phone:

@@ -261,7 +261,7 @@ def _problem(
         return f"{shown} is already a contact ({existing[phone]})", phone
     if not (row.first or row.last):
         return "it has no name", phone
-    if row.email and not _EMAIL.match(row.email):
+    if row.email and not is_email(row.email):
         return f"{row.email} is not an email address", phone
     if row.assigned and row.assigned.lower() not in users:
         return f"there is no user {row.assigned} in this location", phone
@@ -281,6 +281,11 @@ def _existing(conn: sqlite3.Connection, location_id: str) -> dict[str, str]:
         found[row["phone"]] = " ".join(filter(None, (row["first_name"], row["last_name"])))
         found[row["phone"]] = found[row["phone"]] or row["id"]
     return found
+
+
+def is_email(text: str) -> bool:
+    """An address as people write them: one @, a dot in the domain, no spaces."""
+    return _EMAIL.match(text) is not None
 
 
 def _users(conn: sqlite3.Connection, location_id: str) -> dict[str, str]:

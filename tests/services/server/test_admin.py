@@ -375,7 +375,6 @@ async def test_backup_and_restore_with_attachments(
     assert admin.refused("backup", str(db)).startswith("The backup can't be the database")
 
 
-@pytest.mark.slow
 async def test_a_backup_during_a_burst_of_sends_holds_every_acknowledged_message(
     tmp_path: Path,
 ) -> None:
