@@ -102,7 +102,7 @@ def parser() -> argparse.ArgumentParser:
         " all or nothing",
     )
     load.add_argument("--location", required=True, metavar="ID")
-    load.add_argument("file", type=Path, metavar="FILE")
+    load.add_argument("file", type=Path, metavar="FILE", help="a .csv or .vcf file, UTF-8")
     load.add_argument(
         "--skip-refused",
         action="store_true",
@@ -150,7 +150,20 @@ def parser() -> argparse.ArgumentParser:
     restore.add_argument("path", type=Path, metavar="PATH")
     restore.add_argument("--force", action="store_true", help="replace an existing --db")
     restore.set_defaults(run=restore_run)
+    _describe(top)
     return top
+
+
+def _describe(parser: argparse.ArgumentParser) -> None:
+    """Each subcommand's --help opens with the line its parent lists it with."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, child in action.choices.items():
+                if child.description is None and helps.get(name):
+                    text = str(helps[name])
+                    child.description = text[:1].upper() + text[1:] + "."
+                _describe(child)
 
 
 def _area(sub: argparse._SubParsersAction[_Parser], name: str, text: str) -> Any:

@@ -80,7 +80,7 @@ def business(admin: Admin) -> tuple[str, str, str]:
     return location, boss, staff
 
 
-def test_every_subcommand_has_help() -> None:
+def test_every_subcommand_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     top = admin_module.parser()
     commands = [
         ["location", "create"],
@@ -105,6 +105,10 @@ def test_every_subcommand_has_help() -> None:
         with pytest.raises(SystemExit) as done:
             top.parse_args(["--db", "x.db", *words, "--help"])
         assert done.value.code == 0, words
+        shown = capsys.readouterr().out
+        # Usage, then a sentence saying what it does, then its options.
+        said = shown.split("\n\n")[1]
+        assert said[:1].isupper() and said.rstrip().endswith("."), shown
 
 
 def test_the_command_runs_as_a_module_and_serving_is_still_the_default(tmp_path: Path) -> None:
