@@ -23,7 +23,8 @@ from services.server.app import create_app
 from services.server.backups import files_dir
 from services.server.db import Database, token_hash
 from services.server.embedded import EmbeddedTransport
-from tests.services.server.carriers import fake_twilio
+from tests.services.server.carriers import fake_telnyx, fake_twilio
+from tests.services.server.carriers.harness import TelnyxHarness, TwilioHarness
 from tests.services.server.carriers.served import ServedFake
 from tests.services.server.carriers.support import Clock
 from tests.services.server_process import REPO, ServerProcess
@@ -436,38 +437,50 @@ async def test_a_backup_during_a_burst_of_sends_holds_every_acknowledged_message
     )
 
 
-def test_numbers_sync_fetches_a_real_carrier_accounts_numbers(
-    admin: Admin, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Twilio's account (the spec-validated fake, served on 127.0.0.1) lists three numbers;
-    the command adds them, refreshes one it knew without losing its link, names none gone."""
-    location, _, staff = business(admin)
-    admin.ok("numbers", "add", "--location", location, "--number", "+14155550100")
-    admin.ok("numbers", "link", "--number", "+14155550100", "--user", staff)
-    assert "TWILIO_ACCOUNT_SID" in admin.refused(
-        "numbers", "sync", "--location", location, "--carrier", "twilio"
-    )  # no credentials in the environment: named, nothing changed
-    fake = fake_twilio.FakeTwilio(Clock())
-    fake.add_number("+14155550100", sms=True, mms=True, voice=True, name="Main line")
-    fake.add_number("+18005550199", sms=True, mms=True, voice=True, name="Toll-free")
-    fake.add_number("+14155550177", sms=True, mms=False, voice=False, name="SMS only")
-    served = ServedFake(fake.transport)
-    served.start()
-    try:
-        for name, value in {
+def served_env(harness: TwilioHarness | TelnyxHarness, served: ServedFake) -> dict[str, str]:
+    """The carrier's settings, its addresses pointed at the fake served on 127.0.0.1."""
+    if isinstance(harness, TwilioHarness):
+        return {
             **fake_twilio.ENV,
             "TWILIO_API_BASE": served.base(fake_twilio.API),
             "TWILIO_ACCOUNTS_BASE": served.base(fake_twilio.ACCOUNTS),
             "TWILIO_MEDIA_BASE": served.base(fake_twilio.MCS),
-        }.items():
+        }
+    return {**fake_telnyx.ENV, "TELNYX_API_BASE": served.base(fake_telnyx.API) + "/v2"}
+
+
+@pytest.mark.parametrize("harness_class", [TwilioHarness, TelnyxHarness], ids=["twilio", "telnyx"])
+def test_numbers_sync_fetches_a_real_carrier_accounts_numbers(
+    admin: Admin,
+    monkeypatch: pytest.MonkeyPatch,
+    harness_class: type[TwilioHarness] | type[TelnyxHarness],
+) -> None:
+    """The carrier account (its spec-validated fake, served on 127.0.0.1) holds three
+    numbers; the command adds them, refreshes one it knew without losing its link."""
+    location, _, staff = business(admin)
+    admin.ok("numbers", "add", "--location", location, "--number", "+14155550100")
+    admin.ok("numbers", "link", "--number", "+14155550100", "--user", staff)
+    harness = harness_class(Clock())
+    carrier = harness.name
+    refused = admin.refused("numbers", "sync", "--location", location, "--carrier", carrier)
+    assert f"{carrier.upper()}_" in refused  # no credentials here: the missing one is named
+    harness.add_numbers()
+    served = ServedFake(harness.fake.transport)
+    served.start()
+    try:
+        for name, value in served_env(harness, served).items():
             monkeypatch.setenv(name, value)
-        out = admin.ok("numbers", "sync", "--location", location, "--carrier", "twilio")
+        out = admin.ok("numbers", "sync", "--location", location, "--carrier", carrier)
     finally:
         served.stop()
-    assert out == "3 numbers at Twilio: 2 new."
-    assert admin.ok("numbers", "list", "--location", location).splitlines()[1:] == [
-        f"+14155550100\tMain line\tsms,mms,voice,group\t{staff}",
-        "+14155550177\tSMS only\tsms\t-",
-        "+18005550199\tToll-free\tsms,mms,voice\t-",
+    assert out == f"3 numbers at {carrier.title()}: 2 new."
+    listed = [
+        line.split("\t")
+        for line in admin.ok("numbers", "list", "--location", location).splitlines()[1:]
     ]
-    fake.assert_clean()
+    assert [(n, can, linked) for n, _, can, linked in listed] == [
+        ("+14155550100", "sms,mms" + (",voice" if carrier == "twilio" else "") + ",group", staff),
+        ("+14155550177", "sms", "-"),
+        ("+18005550199", "sms,mms" + (",voice" if carrier == "twilio" else ""), "-"),
+    ]
+    harness.fake.assert_clean()
