@@ -145,20 +145,26 @@ class ChangeWatch:
         self._db = db
         self._on_change = on_change
         self._task: asyncio.Task[None] | None = None
+        # Compared from the start, and across a stop and a restart: a change made before
+        # the task first runs, or while it was stopped, is still noticed.
+        self._seen = self._version()
 
     def start(self) -> None:
         if self._task is not None and not self._task.done():
             return
+        self.check()  # what changed while it was stopped counts at once
         self._task = asyncio.get_running_loop().create_task(self._run(), name="change-watch")
 
     async def _run(self) -> None:
-        seen = self._version()
         while True:
             await asyncio.sleep(WATCH_EVERY_S)
-            version = self._version()
-            if version != seen:
-                seen = version
-                self._on_change()
+            self.check()
+
+    def check(self) -> None:
+        version = self._version()
+        if version != self._seen:
+            self._seen = version
+            self._on_change()
 
     def _version(self) -> int:
         return int(self._db.scalar("PRAGMA data_version"))

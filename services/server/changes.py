@@ -106,6 +106,19 @@ def contact_updated(
         conversation_updated(conn, db, cid)
 
 
+def contact_created(conn: sqlite3.Connection, db: Database, contact_id: str) -> None:
+    """A new contact: its event only (no conversation can hold a contact made just now)."""
+    row = db.one("SELECT * FROM contacts WHERE id = ?", (contact_id,))
+    if row is not None:
+        wire = views.contact(row)
+        events.record(
+            conn,
+            "ContactUpdated",
+            {"contactId": contact_id, "contact": wire},
+            contact_id=contact_id,
+        )
+
+
 def contact_deleted(conn: sqlite3.Connection, db: Database, contact_id: str) -> None:
     events.record(conn, "ContactDeleted", {"contactId": contact_id}, contact_id=contact_id)
     for cid in conversations_with_contact(db, contact_id):

@@ -1,4 +1,7 @@
-"""The server's command line: ``serve`` (the default) with its flags.
+"""The server's command line: ``serve`` (the default) with its flags, and ``admin``.
+
+``python -m services.server --db X ...`` serves; ``python -m services.server admin --db X
+...`` sets the business up (services/server/admin.py).
 
 A real carrier's credentials come from the environment only (see
 ``carriers/config.py``); before serving, one cheap call to the carrier proves
@@ -34,7 +37,8 @@ class Refusal(Exception):
 def serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m services.server",
-        description="The Group Chat for SMS messaging server.",
+        description="The Group Chat for SMS messaging server. To set up its business"
+        " (users, tokens, contacts, numbers, backups): python -m services.server admin --help",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8765)
@@ -85,6 +89,10 @@ def serve_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str]) -> int:
+    if argv[:1] == ["admin"]:
+        from services.server import admin  # only what the admin command needs
+
+        return admin.main(argv[1:])
     args = serve_parser().parse_args(argv)
     logs.configure(args.log_level, args.log_format)
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):

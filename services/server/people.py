@@ -38,20 +38,18 @@ class NewContact:
     tags: tuple[str, ...] = ()
 
 
-def create_contact(conn: sqlite3.Connection, db: Database, new: NewContact) -> str:
-    """Insert the contact (with its event) in the caller's transaction; its id."""
-    phone = phones.normalize(new.phone)
-    if phone is None:
-        reason = phones.explain(new.phone) or "it is not a phone number"
-        raise ContactRefused(422, f"{new.phone} can't be saved: {reason[:1].lower()}{reason[1:]}.")
+def create_contact(
+    conn: sqlite3.Connection, db: Database, new: NewContact, *, checked: bool = False
+) -> str:
+    """Insert the contact (with its event) in the caller's transaction; its id.
+
+    ``checked``: the caller (the admin's import, which checks thousands of rows at once)
+    already holds the number in E.164, made sure no contact of the location has it in
+    this transaction, and decided its DND (``opted_out_numbers``); nothing is asked again.
+    """
+    phone = new.phone if checked else _new_number(conn, new)
     if not (new.first_name.strip() or new.last_name.strip()):
         raise ContactRefused(422, "Give the new contact a name.")
-    existing = conn.execute(
-        "SELECT id FROM contacts WHERE location_id = ? AND phone = ? AND deleted = 0",
-        (new.location_id, phone),
-    ).fetchone()
-    if existing is not None:
-        raise ContactRefused(409, f"{phones.format_display(phone)} is already a contact.")
     contact_id = clock.new_id("ct")
     conn.execute(
         "INSERT INTO contacts (id, location_id, first_name, last_name, phone, email,"
@@ -69,8 +67,33 @@ def create_contact(conn: sqlite3.Connection, db: Database, new: NewContact) -> s
             clock.iso(clock.now()),
         ),
     )
-    changes.contact_updated(conn, db, contact_id, dnd_changed=False)
+    changes.contact_created(conn, db, contact_id)
     return contact_id
+
+
+def _new_number(conn: sqlite3.Connection, new: NewContact) -> str:
+    """The number in E.164, refused when it isn't one or another contact has it."""
+    phone = phones.normalize(new.phone)
+    if phone is None:
+        reason = phones.explain(new.phone) or "it is not a phone number"
+        raise ContactRefused(422, f"{new.phone} can't be saved: {reason[:1].lower()}{reason[1:]}.")
+    if duplicate_of(conn, new.location_id, phone) is not None:
+        raise ContactRefused(409, f"{phones.format_display(phone)} is already a contact.")
+    return phone
+
+
+def opted_out_numbers(conn: sqlite3.Connection) -> dict[str, str]:
+    """Every number that once opted out, with the DND a new contact for it inherits
+    (what ``_inherited_dnd`` decides for one number, for all of them in one query)."""
+    found: dict[str, str] = {}
+    for phone, status in conn.execute(
+        "SELECT phone, dnd_status FROM contacts WHERE dnd_status IN ('active', 'permanent')"
+        " UNION SELECT p.phone, c.dnd_status FROM contacts c JOIN participants p"
+        " ON p.contact_id = c.id WHERE c.dnd_status IN ('active', 'permanent')"
+    ):
+        if phone and found.get(phone) != "permanent":
+            found[phone] = status
+    return found
 
 
 def duplicate_of(conn: sqlite3.Connection, location_id: str, phone: str) -> Row | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from services.server.app import create_app
 from services.server.auth import MAX_FAILURES
 from services.server.db import Database
 from services.server.embedded import EmbeddedTransport
-from tests.services.server_process import ServerProcess
+from tests.services.server_process import REPO, ServerProcess
 
 pytestmark = pytest.mark.anyio
 BASE = "http://server.test"
@@ -118,8 +119,13 @@ async def test_a_revoked_tokens_open_event_stream_is_closed(tmp_path: Path) -> N
             assert stream.status_code == 200
             chunks = stream.aiter_text()
             assert "cursor" in await anext(chunks)
-            with admin.tx() as conn:
-                accounts.revoke_token(conn, token_id)
+            # `admin token revoke`, run as a shell would: its own process and connection.
+            revoked = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "services.server", "admin", "--db", str(db_path)),
+                *("token", "revoke", "--token-id", token_id),
+                cwd=REPO,
+            )
+            assert await revoked.wait() == 0
             loop = asyncio.get_running_loop()
             revoked_at = loop.time()
             async for _ in chunks:  # keep-alives at most, then the end
