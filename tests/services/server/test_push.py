@@ -427,3 +427,34 @@ async def test_the_key_never_reaches_the_logs(
     assert API_KEY not in repr(world.server.push)
     assert API_KEY not in repr(settings())
     assert BASE in settings().api_base
+
+
+# --- the app's client --------------------------------------------------------------------
+
+
+async def test_the_client_registers_mutes_and_removes_a_device(tmp_path: Path) -> None:
+    from services.api import ApiClient, RetryPolicy
+    from services.models import DevicePlatform
+
+    app = create_app(tmp_path / "c.db", seed="demo", rate_limit=0, latency_ms=0)
+    transport = EmbeddedTransport(app.state.server, app=app)
+    async with ApiClient(
+        "http://embedded.invalid", seed.STAFF_TOKEN, transport=transport, retry=RetryPolicy.never()
+    ) as client:
+        device = await client.register_device(DevicePlatform.ANDROID, "sub-xyz", "2.0")
+        assert (device.platform, device.push_id, device.app_version) == (
+            "android",
+            "sub-xyz",
+            "2.0",
+        )
+        assert [d.id for d in await client.devices()] == [device.id]
+        page = await client.search_conversations(limit=1)
+        cid = page.conversations[0].id
+        muted = await client.set_muted(cid, True)
+        assert muted.muted_conversation_ids == [cid]
+        assert (await client.notification_settings()).muted_conversation_ids == [cid]
+        assert (await client.set_muted(cid, False)).muted_conversation_ids == []
+        assert (await client.set_push_staff_messages(True)).push_staff_messages is True
+        await client.delete_device(device.id)
+        assert await client.devices() == []
+    await transport.aclose()
