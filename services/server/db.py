@@ -222,7 +222,8 @@ def _schema_v4(conn: sqlite3.Connection, db: Database) -> None:
 # Version 5: push notifications. Each user's devices (the push service's id for each),
 # the threads a user muted, the one preference (pushes for what other staff send), and
 # the durable queue of notifications: at most one waiting per user and thread, so a
-# burst collapses into one notification (push_queue.py).
+# burst collapses into one notification, and one silent badge update per user
+# (conversation_id '') after threads are read (push_queue.py).
 _SCHEMA_V5 = """
 CREATE TABLE devices (
     id TEXT PRIMARY KEY, user_id TEXT NOT NULL, platform TEXT NOT NULL,
@@ -238,7 +239,7 @@ CREATE TABLE notification_prefs (
     user_id TEXT PRIMARY KEY, push_staff_messages INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE push_jobs (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL,
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, user_id TEXT NOT NULL,
     conversation_id TEXT NOT NULL, message_id TEXT NOT NULL,
     messages INTEGER NOT NULL DEFAULT 1, idempotency_key TEXT NOT NULL,
     state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,

@@ -15,6 +15,11 @@ door. A service that answers 5xx or 429, or can't be reached, is tried again aft
 backoff (2 s doubling to 10 min, or its Retry-After) for up to a day; the message
 itself was stored long before and never waits on this. Devices the service reports
 gone are forgotten. With no push service configured nothing is queued at all.
+
+Badges: every notification sets the app icon's badge to the user's unread total
+(``unread_total``: every thread they may see, muted ones included). When a thread is
+read, ``enqueue_badge`` queues a silent update for each user who may see it and has
+an iPhone (Android launchers count the notifications themselves).
 """
 
 from __future__ import annotations
@@ -73,11 +78,45 @@ def enqueue_message(conn: sqlite3.Connection, server: MessagingServer, message_i
     sender, direction = message["user_id"], message["direction"]
     for user in _candidates(server, message["location_id"], conversation, sender, direction):
         conn.execute(
-            "INSERT INTO push_jobs (user_id, conversation_id, message_id, idempotency_key,"
-            " state, next_at) VALUES (?, ?, ?, ?, 'queued', ?)"
+            "INSERT INTO push_jobs (kind, user_id, conversation_id, message_id,"
+            " idempotency_key, state, next_at) VALUES ('message', ?, ?, ?, ?, 'queued', ?)"
             " ON CONFLICT (user_id, conversation_id) WHERE state = 'queued'"
             " DO UPDATE SET message_id = excluded.message_id, messages = messages + 1",
             (user.id, conversation.id, message_id, str(uuid.uuid4()), due),
+        )
+        users += 1
+    if users:
+        server.push_queue.wake()
+    return users
+
+
+def enqueue_badge(conn: sqlite3.Connection, server: MessagingServer, conversation_id: str) -> int:
+    """A thread was read: its unread left the badge of everyone who may see it, so each
+    of them with an iPhone gets a silent badge update (one waiting per user)."""
+    if server.push is None:
+        return 0
+    row = conn.execute(
+        "SELECT location_id FROM conversations WHERE id = ?", (conversation_id,)
+    ).fetchone()
+    conversation = server.conversation(conversation_id)
+    if row is None or conversation is None:
+        return 0
+    rows = server.db.all(
+        "SELECT u.* FROM users u WHERE u.location_id = ? AND u.disabled = 0"
+        " AND EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id AND d.platform = 'ios')",
+        (row["location_id"],),
+    )
+    due = server.push_queue.now_ms() + int(server.push_queue.hold_s * 1000)
+    users = 0
+    for user_row in rows:
+        user = User.model_validate(views.user(user_row))
+        if not access.may_view(server, conversation, user):
+            continue
+        conn.execute(
+            "INSERT INTO push_jobs (kind, user_id, conversation_id, message_id,"
+            " idempotency_key, state, next_at) VALUES ('badge', ?, '', '', ?, 'queued', ?)"
+            " ON CONFLICT (user_id, conversation_id) WHERE state = 'queued' DO NOTHING",
+            (user.id, str(uuid.uuid4()), due),
         )
         users += 1
     if users:
@@ -120,6 +159,7 @@ def _candidates(
 @dataclass(frozen=True)
 class Job:
     id: int
+    kind: str  # "message" | "badge"
     user_id: str
     conversation_id: str
     message_id: str
@@ -212,6 +252,7 @@ class PushQueue:
             )
         return Job(
             id=row["id"],
+            kind=row["kind"],
             user_id=row["user_id"],
             conversation_id=row["conversation_id"],
             message_id=row["message_id"],
@@ -242,6 +283,8 @@ class PushQueue:
         server = self._server
         db = server.db
         user_row = db.one("SELECT * FROM users WHERE id = ? AND disabled = 0", (job.user_id,))
+        if job.kind == "badge":
+            return self._badge(job, user_row)
         conversation = server.conversation(job.conversation_id)
         message = db.one("SELECT * FROM messages WHERE id = ?", (job.message_id,))
         if user_row is None or conversation is None or message is None:
@@ -268,6 +311,30 @@ class PushQueue:
             conversation_id=conversation.id,
             badge=unread_total(server, user),
             idempotency_key=job.idempotency_key,
+        )
+
+    def _badge(self, job: Job, user_row: sqlite3.Row | None) -> Notification | None:
+        if user_row is None:
+            return None
+        user = User.model_validate(views.user(user_row))
+        push_ids = tuple(
+            row["push_id"]
+            for row in self._server.db.all(
+                "SELECT push_id FROM devices WHERE user_id = ? AND platform = 'ios'"
+                " ORDER BY created_at",
+                (user.id,),
+            )
+        )
+        if not push_ids:
+            return None
+        return Notification(
+            push_ids=push_ids,
+            title="",
+            text="",
+            conversation_id="",
+            badge=unread_total(self._server, user),
+            idempotency_key=job.idempotency_key,
+            silent=True,
         )
 
     def _set(self, job: Job, state: str, error: str | None = None) -> None:

@@ -25,6 +25,8 @@ class Notification:
     badge: int  # the user's unread total, for the app icon
     # Ours, the same on every try of one notification: the service sends it once.
     idempotency_key: str
+    # A badge update only (threads were read): no alert, no sound, no text.
+    silent: bool = False
 
 
 @dataclass(frozen=True)

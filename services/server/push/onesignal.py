@@ -140,6 +140,18 @@ class OneSignalPush:
 
     def payload(self, notification: Notification) -> dict[str, Any]:
         """The Create message body for one user's devices."""
+        if notification.silent:
+            # A background notification: no contents, content_available (OneSignal's
+            # "Data & background notifications"); iOS sets the badge from it.
+            return {
+                "app_id": self._settings.app_id,
+                "target_channel": "push",
+                "include_subscription_ids": list(notification.push_ids),
+                "content_available": True,
+                "ios_badgeType": "SetTo",
+                "ios_badgeCount": notification.badge,
+                "idempotency_key": notification.idempotency_key,
+            }
         cid = notification.conversation_id
         return {
             "app_id": self._settings.app_id,

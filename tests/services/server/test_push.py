@@ -220,6 +220,26 @@ async def test_muting_drops_a_notification_already_waiting(world: World) -> None
     assert world.sent_to("sub-staff-phone") == []
 
 
+async def test_reading_a_thread_lowers_the_badge_on_every_iphone_silently(world: World) -> None:
+    crew = await world.inbound(WEEKEND_CREW, "hello")
+    await world.deliver()
+    before = world.sent_to("sub-staff-phone")[0].badge
+    await world.admin.post("/devices", json={"platform": "android", "pushId": "sub-admin-pixel"})
+    world.onesignal.sent.clear()
+    read = await world.staff.put(
+        f"/conversations/{crew['conversationId']}", json={"unreadCount": 0}
+    )
+    assert read.status_code == 200
+    assert await world.deliver() == 2  # one badge update per user who may see it
+    for push_id, client in (("sub-staff-phone", world.staff), ("sub-admin-phone", world.admin)):
+        [update] = world.sent_to(push_id)
+        assert update.silent and "contents" not in update.body
+        assert update.badge == await _unread_total(client)
+    assert world.sent_to("sub-staff-phone")[0].badge < before
+    assert world.sent_to("sub-admin-pixel") == []  # Android launchers count by themselves
+    assert world.onesignal.problems == []
+
+
 async def test_a_device_the_service_reports_gone_is_forgotten(world: World) -> None:
     await world.admin.post("/devices", json={"platform": "android", "pushId": "sub-admin-tablet"})
     world.onesignal.gone.add("sub-admin-phone")

@@ -19,7 +19,10 @@ Shapes relied on, as OneSignal documents them:
   ``ios_badgeType`` ("None" | "SetTo" | "Increase") with ``ios_badgeCount`` (an
   integer), and ``idempotency_key`` (a UUID: a request repeated with the same key is
   not sent twice; https://documentation.onesignal.com/docs/idempotent-notification-requests
-  documents it under its older name ``external_id``).
+  documents it under its older name ``external_id``). A background ("silent")
+  notification omits ``contents`` and sets ``content_available: true``
+  (https://documentation.onesignal.com/docs/data-notifications); ours carries only
+  the badge.
 - Its answers: 200 ``{"id": "<notification uuid>", "external_id": …}``; a 200 whose
   ``errors`` is an object ``{"invalid_player_ids": [subscription ids]}`` names
   targeted subscriptions that no longer accept pushes (the notification still went to
@@ -68,6 +71,7 @@ KNOWN_FIELDS = {
     "ios_badgeType",
     "ios_badgeCount",
     "idempotency_key",
+    "content_available",
 }
 ACCESS_DENIED = (
     "Access denied.  Please include an 'Authorization: ...' header with a valid API key "
@@ -90,6 +94,10 @@ class Sent:
     @property
     def title(self) -> str:
         return str(self.body["headings"]["en"])
+
+    @property
+    def silent(self) -> bool:
+        return self.body.get("content_available") is True
 
     @property
     def badge(self) -> int:
@@ -150,6 +158,17 @@ class FakeOneSignal:
             answer["errors"] = {"invalid_player_ids": dead}
         return httpx.Response(200, json=answer)
 
+    def _check_silent(self, body: dict[str, Any]) -> str | None:
+        """A background notification: no contents (or it would show), a badge to set."""
+        if "contents" in body or "headings" in body:
+            return "A background notification has no contents."
+        if body.get("ios_badgeType") != "SetTo":
+            return "A badge update sets the badge."
+        count = body.get("ios_badgeCount")
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            return "ios_badgeCount must be a whole number."
+        return _uuid_problem(body)
+
     def _view(self, request: httpx.Request) -> httpx.Response:
         if request.url.params.get("app_id") != self.app_id:
             return httpx.Response(400, json={"errors": ["app_id not found"]})
@@ -178,6 +197,8 @@ class FakeOneSignal:
             return "Subscription ids are strings."
         if body.get("target_channel") != "push":
             return "target_channel must be push here."
+        if body.get("content_available") is True:
+            return self._check_silent(body)
         for name in ("contents", "headings"):
             value = body.get(name)
             if not isinstance(value, dict) or not isinstance(value.get("en"), str):
@@ -195,8 +216,12 @@ class FakeOneSignal:
         count = body.get("ios_badgeCount")
         if not isinstance(count, int) or isinstance(count, bool) or count < 0:
             return "ios_badgeCount must be a whole number."
-        try:
-            uuid.UUID(str(body.get("idempotency_key")))
-        except ValueError:
-            return "idempotency_key must be a UUID."
-        return None
+        return _uuid_problem(body)
+
+
+def _uuid_problem(body: dict[str, Any]) -> str | None:
+    try:
+        uuid.UUID(str(body.get("idempotency_key")))
+    except ValueError:
+        return "idempotency_key must be a UUID."
+    return None
