@@ -67,7 +67,12 @@ class PushVM(ViewModel):
 
     @property
     def available(self) -> bool:
-        return self.door is not None
+        """A phone with push, signed in to a server that pushes (not LeadConnector)."""
+        return (
+            self.door is not None
+            and self.client is not None
+            and bool(getattr(self.client, "supports_groups", True))
+        )
 
     # --- sign-in and sign-out -------------------------------------------------------------
 
@@ -84,7 +89,7 @@ class PushVM(ViewModel):
         if pending:
             opener(pending)
         await self._load_muted()
-        if self.door is not None:
+        if self.available and self.door is not None:
             try:
                 allowed = await self.door.permitted()
             except Exception as exc:
@@ -114,7 +119,7 @@ class PushVM(ViewModel):
 
     async def first_need(self) -> None:
         """The user opened a thread: the moment to ask, once."""
-        if self.door is None or self.asked or self.client is None:
+        if not self.available or self.asked or self.door is None:
             return
         self.asked = True
         try:
@@ -126,7 +131,7 @@ class PushVM(ViewModel):
             await self.register()
 
     async def register(self) -> None:
-        if self.door is None or self.client is None:
+        if not self.available or self.door is None:
             return
         async with self._lock:
             try:

@@ -228,7 +228,7 @@ _SCHEMA_V5 = """
 CREATE TABLE devices (
     id TEXT PRIMARY KEY, user_id TEXT NOT NULL, platform TEXT NOT NULL,
     push_id TEXT NOT NULL UNIQUE, app_version TEXT NOT NULL DEFAULT '',
-    created_at TEXT NOT NULL, last_seen TEXT NOT NULL
+    created_at TEXT NOT NULL, last_seen TEXT NOT NULL, token_id TEXT
 );
 CREATE INDEX devices_by_user ON devices (user_id);
 CREATE TABLE muted_conversations (

@@ -34,9 +34,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from services import rules
 from services.backoff import Backoff
 from services.models import Conversation, User
-from services.server import access, search, views
+from services.server import access, clock, search, views
 from services.server.db import loads
 from services.server.push.base import Notification, PushError, PushErrorKind
 from services.server.wakeup import Wakeup
@@ -51,6 +52,13 @@ BACKOFF = Backoff(base=2.0, cap=600.0)
 GIVE_UP_AFTER_S = 24 * 3600
 IDLE_WAIT_S = 30.0
 PREVIEW_CHARS = 100
+
+# A device whose registering sign-in still works (its token neither revoked nor expired):
+# a phone signed out by revoking its token (a lost phone) hears nothing more.
+LIVE_DEVICE = (
+    "(d.token_id IS NULL OR EXISTS (SELECT 1 FROM tokens t WHERE t.id = d.token_id"
+    " AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?)))"
+)
 
 NEXT_DUE = (
     "SELECT * FROM push_jobs WHERE state = 'queued' AND next_at <= ? ORDER BY next_at LIMIT 1"
@@ -102,16 +110,14 @@ def enqueue_badge(conn: sqlite3.Connection, server: MessagingServer, conversatio
     if row is None or conversation is None:
         return 0
     rows = server.db.all(
-        "SELECT u.* FROM users u WHERE u.location_id = ? AND u.disabled = 0"
-        " AND EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id AND d.platform = 'ios')",
-        (row["location_id"],),
+        "SELECT u.* FROM users u WHERE u.location_id = ? AND u.disabled = 0 AND EXISTS"
+        " (SELECT 1 FROM devices d WHERE d.user_id = u.id AND d.platform = 'ios'"
+        f" AND {LIVE_DEVICE})",
+        (row["location_id"], _now_iso()),
     )
     due = server.push_queue.now_ms() + int(server.push_queue.hold_s * 1000)
     users = 0
-    for user_row in rows:
-        user = User.model_validate(views.user(user_row))
-        if not access.may_view(server, conversation, user):
-            continue
+    for user in _viewers(server, conversation, _users(rows)):
         conn.execute(
             "INSERT INTO push_jobs (kind, user_id, conversation_id, message_id,"
             " idempotency_key, state, next_at) VALUES ('badge', ?, '', '', ?, 'queued', ?)"
@@ -136,21 +142,43 @@ def _candidates(
     staff_sent = direction == "outbound"
     rows = server.db.all(
         "SELECT u.* FROM users u WHERE u.location_id = ? AND u.disabled = 0"
-        " AND EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id)"
+        f" AND EXISTS (SELECT 1 FROM devices d WHERE d.user_id = u.id AND {LIVE_DEVICE})"
         " AND NOT EXISTS (SELECT 1 FROM muted_conversations m"
         "   WHERE m.user_id = u.id AND m.conversation_id = ?)"
         " AND (? = 0 OR EXISTS (SELECT 1 FROM notification_prefs p"
         "   WHERE p.user_id = u.id AND p.push_staff_messages = 1))",
-        (location_id, conversation.id, int(staff_sent)),
+        (location_id, _now_iso(), conversation.id, int(staff_sent)),
     )
-    found = []
-    for row in rows:
-        if row["id"] == sender:
-            continue
-        user = User.model_validate(views.user(row))
-        if access.may_view(server, conversation, user):
-            found.append(user)
-    return found
+    others = [user for user in _users(rows) if user.id != sender]
+    return _viewers(server, conversation, others)
+
+
+def _users(rows: list[sqlite3.Row]) -> list[User]:
+    return [User.model_validate(views.user(row)) for row in rows]
+
+
+def _viewers(server: MessagingServer, conversation: Conversation, users: list[User]) -> list[User]:
+    """Those of ``users`` who may see the conversation: ``rules.can_view_conversation``,
+    as for the conversation list (its contacts read once for all of them)."""
+    if not users:
+        return []
+    contacts = server.contacts_of(conversation)
+    return [user for user in users if rules.can_view_conversation(conversation, user, contacts)]
+
+
+def _now_iso() -> str:
+    return clock.iso(clock.now())
+
+
+def _push_ids(server: MessagingServer, user_id: str, *, ios_only: bool = False) -> tuple[str, ...]:
+    """The user's live devices' push ids (only iPhones' for a badge update)."""
+    platform = " AND d.platform = 'ios'" if ios_only else ""
+    rows = server.db.all(
+        f"SELECT d.push_id FROM devices d WHERE d.user_id = ?{platform} AND {LIVE_DEVICE}"
+        " ORDER BY d.created_at, d.id",
+        (user_id, _now_iso()),
+    )
+    return tuple(row["push_id"] for row in rows)
 
 
 # --- the worker ----------------------------------------------------------------------------
@@ -296,12 +324,7 @@ class PushQueue:
         )
         if muted is not None or not access.may_view(server, conversation, user):
             return None
-        push_ids = tuple(
-            row["push_id"]
-            for row in db.all(
-                "SELECT push_id FROM devices WHERE user_id = ? ORDER BY created_at", (user.id,)
-            )
-        )
+        push_ids = _push_ids(server, user.id)
         if not push_ids:
             return None
         return Notification(
@@ -317,14 +340,7 @@ class PushQueue:
         if user_row is None:
             return None
         user = User.model_validate(views.user(user_row))
-        push_ids = tuple(
-            row["push_id"]
-            for row in self._server.db.all(
-                "SELECT push_id FROM devices WHERE user_id = ? AND platform = 'ios'"
-                " ORDER BY created_at",
-                (user.id,),
-            )
-        )
+        push_ids = _push_ids(self._server, user.id, ios_only=True)
         if not push_ids:
             return None
         return Notification(

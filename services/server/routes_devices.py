@@ -51,9 +51,10 @@ async def register_device(ctx: Context, body: DeviceRegister) -> dict[str, Any]:
         # One push id is one phone: signing in as someone else moves it to them.
         conn.execute(
             "INSERT INTO devices (id, user_id, platform, push_id, app_version, created_at,"
-            " last_seen) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (push_id) DO UPDATE SET"
-            " user_id = excluded.user_id, platform = excluded.platform,"
-            " app_version = excluded.app_version, last_seen = excluded.last_seen",
+            " last_seen, token_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (push_id)"
+            " DO UPDATE SET user_id = excluded.user_id, platform = excluded.platform,"
+            " app_version = excluded.app_version, last_seen = excluded.last_seen,"
+            " token_id = excluded.token_id",
             (
                 clock.new_id("dev"),
                 ctx.user.id,
@@ -62,6 +63,9 @@ async def register_device(ctx: Context, body: DeviceRegister) -> dict[str, Any]:
                 body.app_version,
                 now,
                 now,
+                # A device hears only while the sign-in that registered it is good: a
+                # revoked or expired token (a lost phone) silences it.
+                ctx.signed.token_id if ctx.signed else None,
             ),
         )
     row = ctx.server.db.one("SELECT * FROM devices WHERE push_id = ?", (body.push_id,))

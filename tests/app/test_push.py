@@ -194,6 +194,17 @@ async def test_a_tap_while_running_opens_its_thread(fake_session: FakeSession, d
     assert shell.thread_vm is not None and shell.thread_vm.conversation_id == demo.groups[0].id
 
 
+async def test_a_server_without_push_never_prompts() -> None:
+    class LeadConnectorLike:
+        supports_groups = False
+
+    door = FakeDoor()
+    vm = PushVM(door)
+    await vm.signed_in(LeadConnectorLike(), opener=lambda _: None)
+    await vm.first_need()
+    assert door.prompts == 0 and vm.device_id is None
+
+
 def test_the_thread_id_is_found_however_the_sdk_hands_the_notification_over() -> None:
     assert conversation_of(tap_payload("conv_1")) == "conv_1"
     assert conversation_of('{"additionalData": {"conversationId": "conv_2"}}') == "conv_2"

@@ -374,6 +374,21 @@ async def test_registering_again_is_the_same_device_and_signing_out_removes_it(
     assert world.onesignal.sent == []
 
 
+async def test_a_phone_whose_sign_in_was_revoked_hears_nothing_more(world: World) -> None:
+    """A lost phone: the admin revokes its token; the phone can't sign out, but is silent."""
+    from services.server import accounts
+
+    db = world.server.db
+    token_id = db.scalar("SELECT token_id FROM devices WHERE push_id = 'sub-staff-phone'")
+    assert token_id is not None
+    with db.tx() as conn:
+        accounts.revoke_token(conn, token_id)
+    await world.inbound(WEEKEND_CREW, "anyone?")
+    await world.deliver()
+    assert world.sent_to("sub-staff-phone") == []
+    assert len(world.sent_to("sub-admin-phone")) == 1
+
+
 async def test_a_user_cannot_mute_a_thread_they_may_not_see(world: World) -> None:
     found = (await world.admin.get("/conversations/search", params={"query": "Open house"})).json()
     cid = found["conversations"][0]["id"]
