@@ -62,6 +62,12 @@ class OneSignalDoor:
         found = await self._service.user.get_push_subscription_id()
         return str(found) if found else None
 
+    async def clear(self, conversation_id: str) -> None:
+        # Android groups a thread's notifications by its id (the server's android_group);
+        # iOS has no call for one group, and its badge comes from the server's updates.
+        if self.platform == "android":
+            await self._service.notifications.remove_grouped_notifications(conversation_id)
+
 
 def _module() -> Any:
     import flet_onesignal

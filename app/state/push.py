@@ -45,6 +45,9 @@ class PushDoor(Protocol):
     async def push_id(self) -> str | None:
         """This device's id at the push service (OneSignal: the subscription id)."""
 
+    async def clear(self, conversation_id: str) -> None:
+        """Take a thread's notifications out of the tray (where the platform can)."""
+
 
 Opener = Callable[[str], Any]
 
@@ -60,6 +63,7 @@ class PushVM(ViewModel):
         self.device_id: str | None = None
         self.asked = False
         self.muted: set[str] = set()
+        self.push_staff = False  # also pushed what other staff send (the server's pref)
         self._open: Opener | None = None
         self._pending: str | None = None  # a tap that came before sign-in
         self._quiet: Any = None
@@ -98,6 +102,7 @@ class PushVM(ViewModel):
             if allowed:
                 self.asked = True
                 await self.register()
+        self.emit("ready")
 
     async def signed_out(self) -> None:
         """Remove this device at the server before the sign-in goes (best effort)."""
@@ -189,6 +194,29 @@ class PushVM(ViewModel):
             log.info("muted threads not loaded: %s", type(exc).__name__)
             return
         self._set_muted(set(found.muted_conversation_ids))
+        self.push_staff = bool(found.push_staff_messages)
+
+    async def set_push_staff(self, on: bool) -> bool:
+        """Be pushed what other staff send, or not; answers the server's value."""
+        if self.client is None:
+            return self.push_staff
+        try:
+            found = await self.client.set_push_staff_messages(on)
+        except Exception as exc:
+            self.fail(exc)
+            return self.push_staff
+        self.push_staff = bool(found.push_staff_messages)
+        return self.push_staff
+
+    async def opened(self, conversation_id: str) -> None:
+        """A thread is on screen: its notifications leave the tray (and the first opening
+        is the moment to ask for permission)."""
+        await self.first_need()
+        if self.available and self.door is not None:
+            try:
+                await self.door.clear(conversation_id)
+            except Exception as exc:
+                log.info("notifications not cleared: %s", type(exc).__name__)
 
     async def set_muted(self, conversation_id: str, muted: bool) -> bool:
         """Mute or unmute a thread; answers whether it is muted now."""

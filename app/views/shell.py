@@ -110,6 +110,11 @@ class Shell:
     def _on_push(self, what: str, payload: Any) -> None:
         if what == "error":
             say(self.page, payload)
+        elif what == "ready" and self.backend is not None:
+            # Settings now knows whether this phone pushes, and the user's preference.
+            self.settings_view = self._settings()
+            if self.route == "settings":
+                self.layout()
 
     def _message_screen(self, text: str, *, busy: bool, retry: bool = False) -> None:
         parts: list[ft.Control] = []
@@ -400,7 +405,7 @@ class Shell:
         self.conv_vm.select(conversation_id)
         self.layout()
         # The first thread opened is the first need of notifications: ask then, once.
-        self.page.run_task(self.push.first_need)
+        self.page.run_task(self.push.opened, conversation_id)
         await vm.open()
 
     def open_participants(self) -> None:
@@ -490,6 +495,8 @@ class Shell:
             on_switch_user=lambda token: self.page.run_task(self.switch_user, token),
             on_theme=self.set_theme,
             on_back=None,
+            push_staff=self.push.push_staff if self.push.available else None,
+            on_push_staff=lambda on: self.page.run_task(self.push.set_push_staff, on),
             **self.account.settings_extras(),
         )
 

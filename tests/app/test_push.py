@@ -44,6 +44,7 @@ class FakeDoor:
         self.allowed = allowed_before
         self.prompts = 0
         self.id = "sub-fake-phone"
+        self.cleared: list[str] = []
 
     async def permitted(self) -> bool:
         return self.allowed
@@ -55,6 +56,9 @@ class FakeDoor:
 
     async def push_id(self) -> str | None:
         return self.id if self.allowed else None
+
+    async def clear(self, conversation_id: str) -> None:
+        self.cleared.append(conversation_id)
 
 
 @dataclasses.dataclass
@@ -327,3 +331,43 @@ def test_no_door_on_desktop_web_or_without_an_app_id() -> None:
         push_mod.door_for(PhoneBrowser(), "5eb5a37e-b458-11e3-ac11-000c2940e62c", **nothing) is None
     )
     assert push_mod.door_for(Desktop(), None, **nothing) is None
+
+
+async def test_settings_turn_on_pushes_for_what_other_staff_send(
+    fake_session: FakeSession, demo: Demo
+) -> None:
+    shell = await start(fake_session, demo, FakeDoor(allowed_before=True))
+    await until(lambda: shell.push.device_id is not None)
+    await settle()
+    shell.route = "settings"  # the Settings tab
+    shell.layout()
+    assert shell.settings_view is not None
+    switch = find(shell.settings_view.root, "push-staff-messages").content
+    assert isinstance(switch, ft.Switch) and switch.value is False
+    switch.value = True
+    await fake_session.event(switch, "change", "true")
+    await until(lambda: shell.push.push_staff)
+    db = demo.transport.server.db
+    assert db.scalar("SELECT push_staff_messages FROM notification_prefs") == 1
+
+
+async def test_no_push_setting_where_the_window_has_no_push(
+    fake_session: FakeSession, demo: Demo
+) -> None:
+    fake_session.register(width=390, height=800)
+    shell = Shell(fake_session.page, demo.cfg)
+    await shell.start()  # a desktop or browser window: door_for gives None here
+    await until(lambda: shell.push.client is not None)
+    await settle()
+    assert shell.push.door is None and shell.settings_view is not None
+    with pytest.raises(LookupError):
+        find(shell.settings_view.root, "push-staff-messages")
+
+
+async def test_opening_a_thread_takes_its_notifications_out_of_the_tray(
+    fake_session: FakeSession, demo: Demo
+) -> None:
+    door = FakeDoor(allowed_before=True)
+    shell = await start(fake_session, demo, door)
+    await shell.open_thread(demo.groups[0].id)
+    await until(lambda: door.cleared == [demo.groups[0].id])
