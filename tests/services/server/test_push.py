@@ -493,3 +493,47 @@ async def test_the_client_registers_mutes_and_removes_a_device(tmp_path: Path) -
         await client.delete_device(device.id)
         assert await client.devices() == []
     await transport.aclose()
+
+
+# --- the real process ------------------------------------------------------------------------
+
+
+async def test_a_running_server_pushes_through_onesignal_and_logs_no_key(tmp_path: Path) -> None:
+    """``python -m services.server`` with OneSignal configured, over real HTTP both ways:
+    its start-up check passes, an inbound text rings the admin's phone, a 500 on the way
+    is retried; the key appears nowhere in its debug log."""
+    from tests.services.server.carriers.served import ServedFake
+    from tests.services.server_process import ServerProcess
+
+    onesignal = FakeOneSignal()
+    onesignal.fail_next.append((500, {}))
+    served = ServedFake(onesignal.transport())
+    served.start()
+    server = ServerProcess(
+        tmp_path / "push.db",
+        args=["--log-level", "debug"],
+        env={**ENV, "ONESIGNAL_API_BASE": served.base("api.onesignal.com")},
+    )
+    try:
+        await server.start()
+        async with httpx.AsyncClient(
+            base_url=server.url, headers=_auth(seed.ADMIN_TOKEN), timeout=10
+        ) as admin:
+            made = await admin.post("/devices", json={"platform": "ios", "pushId": "sub-real"})
+            assert made.status_code == 200
+            sent = await admin.post(
+                "/sandbox/inbound", json={"from": OPEN_HOUSE[1], "to": OPEN_HOUSE, "body": "hi!"}
+            )
+            assert sent.status_code == 201
+        for _ in range(300):  # the hold (2 s), a 500, its backoff (1 to 2 s): then sent
+            if onesignal.sent:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        server.stop()
+        served.stop()
+    [notification] = onesignal.sent
+    assert notification.text == "Noah Williams: hi!" and notification.to == ["sub-real"]
+    log = server.log_path.read_text(encoding="utf-8")
+    assert "will retry" in log
+    assert API_KEY not in log
