@@ -282,6 +282,28 @@ async def test_a_500_is_retried_later_and_the_message_is_not_lost(world: World) 
     assert sent.text == "Noah Williams: Can I bring a friend?"
 
 
+async def test_a_push_service_down_for_a_day_is_given_up_on_and_a_400_at_once(
+    world: World,
+) -> None:
+    world.onesignal.fail_next.extend([(503, {})] * 50)
+    await world.inbound(OPEN_HOUSE, "hello?")
+    await world.deliver()
+    for _ in range(30):  # an hour apart: past the day, the job is dropped
+        world.clock.now += 3600
+        await world.server.push_queue.run_due()
+    row = world.server.db.one("SELECT state, attempts FROM push_jobs")
+    assert row is not None and row["state"] == "failed" and row["attempts"] >= 24
+    world.onesignal.fail_next.clear()
+    world.onesignal.fail_next.append((400, {}))
+    await world.inbound(OPEN_HOUSE, "and now?")
+    assert await world.deliver() == 1
+    states = [r[0] for r in world.server.db.all("SELECT state FROM push_jobs ORDER BY id")]
+    assert states == ["failed", "failed"]  # refused for good: not tried again
+    assert world.onesignal.sent == []
+    page = (await world.admin.get("/conversations/search", params={"query": "and now"})).json()
+    assert page["total"] == 1  # the messages themselves are all there
+
+
 async def test_a_429_waits_as_long_as_asked(world: World) -> None:
     world.onesignal.fail_next.append((429, {"Retry-After": "120"}))
     await world.inbound(OPEN_HOUSE, "hi")
