@@ -49,6 +49,35 @@ class InAppNotifier:
             listener(title, body, conversation_id)
 
 
+class Quiet:
+    """What the app's own notices leave out: threads the user muted, and (on a phone
+    whose push is registered) the app's own system notification, which the push
+    already gives; the in-app notice in the open window stays."""
+
+    def __init__(self) -> None:
+        self.muted: set[str] = set()
+        self.pushing = False
+
+
+class _Gated:
+    def __init__(self, inner: notifications.Notifier, quiet: Quiet, *, system: bool) -> None:
+        self._inner, self._quiet, self._system = inner, quiet, system
+
+    async def notify(self, title: str, body: str, conversation_id: str) -> None:
+        if conversation_id in self._quiet.muted or (self._system and self._quiet.pushing):
+            return
+        await self._inner.notify(title, body, conversation_id)
+
+
+def gated_notifier(
+    in_app: notifications.Notifier, system: notifications.Notifier, quiet: Quiet
+) -> notifications.Notifier:
+    """The in-app notice and the system's, each silenced as ``quiet`` says."""
+    return notifications.FanOutNotifier(
+        _Gated(in_app, quiet, system=False), _Gated(system, quiet, system=True)
+    )
+
+
 @dataclass
 class Backend:
     config: AppConfig
@@ -61,6 +90,7 @@ class Backend:
     notifier: InAppNotifier = field(default_factory=InAppNotifier)
     account: Path | None = None  # this user's cache folder (removed by an explicit sign-out)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)  # background work to cancel
+    quiet: Quiet = field(default_factory=Quiet)  # muted threads; push rings instead
 
     @property
     def supports_groups(self) -> bool:
@@ -228,11 +258,20 @@ async def _build(cfg: AppConfig) -> Backend:
         raise
     store = Store(str(paths.cache_db_path(account)))
     notifier = InAppNotifier()
+    quiet = Quiet()
     # The in-app notice in every open window, and the system's where it has one.
     system = mobile_notifier.system_notifier(APP_TITLE, notifier.open)
-    sync = Sync(client, store, notifications.FanOutNotifier(notifier, system), user_id=who.me.id)
+    sync = Sync(client, store, gated_notifier(notifier, system, quiet), user_id=who.me.id)
     backend = Backend(
-        cfg, client, store, sync, who.me, list(who.numbers), list(who.teammates), notifier
+        cfg,
+        client,
+        store,
+        sync,
+        who.me,
+        list(who.numbers),
+        list(who.teammates),
+        notifier,
+        quiet=quiet,
     )
     backend.account = account
     await sync.start()

@@ -34,6 +34,8 @@ class AppConfig:
     data_dir: Path = Path(".")
     # The token came from the command line (a developer's run): never saved or deleted.
     token_from_args: bool = False
+    # OneSignal's app id (flet.toml onesignal_app_id): push on iOS/Android; None: none.
+    onesignal_app_id: str | None = None
 
     @property
     def embedded(self) -> bool:
@@ -126,6 +128,7 @@ def _apply_saved(cfg: AppConfig, saved: Any, explicit_dir: bool) -> AppConfig:
     data_dir = getattr(saved, "data_dir", None)
     if data_dir and not explicit_dir:
         cfg = replace(cfg, data_dir=app_data_dir(Path(data_dir)))
+    cfg = replace(cfg, onesignal_app_id=getattr(saved, "onesignal_app_id", None))
     if backend == "embedded":
         token = "demo-staff" if getattr(saved, "demo_user", "admin") == "staff" else "demo-admin"
         return replace(cfg, token=token, location_id=location)

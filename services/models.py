@@ -413,3 +413,31 @@ class ContactPage(Wire):
 class ConversationPage(Wire):
     conversations: list[ConversationSummary] = Field(default_factory=list)
     total: int = 0
+
+
+# --- push notifications [ext] ------------------------------------------------------
+
+
+class DevicePlatform(StrEnum):
+    IOS = "ios"
+    ANDROID = "android"
+    WEB = "web"
+    DESKTOP = "desktop"
+
+
+class Device(Wire):
+    """A device registered for push notifications: ``push_id`` is the push service's id."""
+
+    id: str
+    platform: str
+    push_id: str
+    app_version: str = ""
+    created_at: str | None = None
+    last_seen: str | None = None
+
+
+class NotificationSettings(Wire):
+    """What the signed-in user is notified of."""
+
+    push_staff_messages: bool = False
+    muted_conversation_ids: list[str] = Field(default_factory=list)

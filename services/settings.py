@@ -134,6 +134,9 @@ class Settings(BaseModel):
     data_dir: Path | None = None
     ca_bundle: Path | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # The OneSignal app's id (public, not a secret): push notifications on iOS and
+    # Android. None: no push (the server needs its own OneSignal settings too).
+    onesignal_app_id: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -179,6 +182,20 @@ class Settings(BaseModel):
         if isinstance(value, bool):
             raise ValueError("must be a number, not true/false")
         return value
+
+    @field_validator("onesignal_app_id", mode="before")
+    @classmethod
+    def _onesignal_app_id(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if not value:
+            return None
+        if not re.fullmatch(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", value):
+            raise ValueError(
+                "must be the OneSignal app id, a UUID such as 16fd2706-8baf-433b-82eb-8c7fada847da"
+            )
+        return value.lower()
 
     @field_validator("data_dir", mode="before")
     @classmethod

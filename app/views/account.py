@@ -154,6 +154,7 @@ class AccountFlow:
                 return
             vm = shell.thread_vm
             self.resume_conversation = vm.conversation_id if vm is not None else None
+            shell.push.sign_in_lost()
             _leave(shell)
             await backend_mod.disconnect(b.config)
             cfg = b.config
@@ -186,6 +187,8 @@ class AccountFlow:
         if b is None:
             return
         self.resume_conversation = None
+        # While the token still works: this phone hears nothing more for this user.
+        await shell.push.signed_out()
         _leave(shell)
         problem = await sign_out(b, self.credentials)
         backend_mod.signed_out(b.config)  # this user's other windows: their cache is gone

@@ -21,8 +21,22 @@ class ParticipantsView:
         on_close: Callable[[], None],
         on_new_group: Callable[[], Any],
         narrow: bool,
+        muted: bool | None = None,
+        on_mute: Callable[[bool], Any] | None = None,
     ) -> None:
         self.vm = vm
+        # Mute (None: the backend has no push, so no switch): no push, no sound.
+        self.mute = ft.Switch(
+            label="Mute notifications",
+            value=bool(muted),
+            on_change=lambda e: on_mute(bool(e.control.value)) if on_mute else None,
+            tooltip="No push and no sound for this conversation; its unread still counts",
+        )
+        mute_row = ft.Container(
+            handle(self.mute, "mute-thread"),
+            padding=ft.Padding.symmetric(horizontal=16),
+            visible=muted is not None,
+        )
         self.search = search_field("Search participants", self._on_search)
         self.list = ft.Column([], spacing=0, scroll=ft.ScrollMode.AUTO, expand=True)
         self.none = ft.Text("", color=ft.Colors.ON_SURFACE_VARIANT, visible=False)
@@ -47,6 +61,7 @@ class ParticipantsView:
                 ft.Column(
                     [
                         header("Chat Participants", back=close, actions=actions),
+                        mute_row,
                         ft.Container(
                             handle(self.search, "search-participants"),
                             padding=ft.Padding.symmetric(horizontal=12),
@@ -112,3 +127,9 @@ class ParticipantsView:
     def _on_search(self, _: ft.Event) -> None:
         self.vm.set_query(self.search.value or "")
         self.render()
+
+    def show_muted(self, muted: bool) -> None:
+        """The server's answer (a failed change puts the switch back)."""
+        if self.mute.value != muted:
+            self.mute.value = muted
+            refresh(self.mute)

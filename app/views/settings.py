@@ -26,6 +26,8 @@ class SettingsView:
         on_sign_out: Callable[[], Any] | None = None,
         storage: str | None = None,
         warning: str | None = None,
+        push_staff: bool | None = None,
+        on_push_staff: Callable[[bool], Any] | None = None,
     ) -> None:
         tiles: list[ft.Control] = [
             ft.ListTile(
@@ -114,6 +116,19 @@ class SettingsView:
                 padding=ft.Padding.symmetric(horizontal=16, vertical=8),
             )
         )
+        # On a phone with push: also be told of what other staff send (off by default).
+        self.push_staff = ft.Switch(
+            label="Notify me of messages other staff send",
+            value=bool(push_staff),
+            on_change=lambda e: on_push_staff(bool(e.control.value)) if on_push_staff else None,
+        )
+        if push_staff is not None:
+            tiles.append(
+                ft.Container(
+                    handle(self.push_staff, "push-staff-messages"),
+                    padding=ft.Padding.symmetric(horizontal=16, vertical=8),
+                )
+            )
         if on_sign_out is not None:
             tiles.append(
                 ft.Container(

@@ -13,6 +13,7 @@ from typing import Any
 
 import flet as ft
 
+from app import push as push_door
 from app import theme
 from app.backend import Backend, connect
 from app.components.attachments import BytesCache
@@ -22,6 +23,7 @@ from app.state.base import user_message
 from app.state.conversations import ConversationsVM
 from app.state.new_group import NewGroupVM
 from app.state.participants import ParticipantsVM
+from app.state.push import PushVM, conversation_of
 from app.state.thread import ThreadVM
 from app.views.account import GROUPS_UNSUPPORTED, AccountFlow, UnsupportedView
 from app.views.conversations import ConversationsView
@@ -72,6 +74,8 @@ class Shell:
         self.file_picker: ft.FilePicker | None = None
         self.cache: BytesCache | None = None
         self.account = AccountFlow(self)  # sign-in, 401s and sign-out (app/views/account.py)
+        # Push on iOS/Android (app/state/push.py); no door elsewhere: push is off.
+        self.push = PushVM(None)
 
     # --- start-up ---------------------------------------------------------------------------
 
@@ -87,7 +91,30 @@ class Shell:
         page.on_close = lambda _: self._detach()
         page.on_app_lifecycle_state_change = self._on_lifecycle
         page.add(ft.SafeArea(self.root, expand=True))
+        self.start_push()
         await self.account.begin()
+
+    def start_push(self, door: Any = None) -> None:
+        """The push door goes in before sign-in, so the tap that launched the app (a cold
+        start) is heard; the view-model keeps it until the user is signed in."""
+        vm = self.push = PushVM(None, app_version=_app_version())
+        vm.listen(self._on_push)
+        # The SDK may report the launching tap while the door is made: vm is there for it.
+        vm.door = door or push_door.door_for(
+            self.page,
+            self.cfg.onesignal_app_id,
+            on_tap=lambda payload: vm.tapped(conversation_of(payload)),
+            on_id=lambda: self.page.run_task(vm.push_id_changed),
+        )
+
+    def _on_push(self, what: str, payload: Any) -> None:
+        if what == "error":
+            say(self.page, payload)
+        elif what == "ready" and self.backend is not None:
+            # Settings now knows whether this phone pushes, and the user's preference.
+            self.settings_view = self._settings()
+            if self.route == "settings":
+                self.layout()
 
     def _message_screen(self, text: str, *, busy: bool, retry: bool = False) -> None:
         parts: list[ft.Control] = []
@@ -156,6 +183,7 @@ class Shell:
         self.wide = None
         self.layout()
         self.page.run_task(self.conv_vm.reload)
+        self.page.run_task(self.push.signed_in, b.client, self._open_from_notification, b.quiet)
 
     def _detach(self) -> None:
         if self._unsubscribe:
@@ -376,6 +404,8 @@ class Shell:
         self.route, self.panel_open = "thread", False
         self.conv_vm.select(conversation_id)
         self.layout()
+        # The first thread opened is the first need of notifications: ask then, once.
+        self.page.run_task(self.push.opened, conversation_id)
         await vm.open()
 
     def open_participants(self) -> None:
@@ -393,12 +423,21 @@ class Shell:
 
     def _participants(self, conversation: Any) -> ParticipantsView:
         pvm = ParticipantsVM(conversation)
+        mutable = self.backend is not None and self.backend.supports_groups
+        cid = conversation.id
         return ParticipantsView(
             pvm,
             on_close=self.close_panel,
             on_new_group=lambda: self.page.run_task(self._new_with, pvm, set()),
             narrow=not self.is_wide(),
+            muted=self.push.is_muted(cid) if mutable else None,
+            on_mute=lambda on: self.page.run_task(self.set_muted, cid, on),
         )
+
+    async def set_muted(self, conversation_id: str, muted: bool) -> None:
+        now = await self.push.set_muted(conversation_id, muted)
+        if self.participants_view is not None:
+            self.participants_view.show_muted(now)
 
     def close_panel(self) -> None:
         self.panel_open = False
@@ -456,6 +495,8 @@ class Shell:
             on_switch_user=lambda token: self.page.run_task(self.switch_user, token),
             on_theme=self.set_theme,
             on_back=None,
+            push_staff=self.push.push_staff if self.push.available else None,
+            on_push_staff=lambda on: self.page.run_task(self.push.set_push_staff, on),
             **self.account.settings_extras(),
         )
 
@@ -465,6 +506,8 @@ class Shell:
         self.page.update()
 
     async def switch_user(self, token: str) -> None:
+        # The next user's sign-in registers this device again, as theirs.
+        self.push.sign_in_lost()
         self._detach()
         self._close_thread()
         self.new_view = None
@@ -615,6 +658,16 @@ class Shell:
                 self.close_panel()
             elif self.route in ("new", "settings") or not self.is_wide():
                 self.go_list()
+
+
+def _app_version() -> str:
+    """pyproject.toml's version, told to the server with this device ("" if unknown)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("group-chat-sms")
+    except metadata.PackageNotFoundError:
+        return ""
 
 
 def _mounted(control: ft.BaseControl) -> bool:

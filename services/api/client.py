@@ -54,11 +54,14 @@ from services.models import (
     Conversation,
     ConversationPage,
     ConversationSummary,
+    Device,
+    DevicePlatform,
     Event,
     EventBatch,
     GroupKind,
     Message,
     MessagesPage,
+    NotificationSettings,
     Participant,
     PhoneNumber,
     SendResult,
@@ -86,6 +89,9 @@ _CONVERSATION_PAGE = pydantic.TypeAdapter(ConversationPage)
 _MESSAGES_PAGE = pydantic.TypeAdapter(MessagesPage)
 _SEND_RESULT = pydantic.TypeAdapter(SendResult)
 _EVENT_BATCH = pydantic.TypeAdapter(EventBatch)
+_DEVICE = pydantic.TypeAdapter(Device)
+_DEVICES = pydantic.TypeAdapter(list[Device])
+_NOTIFICATION_SETTINGS = pydantic.TypeAdapter(NotificationSettings)
 
 
 @dataclass(frozen=True)
@@ -777,6 +783,46 @@ class ApiClient:
             raise UnsupportedFeatureError("receive live updates", str(exc)) from None
         except httpx.HTTPError as exc:
             raise transport_error(exc, "GET /events (stream)") from None
+
+    # --- push notifications [ext] -------------------------------------------------------
+
+    async def register_device(
+        self, platform: DevicePlatform | str, push_id: str, app_version: str = ""
+    ) -> Device:
+        """Register this device for push (again: the same device, updated)."""
+        self._require_extension("send push notifications")
+        body = {"platform": str(platform), "pushId": push_id, "appVersion": app_version}
+        # Registering the same push id twice is the same device: safe to repeat.
+        payload = await self._json("POST", "/devices", json=body, idempotent=True)
+        return validate(_DEVICE, unwrap(payload, "device"), "POST /devices")
+
+    async def devices(self) -> list[Device]:
+        self._require_extension("send push notifications")
+        payload = await self._json("GET", "/devices")
+        return validate(_DEVICES, field(payload, "devices", "GET /devices"), "GET /devices")
+
+    async def delete_device(self, device_id: str) -> None:
+        """Stop pushing to a device (on sign-out)."""
+        self._require_extension("send push notifications")
+        await self._send("DELETE", f"/devices/{device_id}")
+
+    async def notification_settings(self) -> NotificationSettings:
+        self._require_extension("send push notifications")
+        payload = await self._json("GET", "/me/notifications")
+        return validate(_NOTIFICATION_SETTINGS, payload, "GET /me/notifications")
+
+    async def set_push_staff_messages(self, on: bool) -> NotificationSettings:
+        self._require_extension("send push notifications")
+        payload = await self._json("PUT", "/me/notifications", json={"pushStaffMessages": on})
+        return validate(_NOTIFICATION_SETTINGS, payload, "PUT /me/notifications")
+
+    async def set_muted(self, conversation_id: str, muted: bool) -> NotificationSettings:
+        """Mute (no push, no sound; its unread still counts) or unmute a thread."""
+        self._require_extension("mute conversations")
+        method = "PUT" if muted else "DELETE"
+        path = f"/conversations/{conversation_id}/mute"
+        payload = await self._json(method, path)
+        return validate(_NOTIFICATION_SETTINGS, payload, f"{method} {path}")
 
     # --- sandbox controls [ext] --------------------------------------------------------
 

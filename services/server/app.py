@@ -21,6 +21,7 @@ from services import limits
 from services.server import (
     openapi,
     routes_conversations,
+    routes_devices,
     routes_events,
     routes_health,
     routes_messages,
@@ -32,6 +33,7 @@ from services.server.carrier_queue import DRAIN_S
 from services.server.carriers.base import Carrier
 from services.server.core import MessagingServer
 from services.server.middleware import ServerMiddleware
+from services.server.push.base import PushService
 from services.server.seed import apply_seed
 from services.server.web import install_error_handlers
 
@@ -47,11 +49,13 @@ def create_app(
     fail_rate: float = 0.0,
     carrier: Carrier | None = None,
     public_url: str | None = None,
+    push: PushService | None = None,
 ) -> FastAPI:
     """The server over ``db_path``, seeded once with ``seed`` ("demo") when the file is new.
 
     ``carrier`` is a real carrier's door (the simulated one when None); ``public_url``
-    is this server's address as the carrier calls it.
+    is this server's address as the carrier calls it; ``push`` is the push service's
+    door (None: no push notifications).
     """
     server = MessagingServer(
         db_path,
@@ -60,6 +64,7 @@ def create_app(
         fail_rate=fail_rate,
         carrier=carrier,
         public_url=public_url,
+        push=push,
     )
     if seed is not None:
         apply_seed(server, seed)
@@ -103,6 +108,7 @@ def _routers(server: MessagingServer) -> list[Any]:
     routers = [
         routes_health.router,
         routes_people.router,
+        routes_devices.router,
         routes_conversations.router,
         routes_messages.router,
         routes_events.router,

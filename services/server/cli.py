@@ -4,8 +4,9 @@
 ...`` sets the business up (services/server/admin.py).
 
 A real carrier's credentials come from the environment only (see
-``carriers/config.py``); before serving, one cheap call to the carrier proves
-them, so a wrong token stops the server at once with a sentence instead of
+``carriers/config.py``), and so do OneSignal's for push notifications (see
+``push/onesignal.py``); before serving, one cheap call to each proves them,
+so a wrong token stops the server at once with a sentence instead of
 failing every send later.
 """
 
@@ -26,6 +27,8 @@ from services.server.app import DEFAULT_LATENCY_MS, create_app
 from services.server.auth import MAX_FAILURES
 from services.server.carriers.base import Carrier, CarrierError, ErrorKind
 from services.server.carriers.config import CarrierKind, make_carrier
+from services.server.push.base import PushError, PushErrorKind, PushService
+from services.server.push.onesignal import OneSignalPush, settings_from_env
 
 CARRIERS = ("simulated", "twilio", "telnyx")
 
@@ -102,6 +105,7 @@ def main(argv: Sequence[str]) -> int:
         return 2
     try:
         carrier = real_carrier(args.carrier, args.public_url, os.environ)
+        push = push_service(os.environ)
     except Refusal as refusal:
         print(f"The server did not start: {refusal}", file=sys.stderr)
         return 2
@@ -113,6 +117,7 @@ def main(argv: Sequence[str]) -> int:
         fail_rate=args.fail_rate,
         carrier=carrier,
         public_url=args.public_url,
+        push=push,
     )
     app.state.server.auth.max_failures = args.max_failed_sign_ins
     uvicorn.run(
@@ -150,6 +155,32 @@ def real_carrier(kind: str, public_url: str | None, env: Mapping[str, str]) -> C
                 " machine's connection to the internet, then start the server again."
             ) from None
         raise Refusal(error.message) from None
+
+
+def push_service(env: Mapping[str, str]) -> PushService | None:
+    """OneSignal when ONESIGNAL_APP_ID and ONESIGNAL_REST_API_KEY are set, its credentials
+    proved with one cheap call; None (no push notifications) when neither is."""
+    try:
+        settings = settings_from_env(env)
+        if settings is None:
+            return None
+        asyncio.run(_prove_push(OneSignalPush(settings)))
+    except PushError as error:
+        if error.kind is PushErrorKind.RETRYABLE:
+            raise Refusal(
+                "OneSignal could not be reached to check the push credentials. Check this"
+                " machine's connection to the internet, then start the server again."
+            ) from None
+        raise Refusal(error.message) from None
+    return OneSignalPush(settings)
+
+
+async def _prove_push(push: OneSignalPush) -> None:
+    # Its own client (made on this loop, closed here), like the carrier's check.
+    try:
+        await push.verify()
+    finally:
+        await push.aclose()
 
 
 async def _prove(kind: CarrierKind, public_url: str, env: Mapping[str, str]) -> None:

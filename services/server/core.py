@@ -21,6 +21,8 @@ from services.server.contact_search import ContactSearch
 from services.server.db import Database, Row
 from services.server.events import EventHub
 from services.server.inbox import CarrierInbox
+from services.server.push.base import PushService
+from services.server.push_queue import PushQueue
 from services.server.ratelimit import RateLimiter
 from services.server.visibility import Visibility
 
@@ -42,6 +44,7 @@ class MessagingServer:
         fail_rate: float = 0.0,
         carrier: Carrier | None = None,
         public_url: str | None = None,
+        push: PushService | None = None,
     ) -> None:
         self.db = Database(db_path)
         self.files_dir = _files_dir(db_path)
@@ -53,6 +56,9 @@ class MessagingServer:
         self.watch = ChangeWatch(self.db, self.changed_elsewhere)
         self.inbox = CarrierInbox(self)
         self.queue = CarrierQueue(self)
+        # The push service's door; None (the demo, the tests' default): no push at all.
+        self.push = push
+        self.push_queue = PushQueue(self)
         # The simulated carrier unless a real one is given; only it has /sandbox routes.
         self.simulated: SimulatedCarrier | None = None
         if carrier is None:
@@ -78,6 +84,8 @@ class MessagingServer:
             return
         self._live = True
         self.queue.start()
+        if self.push is not None:
+            self.push_queue.start()
         self.inbox.start()
         self.watch.start()
         if self.simulated is not None:
@@ -110,10 +118,13 @@ class MessagingServer:
         (the server is shutting down) also closes a real carrier's connections."""
         self._live = False
         await self.queue.aclose(drain_s)
+        await self.push_queue.aclose()
         await self.inbox.aclose()
         await self.watch.aclose()
         if final or self.simulated is not None:
             await self.carrier.aclose()
+        if final and self.push is not None:
+            await self.push.aclose()
 
     def group_limits(self) -> GroupLimits:
         """The carrier's limits in the contract's terms (every number shares its carrier)."""

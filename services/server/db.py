@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _SCHEMA_V1 = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -219,9 +219,47 @@ def _schema_v4(conn: sqlite3.Connection, db: Database) -> None:
     search.rebuild(conn, db)  # the rows already there
 
 
+# Version 5: push notifications. Each user's devices (the push service's id for each),
+# the threads a user muted, the one preference (pushes for what other staff send), and
+# the durable queue of notifications: at most one waiting per user and thread, so a
+# burst collapses into one notification, and one silent badge update per user
+# (conversation_id '') after threads are read (push_queue.py).
+_SCHEMA_V5 = """
+CREATE TABLE devices (
+    id TEXT PRIMARY KEY, user_id TEXT NOT NULL, platform TEXT NOT NULL,
+    push_id TEXT NOT NULL UNIQUE, app_version TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL, last_seen TEXT NOT NULL, token_id TEXT
+);
+CREATE INDEX devices_by_user ON devices (user_id);
+CREATE TABLE muted_conversations (
+    user_id TEXT NOT NULL, conversation_id TEXT NOT NULL, muted_at TEXT NOT NULL,
+    PRIMARY KEY (user_id, conversation_id)
+);
+CREATE TABLE notification_prefs (
+    user_id TEXT PRIMARY KEY, push_staff_messages INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE push_jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, user_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL, message_id TEXT NOT NULL,
+    messages INTEGER NOT NULL DEFAULT 1, idempotency_key TEXT NOT NULL,
+    state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_at INTEGER NOT NULL,
+    first_try_at INTEGER, last_error TEXT
+);
+CREATE INDEX push_jobs_due ON push_jobs (next_at) WHERE state = 'queued';
+CREATE UNIQUE INDEX push_jobs_waiting ON push_jobs (user_id, conversation_id)
+    WHERE state = 'queued'
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection, "Database"], None]
 # Index = version reached by applying that step; append, never edit.
-_MIGRATIONS: Sequence[Migration] = (_SCHEMA_V1, _SCHEMA_V2, _schema_v3, _schema_v4)
+_MIGRATIONS: Sequence[Migration] = (
+    _SCHEMA_V1,
+    _SCHEMA_V2,
+    _schema_v3,
+    _schema_v4,
+    _SCHEMA_V5,
+)
 
 Row = sqlite3.Row
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from services import phones
 from services.models import User
-from services.server import changes, clock, optouts, views
+from services.server import changes, clock, optouts, push_queue, views
 from services.server.access import visible_conversation
 from services.server.carriers.base import InboundMedia, InboundMessage
 from services.server.db import Row
@@ -143,6 +143,7 @@ def _store(
         ),
     )
     changes.message_created(conn, server.db, message_id)
+    push_queue.enqueue_message(conn, server, message_id)
     optouts.apply_keyword(conn, server.db, sender, body)
     return message_id
 

@@ -42,6 +42,14 @@ _LINKS: dict[tuple[str, str, str], dict[str, dict[str, Any]]] = {
             "operationId": "mark_read",
             "parameters": {"conversationId": "$response.body#/conversation/id"},
         },
+        "Mute": {
+            "operationId": "mute_conversation",
+            "parameters": {"conversationId": "$response.body#/conversation/id"},
+        },
+        "Unmute": {
+            "operationId": "unmute_conversation",
+            "parameters": {"conversationId": "$response.body#/conversation/id"},
+        },
         "SendMessage": {
             "operationId": "send_message",
             "requestBody": {

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from services import phones, rules
 from services.models import Contact, GroupKind, PhoneNumber, User
-from services.server import carrier_queue, changes, clock, search, views
+from services.server import carrier_queue, changes, clock, push_queue, search, views
 from services.server.access import refuse, visible_conversation
 from services.server.db import dumps
 from services.server.problems import not_found
@@ -109,6 +109,8 @@ async def mark_read(
         ).rowcount
         if changed:
             changes.conversation_activity(conn, conversation.id)
+            # The badge on every phone that counted these unread goes down.
+            push_queue.enqueue_badge(conn, server, conversation.id)
     wire = views.load_conversation(server.db, conversation.id)
     return {"success": True, "conversation": wire}
 

@@ -11,7 +11,7 @@ from fastapi.responses import FileResponse, Response
 
 from services import rules
 from services.models import Conversation
-from services.server import carrier_queue, changes, clock, direct, uploads, views
+from services.server import carrier_queue, changes, clock, direct, push_queue, uploads, views
 from services.server.access import refuse, visible_conversation
 from services.server.core import ATTACHMENT_PREFIX
 from services.server.db import Row
@@ -152,6 +152,7 @@ def _store(
     )
     changes.message_created(conn, server.db, message_id)
     carrier_queue.enqueue(conn, "send", conversation.id, message_id, now_ms=server.queue.now_ms())
+    push_queue.enqueue_message(conn, server, message_id)
     return {"conversationId": conversation.id, "messageId": message_id, "status": "queued"}
 
 
@@ -232,9 +233,9 @@ def _check_fields(fields: dict[str, str]) -> None:
     summary="An attachment's bytes (no token: the unguessable id is the capability)",
     responses={
         200: {
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            }
+            "description": "The file, with the type it was stored with (image/png, …).",
+            # Any of the types uploads accept: the file's own, not one fixed type.
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
         }
     },
 )

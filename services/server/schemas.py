@@ -77,6 +77,23 @@ class MarkRead(Body):
     unread_count: Int = Field(ge=0, le=0)
 
 
+class DeviceRegister(Body):
+    platform: Literal["ios", "android", "web", "desktop"]
+    push_id: str = Field(
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="The push service's id of this device (OneSignal: the subscription id).",
+    )
+    app_version: str = Field(default="", max_length=50)
+
+
+class NotificationPrefsBody(Body):
+    push_staff_messages: bool = Field(
+        description="Also push messages that other staff send (off unless asked for)."
+    )
+
+
 class ParticipantRef(Body):
     contact_id: str | None = Field(default=None, max_length=MAX_ID_CHARS)
     user_id: str | None = Field(default=None, max_length=MAX_ID_CHARS)
@@ -298,6 +315,28 @@ class EventOut(Out):
 
 
 # The top-level answers, one per operation.
+
+
+class DeviceOut(Out):
+    id: str
+    platform: str
+    push_id: str
+    app_version: str
+    created_at: str
+    last_seen: str
+
+
+class DeviceAnswer(Out):
+    device: DeviceOut
+
+
+class DevicesAnswer(Out):
+    devices: list[DeviceOut]
+
+
+class NotificationSettingsOut(Out):
+    push_staff_messages: bool
+    muted_conversation_ids: list[str]
 
 
 class UserAnswer(Out):

@@ -188,3 +188,12 @@ def test_leadconnectors_company_id_is_read_and_checked(tmp_path: Path) -> None:
     assert load_settings(write(tmp_path, text), {}).company_id is None
     (line,) = problems(tmp_path, text + '\ncompany_id = "a b"')
     assert line == "flet.toml: company_id: \"a b\" must be 1-64 letters, digits, '-' or '_'"
+
+
+def test_the_onesignal_app_id_is_read_and_checked(tmp_path: Path) -> None:
+    app_id = "5EB5A37E-B458-11E3-AC11-000C2940E62C"
+    found = load_settings(write(tmp_path, f'onesignal_app_id = "{app_id}"'), {})
+    assert found.onesignal_app_id == app_id.lower()
+    assert load_settings(write(tmp_path, ""), {}).onesignal_app_id is None
+    [problem] = problems(tmp_path, 'onesignal_app_id = "my-app"')
+    assert "onesignal_app_id" in problem and "UUID" in problem

@@ -159,3 +159,32 @@ async def test_https_with_its_own_certificate_and_proxies_trusted_only_when_name
         ]
         health_lines = [x for x in lines if x.get("path") == "/healthz"]
         assert health_lines[-1]["client"] == seen
+
+
+def test_the_server_refuses_to_start_with_a_wrong_onesignal_key(tmp_path: Path) -> None:
+    from tests.services.server.push import fake_onesignal
+
+    served = ServedFake(fake_onesignal.FakeOneSignal(api_key="the-real-key").transport())
+    served.start()
+    try:
+        done = run_server(
+            ["--db", str(tmp_path / "s.db")],
+            {
+                "ONESIGNAL_APP_ID": fake_onesignal.APP_ID,
+                "ONESIGNAL_REST_API_KEY": fake_onesignal.API_KEY,
+                "ONESIGNAL_API_BASE": served.base("api.onesignal.com"),
+            },
+        )
+    finally:
+        served.stop()
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().startswith("The server did not start: OneSignal refused")
+    assert fake_onesignal.API_KEY not in done.stderr + done.stdout
+
+
+def test_half_the_onesignal_settings_is_refused_by_name(tmp_path: Path) -> None:
+    done = run_server(["--db", str(tmp_path / "s.db")], {"ONESIGNAL_REST_API_KEY": "secret-k"})
+    assert done.returncode == 2
+    assert "ONESIGNAL_APP_ID is not set" in done.stderr
+    assert "secret-k" not in done.stderr

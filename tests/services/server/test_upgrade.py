@@ -90,7 +90,20 @@ def _version_3_data(conn: sqlite3.Connection) -> None:
     _history(conn)
 
 
-MADE_BY = {1: _version_1_data, 2: _version_2_data, 3: _version_3_data}
+def _version_4_data(conn: sqlite3.Connection) -> None:
+    """Version 4 kept search indexes: a version-4 server indexed the group as it made it."""
+    _version_3_data(conn)
+    conn.execute(
+        "INSERT INTO conversation_words (conversation_id, words)"
+        " VALUES ('conv_old', 'Old friends Ana Lee Ben Lee')"
+    )
+    conn.execute(
+        "INSERT INTO conversation_digits (conversation_id, digits)"
+        " VALUES ('conv_old', '14155550111 14155550112')"
+    )
+
+
+MADE_BY = {1: _version_1_data, 2: _version_2_data, 3: _version_3_data, 4: _version_4_data}
 
 
 def test_every_earlier_version_is_covered() -> None:
@@ -131,6 +144,13 @@ async def test_an_earlier_database_upgrades_with_everything_in_it(
         assert [x["id"] for x in found["conversations"]] == ["conv_old"]
         by_name = (await c.get("/conversations/search", params={"query": "ben"})).json()
         assert by_name["total"] == 1
+    async with httpx.AsyncClient(transport=transport, base_url="http://s", headers=headers) as c:
+        # Version 5's tables start empty: no devices, nothing muted, the preference off.
+        assert (await c.get("/devices")).json() == {"devices": []}
+        prefs = (await c.get("/me/notifications")).json()
+        assert prefs == {"pushStaffMessages": False, "mutedConversationIds": []}
+        muted = await c.put("/conversations/conv_old/mute")
+        assert muted.json()["mutedConversationIds"] == ["conv_old"]
     await server.aclose(final=True)
     server.db.close()
     assert TOKEN.encode() not in path.read_bytes(), "the plain token was left in the file"
