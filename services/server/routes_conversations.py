@@ -76,7 +76,7 @@ async def search_conversations(
     for row in rows:
         summary = views.summary(views.conversation(db, row))
         if query:
-            summary["match"] = search.snippet(db, row["id"], query)
+            summary["match"] = search.snippet(db, hits[row["id"]], query)
         page.append(summary)
     return {"conversations": page, "total": total}
 

@@ -91,29 +91,34 @@ def word_query(text: str) -> str | None:
     return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
 
 
-def matching(db: Database, location_id: str, text: str) -> set[str]:
-    """Ids of the location's conversations whose names, numbers or messages match."""
+def matching(db: Database, location_id: str, text: str) -> dict[str, int | None]:
+    """The location's conversations whose names, numbers or messages match: each id with
+    the newest matching message's ``seq`` (None when only its name or number matched),
+    found in the one pass over the matches that the count needs anyway."""
     if "\x00" in text:
-        return _literal(db, location_id, text)
-    found: set[str] = set()
+        return dict.fromkeys(_literal(db, location_id, text))
+    found: dict[str, int | None] = {}
     query = word_query(text)
     if query is not None:
-        found |= _ids(
+        for row in db.all(
+            "SELECT m.conversation_id, MAX(w.rowid) FROM message_words w"
+            " JOIN messages m ON m.seq = w.rowid WHERE message_words MATCH ?"
+            " GROUP BY m.conversation_id",
+            (query,),
+        ):
+            found[row[0]] = int(row[1])
+        for conversation_id in _ids(
             db, "SELECT conversation_id FROM conversation_words WHERE words MATCH ?", query
-        )
-        found |= _ids(
-            db,
-            "SELECT DISTINCT m.conversation_id FROM message_words w"
-            " JOIN messages m ON m.seq = w.rowid WHERE message_words MATCH ?",
-            query,
-        )
+        ):
+            found.setdefault(conversation_id, None)
     digits = phones.digits(text)
     if len(digits) >= 3:
-        found |= _ids(
+        for conversation_id in _ids(
             db,
             "SELECT conversation_id FROM conversation_digits WHERE digits MATCH ?",
             '"' + digits + '"',
-        )
+        ):
+            found.setdefault(conversation_id, None)
     if not found:
         return found
     marks = ",".join("?" * len(found))
@@ -121,7 +126,7 @@ def matching(db: Database, location_id: str, text: str) -> set[str]:
         f"SELECT id FROM conversations WHERE location_id = ? AND id IN ({marks})",
         (location_id, *found),
     )
-    return {row[0] for row in rows}
+    return {row[0]: found[row[0]] for row in rows}
 
 
 def _ids(db: Database, sql: str, query: str) -> set[str]:
@@ -139,17 +144,16 @@ def _literal(db: Database, location_id: str, text: str) -> set[str]:
     return {row[0] for row in rows}
 
 
-def snippet(db: Database, conversation_id: str, text: str) -> dict[str, Any] | None:
-    """The newest message of the conversation that matches, with the matching words
+def snippet(db: Database, message_seq: int | None, text: str) -> dict[str, Any] | None:
+    """The matching message ``matching`` found (by its ``seq``), with the matching words
     marked: ``{"text": ..., "highlights": [[start, end], ...]}`` (character offsets)."""
     query = word_query(text)
-    if query is None:
+    if query is None or message_seq is None:
         return None
     row = db.one(
-        "SELECT snippet(message_words, 0, ?, ?, '…', 12) FROM message_words w"
-        " JOIN messages m ON m.seq = w.rowid WHERE message_words MATCH ?"
-        " AND m.conversation_id = ? ORDER BY w.rowid DESC LIMIT 1",
-        (SNIPPET_START, SNIPPET_END, query, conversation_id),
+        "SELECT snippet(message_words, 0, ?, ?, '…', 12) FROM message_words"
+        " WHERE message_words MATCH ? AND rowid = ?",
+        (SNIPPET_START, SNIPPET_END, query, message_seq),
     )
     return None if row is None else marked(str(row[0]))
 
