@@ -35,7 +35,7 @@ from services.server.seed import (
     apply_seed,
 )
 
-VERSION = "5"  # bump when the data below changes, so caches are rebuilt
+VERSION = "6"  # bump when the data below changes, so caches are rebuilt
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 N_CONTACTS = 50_000
 N_CONVERSATIONS = 10_000  # the two threads below included

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _SCHEMA_V1 = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -250,6 +250,16 @@ CREATE UNIQUE INDEX push_jobs_waiting ON push_jobs (user_id, conversation_id)
     WHERE state = 'queued'
 """
 
+# Version 6: indexes for what a user limited to assigned data, or a number, looks up:
+# the teammates' groups of a location (counted beside the assigned ones), a user's own
+# participations, and a contact by number (the import, inbound texts, opt-outs).
+_SCHEMA_V6 = """
+CREATE INDEX conversations_by_kind ON conversations
+    (location_id, kind, last_message_date DESC, id DESC);
+CREATE INDEX participants_by_user ON participants (user_id);
+CREATE INDEX contacts_by_phone ON contacts (location_id, phone)
+"""
+
 
 Migration = str | Callable[[sqlite3.Connection, "Database"], None]
 # Index = version reached by applying that step; append, never edit.
@@ -259,6 +269,7 @@ _MIGRATIONS: Sequence[Migration] = (
     _schema_v3,
     _schema_v4,
     _SCHEMA_V5,
+    _SCHEMA_V6,
 )
 
 Row = sqlite3.Row

@@ -45,9 +45,8 @@ async def search_conversations(
 ) -> Any:
     location = check_location(ctx, location_id)
     db = ctx.server.db
-    visible, params = search.visible_sql(ctx.user)
-    where = ["c.location_id = ?", visible]
-    args: list[Any] = [location, *params]
+    where = ["c.location_id = ?"]
+    args: list[Any] = [location]
     if status != "all":
         where.append("c.unread_count > 0" if status == "unread" else "c.unread_count = 0")
     query = query.strip()
@@ -57,9 +56,19 @@ async def search_conversations(
             return {"conversations": [], "total": 0}
         where.append("c.id IN (SELECT value FROM json_each(?))")
         args.append(json.dumps(sorted(hits)))
-    total = int(
-        db.scalar(f"SELECT COUNT(*) FROM conversations c WHERE {' AND '.join(where)}", args)
+    branches = search.visible_branches(ctx.user)
+    total = sum(
+        int(
+            db.scalar(
+                f"SELECT COUNT(*) FROM conversations c WHERE {' AND '.join([*where, branch])}",
+                [*args, *params],
+            )
+        )
+        for branch, params in branches
     )
+    visible, params = search.visible_sql(ctx.user)
+    where.append(visible)
+    args += params
     if start_after_date:
         if start_after_id:
             where.append("(c.last_message_date < ? OR (c.last_message_date = ? AND c.id < ?))")

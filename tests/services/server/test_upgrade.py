@@ -103,7 +103,22 @@ def _version_4_data(conn: sqlite3.Connection) -> None:
     )
 
 
-MADE_BY = {1: _version_1_data, 2: _version_2_data, 3: _version_3_data, 4: _version_4_data}
+def _version_5_data(conn: sqlite3.Connection) -> None:
+    """Version 5 kept devices for push: a phone registered by the old server."""
+    _version_4_data(conn)
+    conn.execute(
+        "INSERT INTO devices (id, user_id, platform, push_id, created_at, last_seen)"
+        " VALUES ('dev_old', 'usr_old', 'ios', 'sub-old', '2026-01-01', '2026-01-01')"
+    )
+
+
+MADE_BY = {
+    1: _version_1_data,
+    2: _version_2_data,
+    3: _version_3_data,
+    4: _version_4_data,
+    5: _version_5_data,
+}
 
 
 def test_every_earlier_version_is_covered() -> None:
@@ -145,8 +160,10 @@ async def test_an_earlier_database_upgrades_with_everything_in_it(
         by_name = (await c.get("/conversations/search", params={"query": "ben"})).json()
         assert by_name["total"] == 1
     async with httpx.AsyncClient(transport=transport, base_url="http://s", headers=headers) as c:
-        # Version 5's tables start empty: no devices, nothing muted, the preference off.
-        assert (await c.get("/devices")).json() == {"devices": []}
+        # Version 5's tables start empty (nothing muted, the preference off); a device a
+        # version-5 server registered is still there after version 6.
+        devices = (await c.get("/devices")).json()["devices"]
+        assert [d["id"] for d in devices] == (["dev_old"] if version >= 5 else [])
         prefs = (await c.get("/me/notifications")).json()
         assert prefs == {"pushStaffMessages": False, "mutedConversationIds": []}
         muted = await c.put("/conversations/conv_old/mute")
