@@ -56,16 +56,26 @@ def chromium_path() -> str | None:
 
 def ensure_chromium() -> None:
     """Install Debian's Chromium for the browser tests when missing and we can."""
-    if chromium_path():
+    ensure_debian("chromium", chromium_path() is not None, "browser tests")
+
+
+def ensure_redis() -> None:
+    """Install Debian's Redis for the test of two server processes when missing."""
+    ensure_debian("redis-server", shutil.which("redis-server") is not None, "broker tests")
+
+
+def ensure_debian(package: str, present: bool, tests: str) -> None:
+    if present:
         return
     is_root = hasattr(os, "geteuid") and os.geteuid() == 0
     if not (is_root and shutil.which("apt-get")):
-        print("== Chromium is missing and cannot be installed here: browser tests will skip")
+        print(f"== {package} is missing and cannot be installed here: {tests} will skip")
         return
-    print("== installing Debian's chromium for the browser tests", flush=True)
+    print(f"== installing Debian's {package} for the {tests}", flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    run(["apt-get", "update", "-qq"], check=False, env=env)
-    run(["apt-get", "install", "-y", "-qq", "chromium"], check=False, env=env)
+    if run(["apt-get", "install", "-y", "-qq", package], check=False, env=env) != 0:
+        run(["apt-get", "update", "-qq"], check=False, env=env)
+        run(["apt-get", "install", "-y", "-qq", package], check=False, env=env)
 
 
 def run(cmd: list[str], check: bool = True, env: dict[str, str] | None = None) -> int:
@@ -78,6 +88,7 @@ def run(cmd: list[str], check: bool = True, env: dict[str, str] | None = None) -
 def cmd_test(args: list[str]) -> int:
     ensure_venv()
     ensure_chromium()
+    ensure_redis()
     steps = [
         [str(PY), "-m", "ruff", "check", "."],
         [str(PY), "-m", "ruff", "format", "--check", "."],

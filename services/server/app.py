@@ -50,12 +50,14 @@ def create_app(
     carrier: Carrier | None = None,
     public_url: str | None = None,
     push: PushService | None = None,
+    redis_url: str | None = None,
 ) -> FastAPI:
     """The server over ``db_path``, seeded once with ``seed`` ("demo") when the file is new.
 
     ``carrier`` is a real carrier's door (the simulated one when None); ``public_url``
     is this server's address as the carrier calls it; ``push`` is the push service's
-    door (None: no push notifications).
+    door (None: no push notifications); ``redis_url`` joins the other server processes
+    on this database through Redis (services/server/broker.py).
     """
     server = MessagingServer(
         db_path,
@@ -71,6 +73,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if redis_url:
+            from services.server.broker import RedisBroker
+
+            await server.join(RedisBroker(redis_url))
         server.resume()  # under uvicorn the queue starts at once, not on the first request
         yield
         await server.aclose(drain_s=DRAIN_S, final=True)

@@ -33,6 +33,24 @@ from services.server.push.onesignal import OneSignalPush, settings_from_env
 CARRIERS = ("simulated", "twilio", "telnyx")
 
 
+def broker_url(env: Mapping[str, str]) -> str | None:
+    """``GROUPCHAT_REDIS_URL`` (several server processes on one database), proved by a
+    ping before serving; None when unset (one process)."""
+    url = env.get("GROUPCHAT_REDIS_URL", "").strip()
+    if not url:
+        return None
+    import redis  # only a server with a broker needs it
+
+    try:
+        redis.Redis.from_url(url, socket_timeout=5).ping()
+    except (redis.RedisError, OSError, ValueError) as error:
+        raise Refusal(
+            f"Redis at GROUPCHAT_REDIS_URL did not answer ({type(error).__name__});"
+            " check the address, or unset it to run a single process."
+        ) from None
+    return url
+
+
 class Refusal(Exception):
     """Why the server will not start, in one sentence."""
 
@@ -106,6 +124,7 @@ def main(argv: Sequence[str]) -> int:
     try:
         carrier = real_carrier(args.carrier, args.public_url, os.environ)
         push = push_service(os.environ)
+        redis_url = broker_url(os.environ)
     except Refusal as refusal:
         print(f"The server did not start: {refusal}", file=sys.stderr)
         return 2
@@ -118,6 +137,7 @@ def main(argv: Sequence[str]) -> int:
         carrier=carrier,
         public_url=args.public_url,
         push=push,
+        redis_url=redis_url,
     )
     app.state.server.auth.max_failures = args.max_failed_sign_ins
     uvicorn.run(

@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit
 
 from services import limits
@@ -25,6 +26,9 @@ from services.server.push.base import PushService
 from services.server.push_queue import PushQueue
 from services.server.ratelimit import RateLimiter
 from services.server.visibility import Visibility
+
+if TYPE_CHECKING:  # Redis is loaded only by a server that has one
+    from services.server.broker import RedisBroker
 
 ATTACHMENT_PREFIX = "/attachments/"
 # Where a carrier fetches our attachments when the server was given no public URL
@@ -54,6 +58,8 @@ class MessagingServer:
         self.limiter = RateLimiter(rate_limit, limits.RATE_LIMIT_WINDOW_MS)
         self.auth = Auth(self.db)
         self.watch = ChangeWatch(self.db, self.changed_elsewhere)
+        # Other server processes on this database, heard through Redis (None: only this one).
+        self.broker: RedisBroker | None = None
         self.inbox = CarrierInbox(self)
         self.queue = CarrierQueue(self)
         # The push service's door; None (the demo, the tests' default): no push at all.
@@ -76,6 +82,8 @@ class MessagingServer:
         with self.db.tx() as conn:
             yield conn
         self.hub.wake()
+        if self.broker is not None:
+            self.broker.committed()
 
     def resume(self) -> None:
         """Start the carrier's queue and inbox and pick up what a previous run left
@@ -100,6 +108,11 @@ class MessagingServer:
             judge = self._visibility[user.id] = Visibility(self, user)
         return judge
 
+    async def join(self, broker: RedisBroker) -> None:
+        """Hear of the events other server processes write, and tell them of ours."""
+        await broker.start(self.hub.wake)
+        self.broker = broker
+
     def changed_elsewhere(self) -> None:
         """Another process (the admin command) changed the database: drop what was cached
         from it, close streams whose token was revoked, and let readers see new events."""
@@ -121,6 +134,9 @@ class MessagingServer:
         await self.push_queue.aclose()
         await self.inbox.aclose()
         await self.watch.aclose()
+        if final and self.broker is not None:
+            await self.broker.aclose()
+            self.broker = None
         if final or self.simulated is not None:
             await self.carrier.aclose()
         if final and self.push is not None:
