@@ -353,23 +353,36 @@ class Store:
     # --- messages ----------------------------------------------------------------
 
     def messages(
-        self, conversation_id: str, limit: int = 50, before: str | None = None
+        self,
+        conversation_id: str,
+        limit: int = 50,
+        before: str | None = None,
+        after: str | None = None,
     ) -> list[LocalMessage]:
-        """Up to ``limit`` messages, oldest → newest, ending just before ``before``.
+        """Up to ``limit`` messages, oldest → newest, ending just before ``before``, or
+        (with ``after``) starting just after ``after``.
 
-        ``before`` is a message's ``key``, server id or local id (the oldest one shown).
+        ``before``/``after`` is a message's ``key``, server id or local id (the oldest or
+        newest one shown).
         """
         sql = "SELECT json FROM messages WHERE conversation_id = ?"
         args: list[Any] = [conversation_id]
-        if before is not None:
-            anchor = self._find_row(before)
-            if anchor is not None:
-                sql += " AND (date_ms < ? OR (date_ms = ? AND seq < ?))"
-                args += [anchor[1], anchor[1], anchor[2]]
-        sql += " ORDER BY date_ms DESC, seq DESC LIMIT ?"
+        newer = after is not None
+        ref = after if after is not None else before
+        anchor = self._find_row(ref) if ref is not None else None
+        if anchor is not None:
+            sql += (
+                " AND (date_ms > ? OR (date_ms = ? AND seq > ?))"
+                if newer
+                else " AND (date_ms < ? OR (date_ms = ? AND seq < ?))"
+            )
+            args += [anchor[1], anchor[1], anchor[2]]
+        order = "ASC" if newer else "DESC"
+        sql += f" ORDER BY date_ms {order}, seq {order} LIMIT ?"
         args.append(limit)
         rows = self._db.execute(sql, args).fetchall()
-        return [LocalMessage.model_validate_json(row[0]) for row in reversed(rows)]
+        ordered = rows if newer else reversed(rows)
+        return [LocalMessage.model_validate_json(row[0]) for row in ordered]
 
     def message(self, ref: str) -> LocalMessage | None:
         row = self._find_row(ref)

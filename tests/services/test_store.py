@@ -100,6 +100,10 @@ def test_message_pages_are_oldest_to_newest_and_page_backwards() -> None:
     assert [m.id for m in older] == [f"m{i:02}" for i in range(10, 20)]
     by_id = store.messages("c1", limit=5, before="m10")
     assert [m.id for m in by_id] == [f"m{i:02}" for i in range(5, 10)]
+    # Forwards too (a thread window coming back down to messages it released).
+    newer = store.messages("c1", limit=4, after=older[-1].key)
+    assert [m.id for m in newer] == [f"m{i:02}" for i in range(20, 24)]
+    assert store.messages("c1", limit=4, after="m29") == []
 
 
 def test_optimistic_message_is_reconciled_with_server_copy_by_client_message_id() -> None:
