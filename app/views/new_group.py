@@ -431,9 +431,13 @@ class NewGroupView:
         self.vm.set_from(self.from_group.value)
 
     async def _on_search(self, _: ft.Event) -> None:
+        # The view sends what changed itself; a keystroke that changes nothing must not
+        # end in Flet's auto-update, a diff of the whole screen (~5 ms, issue 19).
+        ft.context.disable_auto_update()
         await self.vm.search(self.search.value or "")
 
     async def _on_more(self, _: ft.Event) -> None:
+        ft.context.disable_auto_update()  # as _on_search
         await self.vm.load_more()
 
     def _on_name(self, _: ft.Event) -> None:
