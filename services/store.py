@@ -20,9 +20,11 @@ from __future__ import annotations
 import bisect
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
@@ -74,6 +76,42 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[Change], None]
 _T = TypeVar("_T", Contact, User)
+_WORD = re.compile(r"\w+")
+_MARK_START, _MARK_END = "\x02", "\x03"  # around matched words in a snippet (never typed)
+
+
+@dataclass(frozen=True)
+class SearchMatch:
+    """A message that matched a search: its text around the match and the character
+    ranges [start, end) of the matching words, as the server's ``match``."""
+
+    text: str
+    highlights: tuple[tuple[int, int], ...]
+
+
+def word_query(text: str) -> str | None:
+    """An FTS5 query: every word of ``text`` as the start of a word; None for none."""
+    words = _WORD.findall(text)
+    if not words:
+        return None
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
+def _marked(text: str) -> SearchMatch:
+    plain: list[str] = []
+    ranges: list[tuple[int, int]] = []
+    at = start = 0
+    for ch in text:
+        if ch == _MARK_START:
+            start = at
+        elif ch == _MARK_END:
+            ranges.append((start, at))
+        else:
+            plain.append(ch)
+            at += 1
+    return SearchMatch("".join(plain), tuple(ranges))
+
+
 _M = TypeVar("_M", ConversationSummary, Conversation)
 
 
@@ -252,38 +290,91 @@ class Store:
     def conversations(
         self, query: str | None = None, limit: int | None = None
     ) -> list[ConversationSummary]:
-        """Conversations, newest activity first, optionally filtered by name/phone/text."""
+        """Conversations, newest activity first, optionally filtered by ``query``: its words
+        match the start of words in the name, the participants' names or any cached
+        message (ignoring case and accents, as the server does); three or more digits
+        match anywhere in a participant's number. On FTS5 indexes, never a scan."""
         if not query or not query.strip():
             keys = self._order if limit is None else self._order[:limit]
             return [self._summaries[cid] for _, cid in keys]
-        matches = self._matcher(query)
+        matching = self._matching(query)
         found: list[ConversationSummary] = []
         for _, cid in self._order:
-            if matches(self._summaries[cid]):
+            if cid in matching:
                 found.append(self._summaries[cid])
                 if limit is not None and len(found) >= limit:
                     break
         return found
 
-    def _matcher(self, query: str) -> Callable[[ConversationSummary], bool]:
-        words = query.lower().split()
-        wanted_digits = digits_of(query) if not any(c.isalpha() for c in query) else ""
+    def _matching(self, query: str) -> set[str]:
+        found: set[str] = set()
+        words = word_query(query)
+        if words is not None:
+            found.update(
+                row[0]
+                for row in self._db.execute(
+                    "SELECT c.id FROM conversation_words w JOIN conversations c"
+                    " ON c.rowid = w.rowid WHERE conversation_words MATCH ?",
+                    (words,),
+                )
+            )
+            found.update(
+                row[0]
+                for row in self._db.execute(
+                    "SELECT DISTINCT m.conversation_id FROM message_words w JOIN messages m"
+                    " ON m.rowid = w.rowid WHERE message_words MATCH ?",
+                    (words,),
+                )
+            )
+        digits = digits_of(query)
+        if len(digits) >= 3:
+            found.update(
+                row[0]
+                for row in self._db.execute(
+                    "SELECT c.id FROM conversation_digits d JOIN conversations c"
+                    " ON c.rowid = d.rowid WHERE conversation_digits MATCH ?",
+                    (f'"{digits}"',),
+                )
+            )
+        return found
 
-        def text_of(s: ConversationSummary) -> str:
-            parts = [s.name or "", s.last_message_body or ""]
-            full = self._full.get(s.id)
-            if full is not None:
-                for p in full.participants:
-                    parts += [p.name, p.current_name or "", p.phone, p.current_phone or ""]
-            return " ".join(parts).lower()
+    def search_match(self, conversation_id: str, query: str) -> SearchMatch | None:
+        """The newest cached message of the conversation that matches ``query``, around the
+        match, with where its matching words are (as the server's ``match``)."""
+        words = word_query(query)
+        if words is None:
+            return None
+        row = self._db.execute(
+            "SELECT snippet(message_words, 0, ?, ?, '…', 12) FROM message_words w"
+            " JOIN messages m ON m.rowid = w.rowid WHERE message_words MATCH ?"
+            " AND m.conversation_id = ? ORDER BY m.date_ms DESC, m.seq DESC LIMIT 1",
+            (_MARK_START, _MARK_END, words, conversation_id),
+        ).fetchone()
+        return None if row is None else _marked(str(row[0]))
 
-        def matches(s: ConversationSummary) -> bool:
-            text = text_of(s)
-            if wanted_digits and len(wanted_digits) >= 3 and wanted_digits in digits_of(text):
-                return True
-            return all(w in text for w in words)
-
-        return matches
+    def _index_words(self, cid: str) -> None:
+        """Keep the conversation's search rows (name, participants) true."""
+        found = self._db.execute("SELECT rowid FROM conversations WHERE id = ?", (cid,)).fetchone()
+        if found is None:
+            return
+        rowid = found[0]
+        summary = self._summaries.get(cid)
+        full = self._full.get(cid)
+        names = [summary.name or ""] if summary is not None else []
+        numbers: list[str] = []
+        for p in full.participants if full is not None else ():
+            names += [p.name or "", p.current_name or ""]
+            numbers += [digits_of(p.phone), digits_of(p.current_phone)]
+        self._db.execute("DELETE FROM conversation_words WHERE rowid = ?", (rowid,))
+        self._db.execute("DELETE FROM conversation_digits WHERE rowid = ?", (rowid,))
+        self._db.execute(
+            "INSERT INTO conversation_words (rowid, words) VALUES (?, ?)",
+            (rowid, " ".join(n for n in names if n)),
+        )
+        self._db.execute(
+            "INSERT INTO conversation_digits (rowid, digits) VALUES (?, ?)",
+            (rowid, " ".join(n for n in numbers if n)),
+        )
 
     def summary(self, conversation_id: str) -> ConversationSummary | None:
         return self._summaries.get(conversation_id)
@@ -348,6 +439,8 @@ class Store:
                 full_json,
             ),
         )
+        if old is None or full is not None or old.name != summary.name:
+            self._index_words(summary.id)
         self.emit(ConversationChanged(summary.id))
 
     def _place(self, old: ConversationSummary | None, new: ConversationSummary) -> None:
