@@ -11,7 +11,9 @@ threads. Bytes are the msgpack-encoded messages the session would send to the
 browser. Figures:
 
 1. cold start (a fresh process each run): process spawn to the conversation
-   list painted from the cache, and the bytes of that paint;
+   list painted from the cache, and the bytes of that paint; as a returning user
+   (the sign-in remembered, as after the app's first start: the budgeted figure)
+   and on a first start (the server must say who the token is first);
 2. opening the 10,000-message thread: time to its first page shown and bytes
    sent, then until the network refresh of the newest page has settled;
    one page of older messages (scrolling up);
@@ -48,13 +50,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SCROLLED_PAGES = 10  # older pages loaded before the last arrival test
 WIZARD_ROUNDS = 5  # the wizard's keystrokes are typed this many times; medians reported
+# Issue 19's budgets (the earlier ones, in RESULTS.md's history: 15 ms and 4 KB a message,
+# 1.5 s cold start, 20 ms a keystroke, 300 MB).
 BUDGETS = {
     "first_page_ms": 300.0,
-    "message_ms": 15.0,
-    "message_bytes": 4096,
+    "message_ms": 3.0,  # a new message in the open thread, when only it changed
+    "message_bytes": 1024,
     "long_vs_short": 1.5,
-    "cold_start_s": 1.5,
-    "rss_mb": 300.0,
+    "cold_start_s": 0.5,
+    "keystroke_ms": 8.0,  # the worst keystroke's median: half a 60 Hz frame
+    "keystroke_max_ms": 50.0,  # no single keystroke over this
+    "rss_mb": 150.0,
 }
 
 
@@ -541,29 +547,41 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=20)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        runs = []
+        runs: dict[str, list[dict[str, Any]]] = {"returning": [], "first": []}
         for i in range(args.cold_runs):
-            folder = Path(tmp) / f"cold{i}"
-            folder.mkdir()
-            data = prepare(folder)
-            runs.append(_run_child("cold", str(data)))
+            for mode, runs_of in runs.items():
+                folder = Path(tmp) / f"cold-{mode}-{i}"
+                folder.mkdir()
+                data = prepare(folder, returning=mode == "returning")
+                runs_of.append(_run_child("cold", str(data)))
         folder = Path(tmp) / "main"
         folder.mkdir()
-        result = _run_child("thread", str(prepare(folder)), str(args.messages))
+        result = _run_child("thread", str(prepare(folder, returning=True)), str(args.messages))
     report(runs, result)
 
 
-def report(runs: list[dict[str, Any]], r: dict[str, Any]) -> None:
+def report(cold_runs: dict[str, list[dict[str, Any]]], r: dict[str, Any]) -> None:
     b = BUDGETS
-    cold = statistics.median(x["spawn_to_painted_s"] for x in runs)
-    inproc = statistics.median(x["in_process_s"] for x in runs)
-    print(
-        f"cold start, spawn -> list painted from cache ({runs[0]['cached_conversations']:,} "
-        f"conversations, {runs[0]['tiles']} rows shown): median {cold:.2f} s of "
-        f"{len(runs)} (start-up inside the process {inproc:.2f} s), "
-        f"{runs[0]['bytes']:,} bytes; budget {b['cold_start_s']} s: "
-        f"{verdict(cold, b['cold_start_s'])}"
-    )
+    for mode, runs in cold_runs.items():
+        cold = statistics.median(x["spawn_to_painted_s"] for x in runs)
+        inproc = statistics.median(x["in_process_s"] for x in runs)
+        label = (
+            "returning user (sign-in remembered, as on every start after the first)"
+            if mode == "returning"
+            else "first start on this device (the server asked who the token is)"
+        )
+        print(
+            f"cold start, {label}, spawn -> list painted from cache "
+            f"({runs[0]['cached_conversations']:,} conversations, {runs[0]['tiles']} rows "
+            f"shown): median {cold:.2f} s of {len(runs)} "
+            f"{[round(x['spawn_to_painted_s'], 2) for x in runs]} (inside the process "
+            f"{inproc:.2f} s), {runs[0]['bytes']:,} bytes"
+            + (
+                f"; budget {b['cold_start_s']} s: {verdict(cold, b['cold_start_s'])}"
+                if mode == "returning"
+                else ""
+            )
+        )
     for key, label in (("open_long", "10,000"), ("open_short", "100")):
         o = r[key]
         print(
@@ -612,7 +630,12 @@ def report(runs: list[dict[str, Any]], r: dict[str, Any]) -> None:
         f"ms {w['keystroke_ms']} (max {w['keystroke_max_ms']})"
     )
     print(f"  bytes sent per keystroke (max) {w['bytes']}")
-    print(f"  keystroke budget 20 ms: worst median {worst:.1f} ms: {verdict(worst, 20.0)}")
+    slowest = max(w["keystroke_max_ms"])
+    print(
+        f"  keystroke budget {b['keystroke_ms']:.0f} ms: worst median {worst:.1f} ms: "
+        f"{verdict(worst, b['keystroke_ms'])}; slowest single keystroke {slowest:.1f} ms "
+        f"(budget {b['keystroke_max_ms']:.0f}): {verdict(slowest, b['keystroke_max_ms'])}"
+    )
     rss = r["peak_rss_mb"]
     stages = ", ".join(f"{k} {v:.0f}" for k, v in r["rss_by_stage"].items())
     print(
