@@ -45,6 +45,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 BUDGET_MB_PER_1000 = 5.0
 WARMUP = 200  # texts of each phase left out of its slope
+# Texts between two rounds of dismissing the in-app notices (a SnackBar lasts 5 s in the
+# client; texts arrive here about 7 a second).
+DISMISS_EVERY = 20
 PHASES = ("list open (baseline)", "thread open", "thread closed")
 
 
@@ -89,6 +92,20 @@ async def _texter(transport: Any) -> Any:
     )
 
 
+async def _dismiss_notices(fake: Any) -> int:
+    """Do what the client does when an in-app notice (a SnackBar) has been shown: report it
+    dismissed, so the page forgets it. The fake session has no client to do so, and every
+    notice it ever showed would stay in memory (an artefact, not the app's). Returns how
+    many were showing."""
+    import flet as ft
+
+    page = fake.page
+    shown = [d for d in page._dialogs.controls if isinstance(d, ft.SnackBar)]
+    for notice in shown:
+        await fake.event(notice, "dismiss")
+    return len(shown)
+
+
 async def _until(condition: Any, what: str, timeout_s: float = 20.0) -> None:
     deadline = time.perf_counter() + timeout_s
     while not condition():
@@ -120,7 +137,10 @@ async def soak(data: Path, count: int, every: int) -> dict[str, Any]:
         elif phase == "thread closed":
             shell.go_list()
         samples: list[tuple[int, float]] = []
+        notices = 0
         for n in range(count + 1):
+            if n % DISMISS_EVERY == 0:
+                notices += await _dismiss_notices(fake)
             if n % every == 0:
                 fake.conn.sent.clear()  # the fake socket keeps what it sent; a real one doesn't
                 gc.collect()
@@ -144,6 +164,7 @@ async def soak(data: Path, count: int, every: int) -> dict[str, Any]:
             "last_mb": samples[-1][1],
             "rows_in_window": rows,
             "bubbles_alive": bubbles,
+            "notices": notices,
         }
     elapsed = time.perf_counter() - started
     await texter.aclose()
@@ -206,7 +227,8 @@ def report(r: dict[str, Any], count: int) -> None:
         print(
             f"  {phase}: {p['mb_per_1000']:+.1f} MB per 1,000 messages ({p['first_mb']:.0f} -> "
             f"{p['last_mb']:.0f} MB; {p['rows_in_window']} rows in the thread's window, "
-            f"{p['bubbles_alive']} bubbles kept){verdict}"
+            f"{p['bubbles_alive']} bubbles kept; {p['notices']} in-app notices shown and "
+            f"dismissed){verdict}"
         )
 
 
