@@ -57,9 +57,8 @@ def person_chip(name: str, on_remove: Callable[[], Any]) -> ft.Control:
 
 class _PickTile(ft.Semantics):
     """One row of the picker, isolated: updating the results list does not diff the rows it
-    keeps. Its controls are made once and ``show`` changes their values: a keystroke that
-    brings another contact to a row sends the few values that differ (issue 19: 25 new
-    rows were ~16 KB and ~24 ms a keystroke)."""
+    keeps. Its controls are made once and ``show`` changes their values (a contact chosen
+    or no longer: the few values that differ go out)."""
 
     def __init__(self, on_toggle: Callable[[str], None]) -> None:
         self.row: PickRow | None = None
@@ -142,7 +141,6 @@ class NewGroupView:
         # keystroke used to rebuild the whole wizard plus 50 new rows (~31 ms, 25.7 KB).
         self._shown: dict[str, Any] = {}
         self._tiles: dict[str, _PickTile] = {}  # the rows shown, by contact/teammate id
-        self._spare: list[_PickTile] = []  # rows no longer shown, to show the next ones
         self.audience = ft.Row(spacing=8, wrap=True)
         self.kind_row = ft.Row(spacing=8, wrap=True)
         self.from_group = ft.RadioGroup(content=ft.Column([], spacing=0), on_change=self._on_from)
@@ -331,24 +329,21 @@ class NewGroupView:
     def _render_rows(self) -> list[ft.Control]:
         """The results: a contact still shown keeps its row (not re-sent; a changed one,
         chosen or no longer, is redrawn in place, so the keyboard focus that chose it stays
-        on it); a contact newly shown takes the row of one that left, in its place, and
-        only the values that differ go out. Rows are made only when the list grows."""
+        on it); a contact newly shown gets a new row. (A row is not handed to another
+        contact: the browser kept the first contact's semantics identifier on it.)"""
         vm = self.vm
-        rows = vm.rows()
-        wanted = {r.id for r in rows}
-        leaving = [t for i, t in self._tiles.items() if i not in wanted]
-        free = leaving + self._spare
         tiles: dict[str, _PickTile] = {}
         changed: list[ft.Control] = []
-        for r in rows:
+        for r in vm.rows():
             tile = self._tiles.get(r.id)
             if tile is None:
-                tile = free.pop(0) if free else _PickTile(self._toggle)
-            if tile.row != r:
+                tile = _PickTile(self._toggle)
+                tile.show(r)
+            elif tile.row != r:
                 tile.show(r)
                 changed.append(tile)
             tiles[r.id] = tile
-        self._tiles, self._spare = tiles, free
+        self._tiles = tiles
         controls: list[ft.Control] = list(tiles.values())
         if not controls:
             self.empty.value = "No contacts match." if vm.query else "No one to show."
