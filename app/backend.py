@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -157,12 +158,43 @@ _backends: dict[tuple[str | None, str], Backend] = {}
 _lock = asyncio.Lock()
 
 
-def _embedded_transport(cfg: AppConfig) -> Any:
-    from services.server.embedded import embedded_transport
+class _LazyEmbedded(httpx.ASGITransport):
+    """The embedded demo server, started on the app's first request, not at import.
 
+    Importing it (Starlette, FastAPI, pydantic schemas) took ~0.5 s of a 1 s cold
+    start, before the list could be painted from the device cache, which needs no
+    server (issue 19). The import runs in a worker thread, so the painted window
+    stays responsive meanwhile; the server itself is built on the loop. (An ASGI
+    transport, as the client tells an in-process backend by its class.)"""
+
+    def __init__(self, db: str) -> None:  # no app yet: the inner transport has it
+        self.db = db
+        self._inner: Any = None
+        self._starting = asyncio.Lock()
+
+    async def _server(self) -> Any:
+        async with self._starting:
+            if self._inner is None:
+                module = await asyncio.to_thread(
+                    importlib.import_module, "services.server.embedded"
+                )
+                self._inner = module.embedded_transport(self.db, seed="demo")
+        return self._inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        inner = await self._server()
+        response: httpx.Response = await inner.handle_async_request(request)
+        return response
+
+    async def aclose(self) -> None:
+        if self._inner is not None:
+            await self._inner.aclose()
+
+
+def _embedded_transport(cfg: AppConfig) -> Any:
     db = str(paths.embedded_db_path(cfg.data_dir))
     if db not in _transports:
-        _transports[db] = embedded_transport(db, seed="demo")
+        _transports[db] = _LazyEmbedded(db)
     return _transports[db]
 
 

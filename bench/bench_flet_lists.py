@@ -4,7 +4,7 @@
 
 A thread's window of N bubbles, then 60 new messages, each inserted at the
 bottom of a reversed ListView and sent through the real diff engine (the fake
-session of tests/app/conftest.py):
+session of tests/app/fake_session.py):
 
 - flat: every bubble a child of the ListView, ``list.update()`` per message
   (what app/views/thread.py does today);
@@ -29,7 +29,7 @@ import flet as ft
 from flet.controls.context import _context_page
 from flet.messaging.session import Session
 
-from tests.app.conftest import FakeSession, RecordingConnection
+from tests.app.fake_session import FakeSession, RecordingConnection
 
 CHUNK = 25
 ARRIVALS = 60

@@ -4,14 +4,16 @@
 
 The whole app (``app.views.shell.Shell``, wide layout: list and thread side by
 side) runs on Flet's real diff engine in the fake session of
-tests/app/conftest.py, against the embedded sandbox seeded by
+tests/app/fake_session.py, against the embedded sandbox seeded by
 bench/scale_seed.py and a device cache (``services.store.Store``) holding all
 10,000 conversations and every message of the 10,000- and 100-message
 threads. Bytes are the msgpack-encoded messages the session would send to the
 browser. Figures:
 
 1. cold start (a fresh process each run): process spawn to the conversation
-   list painted from the cache, and the bytes of that paint;
+   list painted from the cache, and the bytes of that paint; as a returning user
+   (the sign-in remembered, as after the app's first start: the budgeted figure)
+   and on a first start (the server must say who the token is first);
 2. opening the 10,000-message thread: time to its first page shown and bytes
    sent, then until the network refresh of the newest page has settled;
    one page of older messages (scrolling up);
@@ -45,19 +47,29 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from bench import scale_seed
-
 ROOT = Path(__file__).resolve().parent.parent
 SCROLLED_PAGES = 10  # older pages loaded before the last arrival test
 WIZARD_ROUNDS = 5  # the wizard's keystrokes are typed this many times; medians reported
+# Issue 19's budgets (the earlier ones, in RESULTS.md's history: 15 ms and 4 KB a message,
+# 1.5 s cold start, 20 ms a keystroke, 300 MB).
 BUDGETS = {
     "first_page_ms": 300.0,
-    "message_ms": 15.0,
-    "message_bytes": 4096,
+    "message_ms": 3.0,  # a new message in the open thread, when only it changed
+    "message_bytes": 1024,
     "long_vs_short": 1.5,
-    "cold_start_s": 1.5,
-    "rss_mb": 300.0,
+    "cold_start_s": 0.5,
+    "keystroke_ms": 8.0,  # the worst keystroke's median: half a 60 Hz frame
+    "keystroke_max_ms": 50.0,  # no single keystroke over this
+    "rss_mb": 150.0,
 }
+
+
+def _seed() -> Any:
+    """bench/scale_seed.py, imported when used: it imports the server (~0.15 s), which a
+    cold-start child must not count as the app's start."""
+    from bench import scale_seed
+
+    return scale_seed
 
 
 # --- the device cache: built once through the real client, then reused --------------------------
@@ -66,15 +78,15 @@ BUDGETS = {
 def _cache_key() -> str:
     # The store's schema may change while the app is developed: a new schema, a new cache.
     schema = (ROOT / "services" / "store_schema.py").read_bytes()
-    return hashlib.sha256(schema + scale_seed.VERSION.encode()).hexdigest()[:12]
+    return hashlib.sha256(schema + _seed().VERSION.encode()).hexdigest()[:12]
 
 
 def cached_store() -> Path:
-    path = scale_seed.CACHE_DIR / f"store-{_cache_key()}.sqlite3"
+    path = _seed().CACHE_DIR / f"store-{_cache_key()}.sqlite3"
     if not path.exists():
         started = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp:
-            db = scale_seed.fresh_copy(Path(tmp))
+            db = _seed().fresh_copy(Path(tmp))
             partial = path.with_suffix(".partial")
             partial.unlink(missing_ok=True)
             asyncio.run(_fill_store(db.path, partial))
@@ -104,7 +116,7 @@ async def _fill_store(backend_db: Path, target: Path) -> None:
                 break
             after = (page.conversations[-1].last_message_date, page.conversations[-1].id)
         store.put_conversations(summaries, replace=True)
-        for cid in (scale_seed.LONG_THREAD, scale_seed.SHORT_THREAD):
+        for cid in (_seed().LONG_THREAD, _seed().SHORT_THREAD):
             store.put_conversation(await client.get_conversation(cid))
             messages: list[Any] = []
             last = None
@@ -119,19 +131,42 @@ async def _fill_store(backend_db: Path, target: Path) -> None:
     await transport.aclose()
 
 
-def prepare(tmp: Path) -> Path:
+def prepare(tmp: Path, *, returning: bool = False) -> Path:
     """A data folder as the app keeps it (services/paths.py): the demo backend's file and
-    the admin's device cache."""
+    the admin's device cache; ``returning``: also the sign-in the app remembers after its
+    first start (app/remembered.py), so it opens the cache before asking the server."""
     from services import paths
 
     store = cached_store()
-    backend = scale_seed.cached_db(quiet=True)
+    backend = _seed().cached_db(quiet=True)
     data = tmp / "data"
     data.mkdir()
     shutil.copyfile(backend.path, paths.embedded_db_path(data))
     account = paths.account_dir(data, "embedded", "loc_demo", "usr_demo_admin")
     shutil.copyfile(store, paths.cache_db_path(account))
+    if returning:
+        asyncio.run(_remember_sign_in(data, account))
     return data
+
+
+async def _remember_sign_in(data: Path, account: Path) -> None:
+    """What the app's first start writes: who the token is, for the next start."""
+    from app import backend as app_backend
+    from app.config import AppConfig
+    from services.api.client import ApiClient
+    from services.server.embedded import embedded_transport
+
+    cfg = AppConfig(token="demo-admin", location_id="loc_demo", data_dir=data)
+    transport = embedded_transport(
+        app_backend.paths.embedded_db_path(data), seed=None, rate_limit=0, latency_ms=0
+    )
+    async with ApiClient(
+        "http://embedded.invalid", "demo-admin", transport=transport, location_id="loc_demo"
+    ) as client:
+        who = await app_backend._ask_who(client, cfg)
+    await transport.aclose()
+    assert app_backend._account(cfg, who.me) == account, "the cache must be the app's own"
+    app_backend._remember(account, cfg, who)
 
 
 # --- in the measuring process ------------------------------------------------------------------
@@ -160,7 +195,7 @@ class Timeline:
 async def start_app(data: Path) -> tuple[Any, Any, Timeline]:
     from app.config import AppConfig
     from app.views.shell import Shell
-    from tests.app.conftest import FakeSession, RecordingConnection
+    from tests.app.fake_session import FakeSession, RecordingConnection
 
     conn = RecordingConnection()
     conn.loop = asyncio.get_running_loop()
@@ -352,7 +387,7 @@ async def arrivals(
     """New messages in the open thread; Python time is all the store's listeners ran for
     them (the shell, the list's and the thread's view-models and views: the UI's work),
     whichever write (the event, Sync's mark-read) set them off."""
-    from tests.app.conftest import settle
+    from tests.app.fake_session import settle
 
     await shell.open_thread(cid)
     await _quiet(shell)
@@ -440,19 +475,19 @@ async def measure(data: Path, count: int) -> dict[str, Any]:
     await _quiet(shell)
     rss["list painted"] = _rss_mb()
     result: dict[str, Any] = {}
-    result["open_long"] = await open_thread(fake, shell, timeline, scale_seed.LONG_THREAD)
-    result["open_short"] = await open_thread(fake, shell, timeline, scale_seed.SHORT_THREAD)
+    result["open_long"] = await open_thread(fake, shell, timeline, _seed().LONG_THREAD)
+    result["open_short"] = await open_thread(fake, shell, timeline, _seed().SHORT_THREAD)
     rss["threads opened"] = _rss_mb()
-    result["arrive_long"] = await arrivals(fake, shell, scale_seed.LONG_THREAD, count)
-    result["arrive_short"] = await arrivals(fake, shell, scale_seed.SHORT_THREAD, count)
+    result["arrive_long"] = await arrivals(fake, shell, _seed().LONG_THREAD, count)
+    result["arrive_short"] = await arrivals(fake, shell, _seed().SHORT_THREAD, count)
     result["arrive_long_scrolled"] = await arrivals(
-        fake, shell, scale_seed.LONG_THREAD, count, older_pages=SCROLLED_PAGES
+        fake, shell, _seed().LONG_THREAD, count, older_pages=SCROLLED_PAGES
     )
     result["inbound_long"] = await arrivals(
-        fake, shell, scale_seed.LONG_THREAD, count // 2, inbound=True
+        fake, shell, _seed().LONG_THREAD, count // 2, inbound=True
     )
     result["inbound_short"] = await arrivals(
-        fake, shell, scale_seed.SHORT_THREAD, count // 2, inbound=True
+        fake, shell, _seed().SHORT_THREAD, count // 2, inbound=True
     )
     rss["messages arrived"] = _rss_mb()
     result["wizard"] = await wizard_search(fake, shell, timeline)
@@ -512,29 +547,41 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--messages", type=int, default=20)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        runs = []
+        runs: dict[str, list[dict[str, Any]]] = {"returning": [], "first": []}
         for i in range(args.cold_runs):
-            folder = Path(tmp) / f"cold{i}"
-            folder.mkdir()
-            data = prepare(folder)
-            runs.append(_run_child("cold", str(data)))
+            for mode, runs_of in runs.items():
+                folder = Path(tmp) / f"cold-{mode}-{i}"
+                folder.mkdir()
+                data = prepare(folder, returning=mode == "returning")
+                runs_of.append(_run_child("cold", str(data)))
         folder = Path(tmp) / "main"
         folder.mkdir()
-        result = _run_child("thread", str(prepare(folder)), str(args.messages))
+        result = _run_child("thread", str(prepare(folder, returning=True)), str(args.messages))
     report(runs, result)
 
 
-def report(runs: list[dict[str, Any]], r: dict[str, Any]) -> None:
+def report(cold_runs: dict[str, list[dict[str, Any]]], r: dict[str, Any]) -> None:
     b = BUDGETS
-    cold = statistics.median(x["spawn_to_painted_s"] for x in runs)
-    inproc = statistics.median(x["in_process_s"] for x in runs)
-    print(
-        f"cold start, spawn -> list painted from cache ({runs[0]['cached_conversations']:,} "
-        f"conversations, {runs[0]['tiles']} rows shown): median {cold:.2f} s of "
-        f"{len(runs)} (start-up inside the process {inproc:.2f} s), "
-        f"{runs[0]['bytes']:,} bytes; budget {b['cold_start_s']} s: "
-        f"{verdict(cold, b['cold_start_s'])}"
-    )
+    for mode, runs in cold_runs.items():
+        cold = statistics.median(x["spawn_to_painted_s"] for x in runs)
+        inproc = statistics.median(x["in_process_s"] for x in runs)
+        label = (
+            "returning user (sign-in remembered, as on every start after the first)"
+            if mode == "returning"
+            else "first start on this device (the server asked who the token is)"
+        )
+        print(
+            f"cold start, {label}, spawn -> list painted from cache "
+            f"({runs[0]['cached_conversations']:,} conversations, {runs[0]['tiles']} rows "
+            f"shown): median {cold:.2f} s of {len(runs)} "
+            f"{[round(x['spawn_to_painted_s'], 2) for x in runs]} (inside the process "
+            f"{inproc:.2f} s), {runs[0]['bytes']:,} bytes"
+            + (
+                f"; budget {b['cold_start_s']} s: {verdict(cold, b['cold_start_s'])}"
+                if mode == "returning"
+                else ""
+            )
+        )
     for key, label in (("open_long", "10,000"), ("open_short", "100")):
         o = r[key]
         print(
@@ -583,7 +630,12 @@ def report(runs: list[dict[str, Any]], r: dict[str, Any]) -> None:
         f"ms {w['keystroke_ms']} (max {w['keystroke_max_ms']})"
     )
     print(f"  bytes sent per keystroke (max) {w['bytes']}")
-    print(f"  keystroke budget 20 ms: worst median {worst:.1f} ms: {verdict(worst, 20.0)}")
+    slowest = max(w["keystroke_max_ms"])
+    print(
+        f"  keystroke budget {b['keystroke_ms']:.0f} ms: worst median {worst:.1f} ms: "
+        f"{verdict(worst, b['keystroke_ms'])}; slowest single keystroke {slowest:.1f} ms "
+        f"(budget {b['keystroke_max_ms']:.0f}): {verdict(slowest, b['keystroke_max_ms'])}"
+    )
     rss = r["peak_rss_mb"]
     stages = ", ".join(f"{k} {v:.0f}" for k, v in r["rss_by_stage"].items())
     print(

@@ -19,11 +19,12 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
-from typing import NoReturn, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, NoReturn, Protocol, runtime_checkable
 
-import keyring
-import keyring.backend
-import keyring.errors
+if TYPE_CHECKING:
+    # Imported where a keyring is opened, not with this module: ~60 ms of a cold start
+    # that a demo (no token to keep) never needs.
+    import keyring.backend
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,11 @@ class KeyringStore:
     def __init__(
         self, backend: keyring.backend.KeyringBackend | None = None, service: str = SERVICE_NAME
     ) -> None:
-        self._backend = backend if backend is not None else keyring.get_keyring()
+        if backend is None:
+            import keyring
+
+            backend = keyring.get_keyring()
+        self._backend = backend
         self._service = service
 
     def __repr__(self) -> str:
@@ -157,6 +162,8 @@ class KeyringStore:
             raise store_failure("save", account, exc) from None
 
     async def delete(self, account: str) -> None:
+        import keyring.errors
+
         try:
             await asyncio.to_thread(self._backend.delete_password, self._service, account)
         except keyring.errors.PasswordDeleteError:
@@ -178,6 +185,8 @@ def usable_keyring(backend: keyring.backend.KeyringBackend) -> bool:
 
 def open_desktop_store(backend: keyring.backend.KeyringBackend | None = None) -> CredentialStore:
     """The keyring on Windows, macOS and Linux desktops; memory when there is none."""
+    import keyring
+
     try:
         chosen = backend if backend is not None else keyring.get_keyring()
     except Exception as exc:  # a broken keyring config must not stop the app

@@ -21,6 +21,7 @@ countries (+1 876 Jamaica) are outside US/Canada.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
@@ -163,6 +164,12 @@ class PhoneError:
         return self.problem.message
 
 
+# The same numbers are parsed again and again (every keystroke of the wizard checks and
+# shows 25 contacts: ~0.3 ms a number in phonenumbers); the answers are immutable.
+_PARSED = 8192
+
+
+@functools.lru_cache(maxsize=_PARSED)
 def parse_phone(text: str | None, default_region: str = "US") -> ParsedPhone | PhoneError:
     """Parse what a person typed; numbers without "+" are read as ``default_region``."""
     text = (text or "").strip()
@@ -233,6 +240,7 @@ def is_group_capable(text: str | None) -> bool:
     return group_problem(text) is None
 
 
+@functools.lru_cache(maxsize=_PARSED)
 def format_display(e164: str | None) -> str:
     """National format for +1 ("(415) 555-0123"), international otherwise.
 

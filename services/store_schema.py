@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+# 3: search on FTS5 indexes (message_words, kept by triggers; conversation_words and
+# conversation_digits, kept by the store), not a scan of every conversation.
+SCHEMA_VERSION = 3
 
 # Tables only this device can fill; every other table is a cache of the server.
 _PRECIOUS = ("drafts", "outbox")
@@ -66,6 +68,32 @@ CREATE TABLE IF NOT EXISTS applied_events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE
 );
+-- Search (issue 19). Words match from their start, ignoring case and accents, as on the
+-- server (docs/contract.md). Message bodies are indexed by rowid, kept by triggers (a
+-- message is written with an upsert, so its rowid never changes).
+CREATE VIRTUAL TABLE IF NOT EXISTS message_words
+    USING fts5(body, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TRIGGER IF NOT EXISTS message_words_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO message_words (rowid, body)
+    VALUES (new.rowid, COALESCE(json_extract(new.json, '$.body'), ''));
+END;
+CREATE TRIGGER IF NOT EXISTS message_words_update AFTER UPDATE OF json ON messages BEGIN
+    DELETE FROM message_words WHERE rowid = old.rowid;
+    INSERT INTO message_words (rowid, body)
+    VALUES (new.rowid, COALESCE(json_extract(new.json, '$.body'), ''));
+END;
+CREATE TRIGGER IF NOT EXISTS message_words_delete AFTER DELETE ON messages BEGIN
+    DELETE FROM message_words WHERE rowid = old.rowid;
+END;
+-- A conversation's name and participants' names, and its participants' phone digits
+-- (trigrams: three or more digits match anywhere), by the conversation's rowid.
+CREATE VIRTUAL TABLE IF NOT EXISTS conversation_words
+    USING fts5(words, tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE IF NOT EXISTS conversation_digits USING fts5(digits, tokenize = 'trigram');
+CREATE TRIGGER IF NOT EXISTS conversation_words_delete AFTER DELETE ON conversations BEGIN
+    DELETE FROM conversation_words WHERE rowid = old.rowid;
+    DELETE FROM conversation_digits WHERE rowid = old.rowid;
+END;
 """
 
 _PRECIOUS_DDL = """
@@ -91,6 +119,9 @@ _CACHE_TABLES = (
     "meta",
     "applied_events",
     "file_sizes",
+    "message_words",
+    "conversation_words",
+    "conversation_digits",
 )
 
 

@@ -234,6 +234,11 @@ class MessageBubble(ft.Semantics):
         self.compress.visible = item.can_compress and self.hooks is not None
         self.spoken.label = item.semantics_label
 
+    def is_isolated(self) -> bool:
+        # A chunk's update (a new message appended to it) compares its bubbles by identity
+        # and walks none of them; a bubble that changes updates itself (issue 19).
+        return True
+
     def _delete(self) -> None:
         if self.hooks is not None and self.hooks.on_delete is not None:
             self.hooks.on_delete(self.item)

@@ -11,7 +11,8 @@ update over a few dozen isolated children). bench/bench_flet_lists.py measured
 0.8 ms per message at 50, 400 and 2,000 rows this way.
 
 Index 0 of the ListView is the bottom (newest); inside a chunk rows go top to
-bottom, oldest first.
+bottom, oldest first. The view-model bounds the window (app/state/thread.py):
+``trim`` releases the oldest rows, and their controls with them.
 """
 
 from __future__ import annotations
@@ -46,8 +47,13 @@ class MessageList:
         older: ft.Control,
         *,
         on_scroll: Callable[[ft.OnScrollEvent], None],
+        newer: ft.Control | None = None,
+        on_release: Callable[[Row], None] = lambda _: None,
     ) -> None:
         self.make, self.older = make, older
+        # Shown at the bottom while newer messages are in the store, not in the window.
+        self.newer = newer if newer is not None else ft.Container(visible=False)
+        self.on_release = on_release  # a row's control left the list (forget it)
         self.chunks: list[_Chunk] = []  # newest first, as in the list
         self.view = ft.ListView(
             reverse=True,
@@ -78,15 +84,60 @@ class MessageList:
             end = start
         return chunks
 
-    def _relist(self, older: bool) -> None:
-        self.view.controls = [*self.chunks, self.older] if older else list(self.chunks)
+    def shows_newer(self) -> bool:
+        return self.newer in self.view.controls
+
+    def _relist(self, older: bool, newer: bool | None = None) -> None:
+        newer = self.shows_newer() if newer is None else newer
+        self.view.controls = [
+            *([self.newer] if newer else []),
+            *self.chunks,
+            *([self.older] if older else []),
+        ]
 
     # --- changes -------------------------------------------------------------------------
 
     def show(self, rows: Sequence[Row], *, older: bool) -> None:
         """Draw the window from scratch (caller updates)."""
         self.chunks = self._build(rows)
-        self._relist(older)
+        self._relist(older, newer=False)
+
+    def set_newer(self, newer: bool) -> None:
+        if newer != self.shows_newer():
+            self._relist(self.shows_older(), newer)
+            refresh(self.view)
+
+    def trim(self, count: int, top: Row | None) -> None:
+        """Release the ``count`` oldest rows; ``top`` (a day separator) goes above the rest.
+
+        Whole chunks leave with one list update; a chunk cut in part updates itself."""
+        relist = False
+        touched: _Chunk | None = None
+        while count and self.chunks:
+            oldest = self.chunks[-1]
+            cut = min(count, len(oldest.rows))
+            for row in oldest.rows[:cut]:
+                self.on_release(row)
+            count -= cut
+            if cut == len(oldest.rows):
+                self.chunks.pop()
+                relist = True
+            else:
+                del oldest.rows[:cut], oldest.controls[:cut]
+                touched = oldest
+        if top is not None:
+            if not self.chunks:
+                self.chunks.append(_chunk([], []))
+                relist = True
+            else:
+                touched = self.chunks[-1]
+            self.chunks[-1].rows.insert(0, top)
+            self.chunks[-1].controls.insert(0, self.make(top))
+        if touched is not None:
+            refresh(touched)
+        if relist:
+            self._relist(True)
+            refresh(self.view)
 
     def append(self, rows: Sequence[Row]) -> None:
         """New rows at the bottom: the newest chunk updates, or one new chunk is added."""
@@ -97,7 +148,7 @@ class MessageList:
             if head is None or len(head.rows) >= CHUNK:
                 head = _chunk([], [])
                 self.chunks.insert(0, head)
-                self.view.controls.insert(0, head)
+                self.view.controls.insert(1 if self.shows_newer() else 0, head)
                 added.append(head)
             elif head not in touched and head not in added:
                 touched.append(head)

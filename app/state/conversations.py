@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +24,9 @@ class ConversationRow:
     blocked: bool
     initials: str
     color: str
+    # While searching: the preview is the newest matching message, these its matched words
+    # (character ranges [start, end) of ``preview``).
+    highlights: tuple[tuple[int, int], ...] = ()
 
     @property
     def semantics_label(self) -> str:
@@ -94,8 +97,19 @@ class ConversationsVM(ViewModel):
         """Re-read the visible window from the store (one row more tells if there is more)."""
         found = self.store.conversations(query=self.query or None, limit=self.limit + 1)
         self.has_more = len(found) > self.limit
-        self.rows = [self.row_for(s) for s in found[: self.limit]]
+        self.rows = [self._matched(self.row_for(s)) for s in found[: self.limit]]
         self.emit("rows")
+
+    def _matched(self, row: ConversationRow) -> ConversationRow:
+        """While searching, a row whose messages matched previews the newest of them, its
+        matching words marked (the device cache's index, as the server's ``match``)."""
+        search_match = getattr(self.store, "search_match", None)
+        if not self.query or search_match is None:
+            return row
+        match = search_match(row.id, self.query)
+        if match is None:
+            return row
+        return replace(row, preview=match.text, highlights=match.highlights)
 
     def set_query(self, text: str) -> None:
         self.query = text.strip()

@@ -3,6 +3,15 @@
 The window holds the newest page; older pages are prepended on scroll-up. A new
 or changed message is reported as one item ("append" / "update"), so the view
 touches one bubble, never the whole list.
+
+The window is bounded, as chat lists that virtualize are: a thread left open all
+day used to keep every message that arrived (39 MB per 1,000 texts, issue 19).
+While the user follows the newest messages, the oldest beyond ``WINDOW`` are
+released ("trim", far above what is on screen, so the position from the bottom
+holds) and rebuilt from the store when the user scrolls back up to them. While
+the user reads older messages, arrivals are not drawn under them: the window
+says there is something newer ("newer") and brings it from the store when the
+user comes back down.
 """
 
 from __future__ import annotations
@@ -142,6 +151,10 @@ def message_state(m: Any) -> str:
 
 class ThreadVM(ViewModel):
     PAGE = 30
+    # Messages kept while following the newest: past this, the oldest TRIM are released
+    # at once (one list update per TRIM arrivals, not one per arrival).
+    WINDOW = 120
+    TRIM = 30
 
     def __init__(
         self,
@@ -167,6 +180,10 @@ class ThreadVM(ViewModel):
         self.rows: list[Row] = []
         self.has_older = True
         self.loading_older = False
+        # Messages newer than the window are in the store, not drawn: the user reads older
+        # ones (``following`` False) and the view shows a way down to them.
+        self.has_newer = False
+        self.following = True  # the user is at the newest messages (the view tells)
         self._refetch: asyncio.Task[None] | None = None  # owned; cancelled by close()
         self.tray = AttachmentTray(carrier=self._carrier_limits())  # the composer's files
         # Keys of refused messages already compressed and resent (Compress is hidden on them).
@@ -369,6 +386,55 @@ class ThreadVM(ViewModel):
         self.rows = self._rows_for(self.messages, None)
         # A short thread has nothing older; a full page may (the server says on scroll-up).
         self.has_older = len(self.messages) >= self.PAGE
+        self.has_newer = False
+
+    def jump_to_newest(self) -> None:
+        """Show the newest page again (Show newer messages, or the user sent one)."""
+        self._load_window()
+        self.following = True
+        self.emit("reset")
+
+    def set_following(self, following: bool) -> None:
+        """The user scrolled to (True) or away from (False) the newest messages."""
+        self.following = following
+
+    async def load_newer(self) -> list[Row]:
+        """The page after the window, from the store (rows released or never drawn)."""
+        if not self.has_newer or not self.messages:
+            return []
+        newest = self.messages[-1]
+        after = str(getattr(newest, "key", newest.id))
+        newer = list(self.store.messages(self.conversation_id, limit=self.PAGE, after=after))
+        self.has_newer = len(newer) >= self.PAGE
+        rows = self._rows_for(newer, self.item_for(newest).day) if newer else []
+        self.messages += newer
+        self.rows += rows
+        if rows:
+            self.emit("append", rows)
+        self.emit("newer", self.has_newer)
+        if self.following:
+            self._trim_oldest()
+        return rows
+
+    def _trim_oldest(self) -> None:
+        """Release the oldest messages beyond the window (rebuilt from the store on
+        scroll-up); the new top row is its day's separator."""
+        if len(self.messages) <= self.WINDOW:
+            return
+        drop = len(self.messages) - (self.WINDOW - self.TRIM)
+        first = self.messages[drop]
+        self.messages = self.messages[drop:]
+        key = str(getattr(first, "key", first.id))
+        i = next(j for j, r in enumerate(self.rows) if isinstance(r, MessageItem) and r.key == key)
+        top: DaySeparator | None = None
+        if i > 0 and isinstance(self.rows[i - 1], DaySeparator):
+            i -= 1  # its day's separator stays
+        else:
+            day = self.item_for(first).day
+            top = DaySeparator(f"day:{day}", fmt.day_label(day, fmt.local(self.now()).date()), day)
+        self.rows = ([top] if top else []) + self.rows[i:]
+        self.has_older = True
+        self.emit("trim", (i, top))
 
     async def mark_read(self) -> None:
         try:
@@ -469,11 +535,18 @@ class ThreadVM(ViewModel):
             return
         if self.messages and m.date_added < self.messages[0].date_added:
             return  # an older page arriving: load_older prepends it, not the live path
+        if self.has_newer or not self.following:
+            # The user reads older messages: not drawn under them; the store has it.
+            if not self.has_newer:
+                self.has_newer = True
+                self.emit("newer", True)
+            return
         prev_day = self.item_for(self.messages[-1]).day if self.messages else None
         self.messages.append(m)
         new_rows = self._rows_for([m], prev_day)
         self.rows.extend(new_rows)
         self.emit("append", new_rows)
+        self._trim_oldest()
 
     def _updated(self, m: Any) -> None:
         i = self._index(str(getattr(m, "key", m.id)))

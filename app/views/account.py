@@ -74,9 +74,11 @@ class AccountFlow:
     async def begin(self) -> None:
         """Connect with what we have (demo, --token, saved token) or show sign-in."""
         shell = self.shell
-        if self.credentials is None:
-            self.credentials = store_factory()
         cfg = shell.cfg
+        if not cfg.embedded:
+            # The demo keeps no token: finding the system's keyring (~70 ms of plugins)
+            # waits until a sign-in needs it, off the demo's cold start.
+            self._creds()
         if not cfg.embedded and not cfg.token:
             token = await self._saved_token(cfg)
             if token is None:
@@ -84,6 +86,11 @@ class AccountFlow:
                 return
             shell.cfg = cfg.with_token(token)
         await shell._connect()
+
+    def _creds(self) -> CredentialStore:
+        if self.credentials is None:
+            self.credentials = store_factory()
+        return self.credentials
 
     async def _saved_token(self, cfg: AppConfig) -> str | None:
         assert self.credentials is not None
@@ -98,11 +105,10 @@ class AccountFlow:
 
     def show_signin(self, notice: str | None = None) -> None:
         shell = self.shell
-        assert self.credentials is not None
         shell.backend = None
         vm = SignInVM(
             cfg=shell.cfg,
-            credentials=self.credentials,
+            credentials=self._creds(),
             verify=backend_mod.verify_token,
             notice=notice,
         )

@@ -91,6 +91,10 @@ class ConversationTile(ft.Semantics):
         self.title_text.weight = ft.FontWeight.W_700 if unread else ft.FontWeight.W_500
         self.title_row.controls = [self.title_text, self.blocked_icon][: 2 if row.blocked else 1]
         self.preview.value = row.preview or " "
+        # A search's matching words stand out in the preview (bold, in the accent colour).
+        self.preview.spans = _marked(row.preview, row.highlights) if row.highlights else None
+        if row.highlights:
+            self.preview.value = ""
         self.preview.weight = ft.FontWeight.W_600 if unread else None
         self.preview.color = ft.Colors.ON_SURFACE if unread else ft.Colors.ON_SURFACE_VARIANT
         self.time_text.value = row.time
@@ -98,6 +102,20 @@ class ConversationTile(ft.Semantics):
         self.unread_text.value = str(row.unread)
         self.trailing.controls = [self.time_text, self.unread_box][: 2 if unread else 1]
         self.tile.selected = selected
+
+
+def _marked(text: str, highlights: tuple[tuple[int, int], ...]) -> list[ft.TextSpan]:
+    strong = ft.TextStyle(weight=ft.FontWeight.W_700, color=ft.Colors.PRIMARY)
+    spans: list[ft.TextSpan] = []
+    at = 0
+    for start, end in highlights:
+        if start > at:
+            spans.append(ft.TextSpan(text[at:start]))
+        spans.append(ft.TextSpan(text[start:end], style=strong))
+        at = end
+    if at < len(text):
+        spans.append(ft.TextSpan(text[at:]))
+    return spans
 
 
 class ConversationsView:

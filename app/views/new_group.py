@@ -10,7 +10,6 @@ from typing import Any
 import flet as ft
 
 from app.components.a11y import icon_button, quiet, quiet_tooltip
-from app.components.avatar import avatar
 from app.state.new_group import NewGroupVM, PickRow
 from app.views.ui import back_button, handle, header, refresh, say, search_field
 from services.models import GroupKind
@@ -58,10 +57,65 @@ def person_chip(name: str, on_remove: Callable[[], Any]) -> ft.Control:
 
 class _PickTile(ft.Semantics):
     """One row of the picker, isolated: updating the results list does not diff the rows it
-    keeps. A row never changes in place: a changed PickRow gets a new control."""
+    keeps. Its controls are made once and ``show`` changes their values (a contact chosen
+    or no longer: the few values that differ go out)."""
+
+    def __init__(self, on_toggle: Callable[[str], None]) -> None:
+        self.row: PickRow | None = None
+        self._on_toggle = on_toggle
+        self.initials = ft.Text("", color=ft.Colors.WHITE, weight=ft.FontWeight.W_600, size=13.68)
+        self.circle = ft.CircleAvatar(content=self.initials, radius=18)
+        self.name = ft.Text("")
+        self.sub = ft.Text("")
+        self.mark = ft.Icon(ft.Icons.RADIO_BUTTON_UNCHECKED)
+        self.tile = ft.ListTile(
+            leading=quiet(self.circle),
+            title=self.name,
+            subtitle=quiet(self.sub),
+            trailing=quiet(self.mark),
+            on_click=self._click,
+            dense=True,
+        )
+        super().__init__(identifier="pick", content=self.tile)
 
     def is_isolated(self) -> bool:
         return True
+
+    def _click(self, _: ft.Event) -> None:
+        if self.row is not None:
+            self._on_toggle(self.row.id)
+
+    def show(self, r: PickRow) -> None:
+        """One button per row, named by the whole row in order (name, number, selected or
+        why not): the title's semantics label; the rest shows it and is not read again.
+        (A faded avatar of a row that can't be chosen is decoration: the words say why.)"""
+        was, self.row = self.row, r
+        self.identifier = f"pick-{r.id}"
+        self.initials.value = r.initials
+        self.circle.bgcolor = r.color
+        self.circle.opacity = 0.45 if r.disabled else 1
+        self.name.value = r.name
+        self.name.semantics_label = r.semantics_label
+        self.name.color = ft.Colors.ON_SURFACE_VARIANT if r.disabled else None
+        self.sub.value = (r.reason if r.disabled else r.phone) or ""
+        self.sub.color = ft.Colors.ERROR if r.disabled else None
+        if r.selected:
+            self.mark.icon, self.mark.color = ft.Icons.CHECK_CIRCLE, ft.Colors.PRIMARY
+        elif r.disabled:
+            self.mark.icon, self.mark.color = ft.Icons.BLOCK, ft.Colors.ERROR
+        else:
+            self.mark.icon, self.mark.color = ft.Icons.RADIO_BUTTON_UNCHECKED, ft.Colors.OUTLINE
+        reason = r.reason if r.disabled and not r.selected else None
+        if was is None or reason != (was.reason if was.disabled and not was.selected else None):
+            self.mark.tooltip = quiet_tooltip(reason) if reason else None
+
+
+def _look(control: ft.Control) -> tuple[Any, ...]:
+    """What the wizard's small parts show (value, colour, visible, disabled, label)."""
+    return tuple(
+        getattr(control, name, None)
+        for name in ("value", "color", "visible", "disabled", "content")
+    )
 
 
 def section(title: str, *body: ft.Control) -> ft.Control:
@@ -86,7 +140,7 @@ class NewGroupView:
         # What each part shows, so a change redraws and sends only the parts it touched: a
         # keystroke used to rebuild the whole wizard plus 50 new rows (~31 ms, 25.7 KB).
         self._shown: dict[str, Any] = {}
-        self._tiles: dict[str, tuple[PickRow, ft.Control]] = {}  # by contact/teammate id
+        self._tiles: dict[str, _PickTile] = {}  # the rows shown, by contact/teammate id
         self.audience = ft.Row(spacing=8, wrap=True)
         self.kind_row = ft.Row(spacing=8, wrap=True)
         self.from_group = ft.RadioGroup(content=ft.Column([], spacing=0), on_change=self._on_from)
@@ -206,7 +260,10 @@ class NewGroupView:
         self.notice_box.visible = bool(vm.notice)
         self.more.visible = vm.has_more and vm.kind is GroupKind.CONTACTS
         self._render_validity()
-        changed += [self.counter, self.notice_box, self.more, self.reasons, self.create]
+        small = (self.counter, self.notice_box, self.more, self.reasons, self.create)
+        # Sent only when something in them changed (a keystroke usually changes none).
+        if self._changed("small", tuple(_look(c) for c in small)):
+            changed += small
         if self._changed("offer", vm.new_contact_offer):
             self.offer_text.value = vm.new_contact_offer or ""
             self.offer.visible = vm.new_contact_offer is not None
@@ -270,23 +327,24 @@ class NewGroupView:
         return [self.chips]
 
     def _render_rows(self) -> list[ft.Control]:
-        """The results: a row whose PickRow is unchanged keeps its control (not re-sent); a
-        changed one (chosen, or no longer) is redrawn in place, so the keyboard focus that
-        chose it stays on it."""
+        """The results: a contact still shown keeps its row (not re-sent; a changed one,
+        chosen or no longer, is redrawn in place, so the keyboard focus that chose it stays
+        on it); a contact newly shown gets a new row. (A row is not handed to another
+        contact: the browser kept the first contact's semantics identifier on it.)"""
         vm = self.vm
-        tiles: dict[str, tuple[PickRow, _PickTile]] = {}
+        tiles: dict[str, _PickTile] = {}
         changed: list[ft.Control] = []
         for r in vm.rows():
-            kept = self._tiles.get(r.id)
-            if kept is None:
-                tiles[r.id] = (r, self._row(r))
-                continue
-            if kept[0] != r:
-                self._fill(kept[1].content, r)
-                changed.append(kept[1])
-            tiles[r.id] = (r, kept[1])
+            tile = self._tiles.get(r.id)
+            if tile is None:
+                tile = _PickTile(self._toggle)
+                tile.show(r)
+            elif tile.row != r:
+                tile.show(r)
+                changed.append(tile)
+            tiles[r.id] = tile
         self._tiles = tiles
-        controls: list[ft.Control] = [control for _, control in tiles.values()]
+        controls: list[ft.Control] = list(tiles.values())
         if not controls:
             self.empty.value = "No contacts match." if vm.query else "No one to show."
             controls = [self.empty]
@@ -306,35 +364,6 @@ class NewGroupView:
             if self.vm.creating
             else ("Create Conversation" if self.vm.group else "Open Conversation")
         )
-
-    def _row(self, r: PickRow) -> _PickTile:
-        tile = ft.ListTile(on_click=lambda _, i=r.id: self._toggle(i), dense=True)
-        self._fill(tile, r)
-        return _PickTile(identifier=f"pick-{r.id}", content=tile)
-
-    def _fill(self, tile: ft.ListTile, r: PickRow) -> None:
-        """One button per row, named by the whole row in order (name, number, selected or
-        why not): the title's semantics label; the rest shows it and is not read again.
-        (A faded avatar of a row that can't be chosen is decoration: the words say why.)"""
-        if r.selected:
-            trailing: ft.Control = ft.Icon(ft.Icons.CHECK_CIRCLE, color=ft.Colors.PRIMARY)
-        elif r.disabled:
-            trailing = ft.Icon(
-                ft.Icons.BLOCK, color=ft.Colors.ERROR, tooltip=quiet_tooltip(r.reason or "")
-            )
-        else:
-            trailing = ft.Icon(ft.Icons.RADIO_BUTTON_UNCHECKED, color=ft.Colors.OUTLINE)
-        sub = r.reason if r.disabled else r.phone
-        tile.leading = quiet(
-            ft.Container(avatar(r.initials, r.color, size=36), opacity=0.45 if r.disabled else 1)
-        )
-        tile.title = ft.Text(
-            r.name,
-            semantics_label=r.semantics_label,
-            color=ft.Colors.ON_SURFACE_VARIANT if r.disabled else None,
-        )
-        tile.subtitle = quiet(ft.Text(sub or "", color=ft.Colors.ERROR if r.disabled else None))
-        tile.trailing = quiet(trailing)
 
     def _on_vm(self, what: str, payload: Any) -> None:
         if what == "changed":
@@ -397,9 +426,13 @@ class NewGroupView:
         self.vm.set_from(self.from_group.value)
 
     async def _on_search(self, _: ft.Event) -> None:
+        # The view sends what changed itself; a keystroke that changes nothing must not
+        # end in Flet's auto-update, a diff of the whole screen (~5 ms, issue 19).
+        ft.context.disable_auto_update()
         await self.vm.search(self.search.value or "")
 
     async def _on_more(self, _: ft.Event) -> None:
+        ft.context.disable_auto_update()  # as _on_search
         await self.vm.load_more()
 
     def _on_name(self, _: ft.Event) -> None:

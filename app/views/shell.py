@@ -3,38 +3,43 @@
 Side by side at 900 px and wider (rail, conversations, thread, participants
 panel); one screen at a time below that, with a bottom NavigationBar
 (Conversations, New, Settings) and back navigation.
+
+Only what the first screen shows is imported with this module: the thread, the
+wizard, the participants panel and attachments are imported when first opened
+(cold start to the painted list is a budget: issue 19).
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
 from app import push as push_door
 from app import theme
 from app.backend import Backend, connect
-from app.components.attachments import BytesCache
 from app.components.connection import ConnectionBar, ConnectionIndicator
 from app.config import AppConfig
 from app.state.base import user_message
 from app.state.conversations import ConversationsVM
-from app.state.new_group import NewGroupVM
-from app.state.participants import ParticipantsVM
 from app.state.push import PushVM, conversation_of
-from app.state.thread import ThreadVM
 from app.views.account import GROUPS_UNSUPPORTED, AccountFlow, UnsupportedView
 from app.views.conversations import ConversationsView
-from app.views.new_group import NewGroupView
-from app.views.participants import ParticipantsView
 from app.views.settings import SettingsView
-from app.views.thread import ThreadView
 from app.views.ui import handle, refresh, say
 from services import phones
 from services.api.errors import AuthError
-from services.models import GroupKind
+
+if TYPE_CHECKING:  # imported on first use, not at start (see the module's docstring)
+    from app.components.attachments import BytesCache
+    from app.state.participants import ParticipantsVM
+    from app.state.thread import ThreadVM
+    from app.views.new_group import NewGroupView
+    from app.views.participants import ParticipantsView
+    from app.views.thread import ThreadView
+    from services.models import GroupKind
 
 log = logging.getLogger("app")
 ROUTES = ("list", "new", "settings")
@@ -165,7 +170,7 @@ class Shell:
         self._wire(self.backend)
 
     def _wire(self, b: Backend) -> None:
-        self.cache = BytesCache(b.client.download, sizes=b.store)
+        self.cache = None  # made when a thread first needs it (_bytes_cache)
         self.file_picker = ft.FilePicker()
         self.conv_vm = ConversationsVM(b.store, b.sync)
         self.conv_view = ConversationsView(
@@ -379,6 +384,9 @@ class Shell:
             log.info("thread %s is open already", conversation_id)
             return
         log.info("open thread %s", conversation_id)
+        from app.state.thread import ThreadVM
+        from app.views.thread import ThreadView
+
         self._close_thread()
         vm = ThreadVM(
             store=b.store,
@@ -393,7 +401,7 @@ class Shell:
         self.thread_view = ThreadView(
             vm,
             page=self.page,
-            cache=self.cache,
+            cache=self._bytes_cache(),
             on_back=self.go_list,
             on_participants=self.open_participants,
             on_recreate=self.recreate_without_blockers,
@@ -421,7 +429,19 @@ class Shell:
         self.participants_view = self._participants(vm.conversation)
         self.layout()
 
+    def _bytes_cache(self) -> BytesCache | None:
+        """Downloaded files for the threads' bubbles, shared by every thread opened."""
+        if self.cache is None and self.backend is not None:
+            from app.components.attachments import BytesCache
+
+            b = self.backend
+            self.cache = BytesCache(b.client.download, sizes=b.store)
+        return self.cache
+
     def _participants(self, conversation: Any) -> ParticipantsView:
+        from app.state.participants import ParticipantsVM
+        from app.views.participants import ParticipantsView
+
         pvm = ParticipantsVM(conversation)
         mutable = self.backend is not None and self.backend.supports_groups
         cid = conversation.id
@@ -456,6 +476,8 @@ class Shell:
         vm = self.thread_vm
         if vm is None or vm.conversation is None:
             return
+        from app.state.participants import ParticipantsVM
+
         blockers = {p.id for p in vm.blockers()}
         await self._new_with(ParticipantsVM(vm.conversation), blockers)
 
@@ -473,6 +495,9 @@ class Shell:
             self.conv_vm.select(None)
             self.layout()
             return
+        from app.state.new_group import NewGroupVM
+        from app.views.new_group import NewGroupView
+
         vm = NewGroupVM(
             client=b.client, store=b.store, me=b.me, numbers=b.numbers, teammates=b.teammates
         )
@@ -541,8 +566,9 @@ class Shell:
         from app.state.fmt import file_name_from_url
 
         try:
-            assert self.cache is not None and self.file_picker is not None
-            data = await self.cache.get(url)
+            cache = self._bytes_cache()
+            assert cache is not None and self.file_picker is not None
+            data = await cache.get(url)
             await self.file_picker.save_file(file_name=file_name_from_url(url), src_bytes=data)
         except Exception as exc:
             say(self.page, f"Couldn't download the file. {user_message(exc)}")

@@ -124,8 +124,27 @@ class ThreadView:
             alignment=ft.Alignment.CENTER,
             padding=8,
         )
+        # Below the window while newer messages wait in the store (the user scrolled up).
+        self.newer = handle(
+            ft.Container(
+                ft.TextButton(
+                    "Show newer messages",
+                    icon=ft.Icons.ARROW_DOWNWARD,
+                    on_click=self._on_newer_click,
+                ),
+                alignment=ft.Alignment.CENTER,
+                padding=8,
+            ),
+            "newer-messages",
+        )
         # Rows in isolated chunks: a new message costs the same at any window size.
-        self.message_list = MessageList(self._control_for, self.older, on_scroll=self._on_scroll)
+        self.message_list = MessageList(
+            self._control_for,
+            self.older,
+            on_scroll=self._on_scroll,
+            newer=self.newer,
+            on_release=self._release,
+        )
         self.list = self.message_list.view
         # A label, not only a hint: the hint names the field only while it is empty.
         self.input = ft.TextField(
@@ -314,6 +333,11 @@ class ThreadView:
         self.bubbles[row.key] = bubble
         return bubble
 
+    def _release(self, row: Row) -> None:
+        """A row left the window: its bubble is no longer kept."""
+        if isinstance(row, MessageItem):
+            self.bubbles.pop(row.key, None)
+
     def render_all(self) -> bool:
         """Show the view-model's window; False when it is what is shown already.
 
@@ -350,6 +374,10 @@ class ThreadView:
             self.message_list.drop_top_separator()
         elif what == "prepend":
             self.message_list.prepend(payload, older=self.vm.has_older)
+        elif what == "trim":
+            self.message_list.trim(*payload)
+        elif what == "newer":
+            self.message_list.set_newer(payload)
         elif what == "reset":
             if self.render_all():
                 refresh(self.list)
@@ -371,11 +399,21 @@ class ThreadView:
     def _on_older_click(self, _: ft.Event) -> None:
         self.page.run_task(self.load_older)
 
+    async def load_newer(self) -> None:
+        await self.vm.load_newer()
+
+    def _on_newer_click(self, _: ft.Event) -> None:
+        self.vm.jump_to_newest()
+
     def _on_scroll(self, e: ft.OnScrollEvent) -> None:
-        # Reversed list: the top (older messages) is the max extent.
+        # Reversed list: the top (older messages) is the max extent, the bottom 0.
         near_top = bool(e.max_scroll_extent) and e.pixels >= e.max_scroll_extent - 300
         if near_top and self.vm.has_older and not self.vm.loading_older:
             self.page.run_task(self.load_older)
+        near_bottom = e.pixels <= 300
+        self.vm.set_following(near_bottom)
+        if near_bottom and self.vm.has_newer:
+            self.page.run_task(self.load_newer)
 
     # --- actions ---------------------------------------------------------------------------
 
@@ -385,6 +423,8 @@ class ThreadView:
             return
         self.input.value = ""
         refresh(self.input)
+        if self.vm.has_newer or not self.vm.following:
+            self.vm.jump_to_newest()  # what the user sends shows where they see it
         ok = await self.vm.send_composed(text)  # the tray empties, or keeps its files
         if not ok:
             self.input.value = text  # keep what they typed so nothing is lost

@@ -91,6 +91,43 @@ def test_conversation_search_matches_name_and_participant_phone() -> None:
     assert [s.id for s in store.conversations("ann")] == ["b"]
 
 
+def test_conversation_search_is_on_indexes_with_the_matching_words_marked(tmp_path) -> None:
+    path = str(tmp_path / "cache.sqlite3")
+    store = Store(path)
+    store.put_conversations(
+        [summary("a", 1, name="Book club"), summary("b", 2, name="Team"), summary("c", 3)]
+    )
+    store.put_conversation(
+        Conversation(
+            **dict(summary("b", 2, name="Team")),
+            participants=[Participant(id="p1", name="José Núñez", phone="+14155550123")],
+        )
+    )
+    store.put_messages("a", [message("m1", "a", 1, body="Practice moved to Saturday")])
+    store.put_messages("a", [message("m2", "a", 2, body="Bring the BOOKS, practice is at 5")])
+    store.put_messages("c", [message("m3", "c", 3, body="Café at noon?")])
+    assert [s.id for s in store.conversations("practice sat")] == ["a"]  # one message, both
+    assert [s.id for s in store.conversations("prac")] == ["a"]  # words match from the start
+    assert store.conversations("actice") == []  # not from inside a word
+    assert [s.id for s in store.conversations("jose nunez")] == ["b"]  # accents ignored
+    assert [s.id for s in store.conversations("cafe")] == ["c"]
+    assert [s.id for s in store.conversations("5550")] == ["b"]  # digits anywhere
+    assert [s.id for s in store.conversations("book")] == ["a"]  # name, and a message
+    # The newest matching message, its matching words marked.
+    match = store.search_match("a", "practice")
+    assert match is not None and match.text == "Bring the BOOKS, practice is at 5"
+    assert [match.text[a:b] for a, b in match.highlights] == ["practice"]
+    assert store.search_match("b", "practice") is None
+    # Kept by the writes: a changed or removed message leaves the index with it, and the
+    # index outlives a restart.
+    store.put_messages("c", [message("m3", "c", 3, body="Lunch at noon?")])
+    assert store.conversations("cafe") == []
+    store.close()
+    again = Store(path)
+    assert [s.id for s in again.conversations("lunch")] == ["c"]
+    assert [s.id for s in again.conversations("team")] == ["b"]
+
+
 def test_message_pages_are_oldest_to_newest_and_page_backwards() -> None:
     store = Store()
     store.put_messages("c1", [message(f"m{i:02}", "c1", i) for i in range(30)])
@@ -100,6 +137,10 @@ def test_message_pages_are_oldest_to_newest_and_page_backwards() -> None:
     assert [m.id for m in older] == [f"m{i:02}" for i in range(10, 20)]
     by_id = store.messages("c1", limit=5, before="m10")
     assert [m.id for m in by_id] == [f"m{i:02}" for i in range(5, 10)]
+    # Forwards too (a thread window coming back down to messages it released).
+    newer = store.messages("c1", limit=4, after=older[-1].key)
+    assert [m.id for m in newer] == [f"m{i:02}" for i in range(20, 24)]
+    assert store.messages("c1", limit=4, after="m29") == []
 
 
 def test_optimistic_message_is_reconciled_with_server_copy_by_client_message_id() -> None:

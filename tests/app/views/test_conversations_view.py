@@ -7,7 +7,7 @@ import pytest
 from app.components.connection import ConnectionIndicator
 from app.state.conversations import ConversationsVM
 from app.views.conversations import ConversationsView
-from services.models import ConversationSummary, ConversationType
+from services.models import ConversationSummary, ConversationType, Direction, Message, MessageStatus
 from services.store import Store
 from tests.app.conftest import FakeSession
 from tests.app.fakes import T0, FakeSync
@@ -71,6 +71,45 @@ async def test_search_shows_matches_and_says_when_none(fake_session: FakeSession
     assert list(view.tiles) == ["conv_003"]
     await fake_session.type_into(view.search, "zzz")
     assert view.empty.visible and "No conversations match" in view.empty.content.value
+
+
+@pytest.mark.anyio
+async def test_a_search_previews_the_matching_message_with_its_words_marked(
+    fake_session: FakeSession,
+):
+    store = Store(":memory:")
+    store.put_conversations(summaries(5))
+    store.put_messages(
+        "conv_002",
+        [
+            Message(
+                id="m1",
+                conversation_id="conv_002",
+                direction=Direction.INBOUND,
+                body="Practice moved to Saturday, bring water",
+                date_added=T0,
+                status=MessageStatus.DELIVERED,
+            )
+        ],
+    )
+    vm = ConversationsVM(store, FakeSync(store), now=lambda: T0)
+
+    async def noop(*_: object) -> None:
+        return None
+
+    view = ConversationsView(vm, on_open=noop, on_new=noop, indicator=ConnectionIndicator())
+    fake_session.register()
+    fake_session.page.add(view.root)
+    vm.refresh()
+    await fake_session.type_into(view.search, "practice sat")
+    assert list(view.tiles) == ["conv_002"]
+    preview = view.tiles["conv_002"].preview
+    assert "".join(span.text for span in preview.spans) == "Practice moved to Saturday, bring water"
+    marked = [span.text for span in preview.spans if span.style is not None]
+    assert marked == ["Practice", "Saturday"]
+    await fake_session.type_into(view.search, "")  # no search: the plain last message again
+    assert view.tiles["conv_002"].preview.spans is None
+    assert view.tiles["conv_002"].preview.value == "last message of group 2"
 
 
 @pytest.mark.anyio

@@ -1,0 +1,47 @@
+"""Cold start imports only what the first screen shows (issue 19: 1.6 s to the painted list).
+
+Checked by which modules a fresh interpreter has loaded, never by time."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+# Opened later (a thread, the wizard, the panel, files), or needed only by a server.
+LATER = (
+    "app.views.thread",
+    "app.views.new_group",
+    "app.views.participants",
+    "app.components.attachments",
+    "app.components.bubble",
+    "services.server.app",
+    "services.server.embedded",
+    "keyring",
+)
+
+
+def test_the_shell_imports_nothing_the_list_does_not_show():
+    code = (
+        "import sys, json, app.views.shell, app.backend; "
+        f"print(json.dumps([m for m in {list(LATER)!r} if m in sys.modules]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_the_demo_backend_is_not_started_before_its_first_request():
+    code = (
+        "import sys, asyncio\n"
+        "from pathlib import Path\n"
+        "from app import backend\n"
+        "from app.config import AppConfig\n"
+        "cfg = AppConfig(token='demo-admin', location_id='loc_demo', data_dir=Path('.'))\n"
+        "client = backend._client(cfg)\n"
+        "print('services.server.embedded' in sys.modules, client.in_process)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split() == ["False", "True"], out.stdout + out.stderr
