@@ -33,3 +33,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line(f"reruns: {len(reruns)}")
     for report in reruns:
         terminalreporter.write_line(f"  rerun: {report.nodeid}")
+        # Why it failed the first time: the cause of a flake is in these lines.
+        for line in report.longreprtext.splitlines()[-25:]:
+            terminalreporter.write_line(f"    {line}")
