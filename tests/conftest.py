@@ -33,6 +33,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.write_line(f"reruns: {len(reruns)}")
     for report in reruns:
         terminalreporter.write_line(f"  rerun: {report.nodeid}")
-        # Why it failed the first time: the cause of a flake is in these lines.
-        for line in report.longreprtext.splitlines()[-25:]:
+        # Why it failed the first time: the test's own frames and the error, not the
+        # library's, since the cause of a flake is in the step the test was waiting on.
+        lines = report.longreprtext.splitlines()
+        ours = [n for n, line in enumerate(lines) if line.startswith("tests/")]
+        start = max(0, ours[-1] - 30) if ours else len(lines) - 25
+        for line in lines[start : (ours[-1] + 1) if ours else None]:
+            terminalreporter.write_line(f"    {line}")
+        for line in [line for line in lines if line.startswith("E ")][-8:]:
             terminalreporter.write_line(f"    {line}")
