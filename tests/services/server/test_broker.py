@@ -17,7 +17,6 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from services.api import ApiClient
@@ -26,7 +25,8 @@ from services.server import auth, seed
 from services.server.app import create_app
 from services.server.broker import BrokerError, RedisBroker
 from services.server.embedded import EmbeddedTransport
-from tests.services.server.test_standalone import AUTH, ROOT, crew_id, free_port
+from tests.services.server.test_standalone import ROOT, crew_id, free_port
+from tests.services.server_process import ServerProcess
 
 REDIS = shutil.which("redis-server")
 pytestmark = [
@@ -57,30 +57,14 @@ def redis_url(tmp_path: Path) -> Iterator[str]:
         proc.wait(10)
 
 
-@contextlib.contextmanager
-def server_process(db: Path, redis_url: str) -> Iterator[str]:
-    port = free_port()
-    args = [sys.executable, "-m", "services.server", "--port", str(port), "--db", str(db)]
-    args += ["--seed", "demo", "--rate-limit", "0", "--latency-ms", "20"]
-    env = dict(os.environ, GROUPCHAT_REDIS_URL=redis_url)
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
+@contextlib.asynccontextmanager
+async def server_process(db: Path, redis_url: str) -> AsyncIterator[str]:
+    server = ServerProcess(db, latency_ms=20, env={"GROUPCHAT_REDIS_URL": redis_url})
+    await server.start()
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, "the messaging server exited at start-up"
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{url}/users/me", headers=AUTH, timeout=1).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, "the messaging server did not start"
-            time.sleep(0.1)
-        yield url
+        yield server.url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        server.stop()
 
 
 @contextlib.asynccontextmanager
@@ -96,44 +80,48 @@ async def test_two_processes_deliver_every_event_to_every_stream_exactly_once(
     tmp_path: Path, redis_url: str
 ) -> None:
     db = tmp_path / "shared.db"
-    with server_process(db, redis_url) as first, server_process(db, redis_url) as second:
-        async with client(first) as a, client(second) as b:
-            crew = await crew_id(a)
-            start = (await a.events(wait=0)).cursor
-            sent: set[str] = set()
-            received: list[list[str]] = []
-            following = asyncio.Event()
+    async with (
+        server_process(db, redis_url) as first,
+        server_process(db, redis_url) as second,
+        client(first) as a,
+        client(second) as b,
+    ):
+        crew = await crew_id(a)
+        start = (await a.events(wait=0)).cursor
+        sent: set[str] = set()
+        received: list[list[str]] = []
+        following = asyncio.Event()
 
-            async def follow(api: ApiClient) -> None:
-                seen: list[str] = []
-                received.append(seen)
-                if len(received) == 2 * STREAMS_EACH:
-                    following.set()
-                created: set[str] = set()
-                async for event in api.stream_events(after=start):
-                    seen.append(event.id)
-                    if event.type is EventType.MESSAGE_CREATED:
-                        created.add(str(event.data["messageId"]))
-                    if len(created) == SENDS:
-                        return
+        async def follow(api: ApiClient) -> None:
+            seen: list[str] = []
+            received.append(seen)
+            if len(received) == 2 * STREAMS_EACH:
+                following.set()
+            created: set[str] = set()
+            async for event in api.stream_events(after=start):
+                seen.append(event.id)
+                if event.type is EventType.MESSAGE_CREATED:
+                    created.add(str(event.data["messageId"]))
+                if len(created) == SENDS:
+                    return
 
-            followers = [
-                asyncio.create_task(follow(api)) for api in (a, b) for _ in range(STREAMS_EACH)
-            ]
-            await asyncio.wait_for(following.wait(), 20)
-            for n in range(SENDS):
-                api = (a, b)[n % 2]  # each process writes half of them
-                sent.add((await api.send_message(crew, f"both ways {n}")).message_id)
-            await asyncio.wait_for(asyncio.gather(*followers), 60)
+        followers = [
+            asyncio.create_task(follow(api)) for api in (a, b) for _ in range(STREAMS_EACH)
+        ]
+        await asyncio.wait_for(following.wait(), 20)
+        for n in range(SENDS):
+            api = (a, b)[n % 2]  # each process writes half of them
+            sent.add((await api.send_message(crew, f"both ways {n}")).message_id)
+        await asyncio.wait_for(asyncio.gather(*followers), 60)
 
-            log: list[str] = []
-            cursor = start
-            while True:
-                batch = await a.events(after=cursor, wait=0)
-                if not batch.events:
-                    break
-                log += [e.id for e in batch.events]
-                cursor = batch.cursor
+        log: list[str] = []
+        cursor = start
+        while True:
+            batch = await a.events(after=cursor, wait=0)
+            if not batch.events:
+                break
+            log += [e.id for e in batch.events]
+            cursor = batch.cursor
     assert len(sent) == SENDS
     for seen in received:
         assert len(seen) == len(set(seen)), "an event came twice on one stream"
