@@ -56,11 +56,16 @@ def bubble_with(app: App, text: str) -> Any:
     found: list[Any] = []
 
     def check() -> bool:
-        for i in range(bubbles.count() - 1, -1, -1):
-            node = bubbles.nth(i)
-            if text in spoken(node):
+        # Every bubble's id and words read at once: read one by one, a bubble the list
+        # redrew in between was waited for until the locator's timeout.
+        pairs = bubbles.evaluate_all(
+            "els => els.map(e => [e.getAttribute('flt-semantics-identifier'),"
+            f" ({a11y.SPOKEN_JS})(e)])"
+        )
+        for ident, words in reversed(pairs):
+            if text in words:
                 # By its own id from now on: positions shift as the list redraws.
-                found.append(app.by_id(node.get_attribute("flt-semantics-identifier")))
+                found.append(app.by_id(ident))
                 return True
         return False
 
