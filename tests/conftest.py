@@ -42,3 +42,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
             terminalreporter.write_line(f"    {line}")
         for line in [line for line in lines if line.startswith("E ")][-8:]:
             terminalreporter.write_line(f"    {line}")
+        # And what the page itself said last (tests/e2e/conftest.py prints its console).
+        for title, text in report.sections:
+            if title.startswith("browser console"):
+                terminalreporter.write_line(f"    {title}:")
+                for line in text.splitlines()[-15:]:
+                    terminalreporter.write_line(f"    | {line}")

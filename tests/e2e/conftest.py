@@ -235,6 +235,8 @@ def record_console(page: object) -> list[str]:
 
     page.on("console", lambda msg: add(f"{msg.type}: {msg.text}"))  # type: ignore[attr-defined]
     page.on("pageerror", lambda err: add(f"pageerror: {err}"))  # type: ignore[attr-defined]
+    # A renderer that dies leaves every locator waiting out its timeout: say so.
+    page.on("crash", lambda _: add("crash: the page's renderer process died"))  # type: ignore[attr-defined]
     return lines
 
 
@@ -260,13 +262,30 @@ def make_app(browser: object, request: pytest.FixtureRequest) -> Iterator[object
         return App(page, server.url).open()
 
     consoles: list[list[str]] = []
+    _make.consoles = consoles  # type: ignore[attr-defined]  # read by pytest_runtest_makereport
     yield _make
     for i, ctx in enumerate(contexts):
         SHOTS.mkdir(parents=True, exist_ok=True)
         for j, page in enumerate(ctx.pages):  # type: ignore[attr-defined]
-            page.screenshot(path=str(SHOTS / f"last-{request.node.name}-{i}{j}.png"))
+            shot = SHOTS / f"last-{request.node.name}-{i}{j}.png"
+            try:
+                page.screenshot(path=str(shot), timeout=10_000)
+            except Exception as error:  # a page that stopped answering: its console says why
+                consoles[i].append(f"no screenshot: {str(error).splitlines()[0]}")
         keep_console(request.node.name, i, consoles[i])
         ctx.close()  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    """A failed journey's report carries what its pages' consoles said up to the failure,
+    so a first try that a rerun hides still shows it (tests/conftest.py prints it)."""
+    report = yield
+    make = getattr(item, "funcargs", {}).get("make_app")
+    if call.when == "call" and report.failed and make is not None:
+        for i, lines in enumerate(getattr(make, "consoles", [])):
+            report.sections.append((f"browser console of page {i}", "\n".join(lines[-30:])))
+    return report
 
 
 __all__ = ["DESKTOP", "PHONE", "App", "Server", "tempfile"]
