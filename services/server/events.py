@@ -28,6 +28,8 @@ from services.server.db import Database, dumps, loads
 
 MAX_BATCH = 200
 KEEP_IN_MEMORY = 5000  # the newest events every stream reads from, without a query
+SHARED_TIMER_S = 5.0  # waits this long or longer end on the loop's shared tick
+TICK_S = 1.0
 # Events after which who may see what can have changed (a contact reassigned, deleted).
 ACCESS_CHANGES = frozenset({"ContactUpdated", "ContactDeleted"})
 
@@ -98,7 +100,9 @@ class EventHub:
         self._lock = threading.Lock()
         # The readers waiting on each event loop: a commit wakes all of a loop's readers with
         # one call into it, whatever their number.
-        self._waiting: dict[asyncio.AbstractEventLoop, set[asyncio.Future[None]]] = {}
+        # Each waiter with its deadline (the loop's clock).
+        self._waiting: dict[asyncio.AbstractEventLoop, dict[asyncio.Future[None], float]] = {}
+        self._tickers: dict[asyncio.AbstractEventLoop, asyncio.TimerHandle] = {}
         self._dirty = True  # a commit may have added events since the last _load
         self._recent: list[StoredEvent] = []  # newest events, in seq order
         self._loaded = self._db_head()  # everything up to here is in _recent or older
@@ -163,29 +167,52 @@ class EventHub:
 
         Each reader waits on a future of its own (so one that is cancelled, its client
         gone, cancels no one else), woken with every other reader of its loop by one call.
+        A wait of ``SHARED_TIMER_S`` or more (a stream's keepalive, a long poll) ends on
+        the loop's shared tick, up to ``TICK_S`` late: a timer of its own, armed and
+        cancelled by every stream at every event, was a tenth of the server's time per
+        event with hundreds of streams open (issue 19).
         """
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
+        shared = seconds >= SHARED_TIMER_S
         with self._lock:
-            self._waiting.setdefault(loop, set()).add(waiter)
+            self._waiting.setdefault(loop, {})[waiter] = loop.time() + seconds
+            if shared and loop not in self._tickers:
+                self._tickers[loop] = loop.call_later(TICK_S, self._tick, loop)
         if self.head() > seq:
             self._forget(loop, waiter)
             return
-        timer = loop.call_later(max(seconds, 0.0), _resolve, waiter)
+        timer = None if shared else loop.call_later(max(seconds, 0.0), _resolve, waiter)
         try:
             await waiter
         finally:
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
             self._forget(loop, waiter)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        """End the waits that are due; tick again while any reader still waits."""
+        now = loop.time()
+        with self._lock:
+            waiters = self._waiting.get(loop, {})
+            due = [waiter for waiter, deadline in waiters.items() if deadline <= now]
+            for waiter in due:
+                del waiters[waiter]
+            if waiters:
+                self._tickers[loop] = loop.call_later(TICK_S, self._tick, loop)
+            else:
+                del self._tickers[loop]
+        for waiter in due:
+            _resolve(waiter)
 
     def _forget(self, loop: asyncio.AbstractEventLoop, waiter: asyncio.Future[None]) -> None:
         with self._lock:
             waiters = self._waiting.get(loop)
             if waiters is not None:
-                waiters.discard(waiter)
+                waiters.pop(waiter, None)
 
 
-def _resolve_all(waiters: set[asyncio.Future[None]]) -> None:
+def _resolve_all(waiters: dict[asyncio.Future[None], float]) -> None:
     for waiter in waiters:
         if not waiter.done():
             waiter.set_result(None)

@@ -22,6 +22,7 @@ from services.server.events import StoredEvent
 from services.server.problems import invalid
 from services.server.schemas import EventsAnswer
 from services.server.sse import EventStreamResponse
+from services.server.visibility import Visibility
 from services.server.web import Context, Ctx
 
 MAX_WAIT_S = 30
@@ -84,46 +85,45 @@ async def long_poll(ctx: Ctx, cursor: int, wait: float) -> tuple[list[dict[str, 
         await ctx.server.hub.wait(cursor, remaining)
 
 
-def visible_after(ctx: Ctx, cursor: int) -> tuple[list[StoredEvent], int]:
+def visible_after(
+    ctx: Ctx, cursor: int, judge: Visibility | None = None
+) -> tuple[list[StoredEvent], int]:
     """The events after ``cursor`` this user may see, and the cursor past all of them."""
     stored = ctx.server.hub.after(cursor)
-    judge = ctx.server.visibility(ctx.user)
+    judge = judge or ctx.server.visibility(ctx.user)
     return [event for event in stored if judge.allows(event)], (
         stored[-1].seq if stored else cursor
     )
 
 
 async def _stream(request: Request, ctx: Ctx, cursor: int) -> AsyncIterator[bytes]:
+    """The stream itself; it ends when the token stops signing the user in (the client's
+    reconnect then gets its 401). Each event's bytes are built once and shared by every
+    stream (``StoredEvent.frame``). One generator, not two nested: every level is paid by
+    every stream at every event."""
     auth = ctx.server.auth
     revoked = auth.watch_stream(ctx.signed) if ctx.signed is not None else asyncio.Event()
+    hub = ctx.server.hub
+    base = str(request.base_url)
+    # Asked once: it keeps its answers until who may see what changes (its epoch), and
+    # asking the server each time compared this request's user with the cached one's.
+    judge = ctx.server.visibility(ctx.user)
     try:
-        async for chunk in _events(request, ctx, cursor, revoked):
-            yield chunk
+        yield f"retry: 2000\n: cursor {cursor}\n\n".encode()
+        while not revoked.is_set():
+            batch, cursor = visible_after(ctx, cursor, judge)
+            if batch:
+                yield b"".join(event.frame(base) for event in batch)
+                continue
+            # A client that leaves is noticed by the response itself (it listens for the
+            # disconnect and cancels this generator): asking here would cost every stream
+            # a receive() per event.
+            before = cursor
+            await hub.wait(cursor, KEEPALIVE_S)
+            if revoked.is_set():
+                return
+            if hub.head() == before:
+                yield b": keepalive\n\n"
     finally:
         if ctx.signed is not None:
             auth.forget_stream(ctx.signed, revoked)
-
-
-async def _events(
-    request: Request, ctx: Ctx, cursor: int, revoked: asyncio.Event
-) -> AsyncIterator[bytes]:
-    """The stream itself; it ends when the token stops signing the user in (the client's
-    reconnect then gets its 401). Each event's bytes are built once and shared by every
-    stream (``StoredEvent.frame``)."""
-    base = str(request.base_url)
-    yield f"retry: 2000\n: cursor {cursor}\n\n".encode()
-    while not revoked.is_set():
-        batch, cursor = visible_after(ctx, cursor)
-        if batch:
-            yield b"".join(event.frame(base) for event in batch)
-            continue
-        # A client that leaves is noticed by the response itself (it listens for the
-        # disconnect and cancels this generator): asking here would cost every stream a
-        # receive() per event.
-        before = cursor
-        await ctx.server.hub.wait(cursor, KEEPALIVE_S)
-        if revoked.is_set():
-            return
-        if ctx.server.hub.head() == before:
-            yield b": keepalive\n\n"
-        await asyncio.sleep(0)
