@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
+from starlette.types import Receive, Scope, Send
 
 from services import limits
 from services.server import (
@@ -32,7 +33,7 @@ from services.server import (
 from services.server.carrier_queue import DRAIN_S
 from services.server.carriers.base import Carrier
 from services.server.core import MessagingServer
-from services.server.middleware import ServerMiddleware
+from services.server.middleware import DIRECT_SEND, ServerMiddleware
 from services.server.push.base import PushService
 from services.server.seed import apply_seed
 from services.server.web import install_error_handlers
@@ -82,7 +83,7 @@ def create_app(
         await server.aclose(drain_s=DRAIN_S, final=True)
         server.db.close()  # checkpoints the WAL into the main file
 
-    app = FastAPI(
+    app = _App(
         title="Group Chat for SMS — messaging server",
         version="2",
         summary="Group SMS/MMS for a business's staff: the app's backend contract.",
@@ -108,6 +109,17 @@ def create_app(
     app.add_middleware(ServerMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+class _App(FastAPI):
+    """FastAPI, keeping the server's own ``send`` for event streams' body chunks
+    (services/server/sse.py): below here every layer (Starlette's error middleware
+    included) adds nothing to a chunk but its cost, paid by every stream at every event."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope[DIRECT_SEND] = send
+        await super().__call__(scope, receive, send)
 
 
 def _routers(server: MessagingServer) -> list[Any]:

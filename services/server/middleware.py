@@ -130,9 +130,10 @@ class ServerMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        # An event stream writes its body here directly (services/server/sse.py): the
-        # layers between add nothing to a body chunk but their cost, once per stream.
-        scope[DIRECT_SEND] = send
+        # An event stream writes its body chunks past every layer (services/server/sse.py),
+        # to the server's own send, which the app keeps in the scope (app._App); an app
+        # built without it (a test's) writes them here.
+        scope.setdefault(DIRECT_SEND, send)
         try:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:
