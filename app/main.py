@@ -16,6 +16,13 @@ import flet as ft
 from app.config import AppConfig, build_config, parse_args
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
+# In the browser, CanvasKit rather than Flet's default for Chromium (skwasm): skwasm's
+# render thread can die with "RuntimeError: memory access out of bounds" and leave the page
+# frozen while the app runs on (flutter/flutter#182734, open). Our browser journeys met a
+# page frozen so in 3 of 7 whole runs, on a different screen each time (the third one's
+# console named the error); a user would meet a dead page. Flet also documents CanvasKit
+# as faster at the byte buffers it exchanges on every update.
+WEB_RENDERER = ft.WebRenderer.CANVAS_KIT
 WEB_HINT = (
     "Run `python3 dev.py run --web` (or `python -m app --web` inside .venv)"
     " to use the app in your browser instead."
@@ -105,6 +112,7 @@ def run(argv: list[str] | None = None) -> int:
             port=cfg.port,
             assets_dir=str(ASSETS),
             no_cdn=True,
+            web_renderer=WEB_RENDERER,
         )
         return 0
     problem = _desktop_client_problem()

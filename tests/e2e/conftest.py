@@ -172,9 +172,11 @@ class App:
     def __init__(self, page: object, url: str) -> None:
         self.page = page
         self.url = url
+        self.requested: list[str] = []  # every URL the page asked for
 
     def open(self) -> App:
         p = self.page
+        p.on("request", lambda request: self.requested.append(request.url))  # type: ignore[attr-defined]
         p.route("**/*", _only_loopback)  # type: ignore[attr-defined]
         p.goto(self.url)  # type: ignore[attr-defined]
         p.wait_for_selector("#loading", state="detached", timeout=60_000)  # type: ignore[attr-defined]

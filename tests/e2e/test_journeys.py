@@ -361,3 +361,11 @@ def test_a_message_the_carrier_fails_shows_red_with_retry(make_app, server_app):
         app.shot("journey-failed-retry")
     finally:
         run(carrier(0.0))
+
+
+def test_the_browser_draws_with_canvaskit_not_skwasm(make_app, app_server):
+    """app/main.py's WEB_RENDERER: skwasm's render thread could die and freeze the page."""
+    app = make_app(app_server, DESKTOP)
+    files = [url.rsplit("/", 1)[-1] for url in app.requested]
+    assert "canvaskit.wasm" in files
+    assert not [f for f in files if f.startswith("skwasm")], files
