@@ -91,6 +91,9 @@ class NewGroupVM(ViewModel):
         self.notice: str | None = None  # a refusal of the last pick, in words
         self._search_after: Any = None
         self.has_more = False
+        # Each keystroke searches (its own task): the answer of the newest search wins, so
+        # a slower answer to an earlier keystroke never replaces the newer one's rows.
+        self._searches = 0
 
     # --- choices --------------------------------------------------------------------------
 
@@ -122,14 +125,19 @@ class NewGroupVM(ViewModel):
 
     async def search(self, query: str = "") -> None:
         self.query = query.strip()
+        self._searches += 1
         if self.kind is GroupKind.TEAMMATES:
             self.emit("changed")
             return
+        mine = self._searches
         try:
             page = await self.client.search_contacts(query=self.query, page_limit=PAGE)
         except Exception as exc:
-            self.fail(exc)
+            if mine == self._searches:
+                self.fail(exc)
             return
+        if mine != self._searches:
+            return  # a newer keystroke's search is on its way: its rows are the ones to show
         found = list(page.contacts)
         self.contacts = rules.visible_contacts(found, self.me)
         self._search_after = found[-1].search_after if found else None
@@ -139,13 +147,17 @@ class NewGroupVM(ViewModel):
     async def load_more(self) -> None:
         if not self.has_more or self.kind is GroupKind.TEAMMATES:
             return
+        mine = self._searches
         try:
             page = await self.client.search_contacts(
                 query=self.query, page_limit=PAGE, search_after=self._search_after
             )
         except Exception as exc:
-            self.fail(exc)
+            if mine == self._searches:
+                self.fail(exc)
             return
+        if mine != self._searches:
+            return  # the user typed meanwhile: more of the old query's rows would be wrong
         found = list(page.contacts)
         seen = {c.id for c in self.contacts}
         self.contacts += [c for c in rules.visible_contacts(found, self.me) if c.id not in seen]

@@ -304,3 +304,39 @@ async def test_a_new_contact_needs_a_name():
     await vm.search("4155550188")
     assert not await vm.add_new_contact("  ")
     assert vm.notice == "Give the new contact a name."
+
+
+class _SlowFirstSearch(FakeClient):
+    """The first search answers only when told to: after the searches typed later."""
+
+    def __init__(self, contacts):
+        super().__init__(contacts)
+        import asyncio
+
+        self.release = asyncio.Event()
+        self.calls = 0
+
+    async def search_contacts(self, query="", page_limit=50, search_after=None):
+        self.calls += 1
+        if self.calls == 1:
+            await self.release.wait()
+        return await super().search_contacts(query, page_limit, search_after)
+
+
+@pytest.mark.anyio
+async def test_a_slow_answer_to_an_earlier_keystroke_never_replaces_the_newest_one():
+    import asyncio
+
+    people = [make_contact(id="c1", first_name="Pat", last_name="Rivera")] + [
+        make_contact(id=f"p{i}", first_name="Pam", last_name=f"Lee{i}") for i in range(3)
+    ]
+    client = _SlowFirstSearch(people)
+    vm = wizard(people, client=client)
+    first = asyncio.create_task(vm.search("pa"))  # matches all four, answers last
+    await asyncio.sleep(0)
+    await vm.search("pat")
+    assert [c.id for c in vm.contacts] == ["c1"]
+    client.release.set()
+    await first
+    assert [c.id for c in vm.contacts] == ["c1"], "the older answer was dropped"
+    assert vm.query == "pat"
