@@ -55,9 +55,15 @@ def title_of(summary: ConversationSummary, conversation: Any | None) -> str:
     return "Conversation"
 
 
+NO_MESSAGES = "No messages yet"
+
+
 def preview_of(summary: ConversationSummary) -> str:
     body = (summary.last_message_body or "").replace("\n", " ").strip()
-    if not body and summary.last_message_date:
+    if not body:
+        # A new group's date is its creation's; only a message gives it a direction.
+        if summary.last_message_direction is None:
+            return NO_MESSAGES
         body = "Attachment"
     if body and summary.last_message_direction is Direction.OUTBOUND:
         return f"You: {body}"

@@ -67,6 +67,25 @@ def test_row_wording_unread_blocked_and_outbound_preview():
     assert rows["conv_003"].initials == "CM" and not rows["conv_003"].is_group
 
 
+def test_a_new_group_says_no_messages_yet_and_a_picture_alone_says_attachment():
+    store = Store(":memory:")
+    store.put_conversations(
+        [
+            summary(1, last_message_body=None),  # just created: a date, no message
+            summary(2, last_message_body="", last_message_direction=Direction.INBOUND),
+            summary(3, last_message_body="", last_message_direction=Direction.OUTBOUND),
+        ]
+    )
+    vm = ConversationsVM(store, FakeSync(store), now=lambda: T0)
+    vm.refresh()
+    previews = {r.id: r.preview for r in vm.rows}
+    assert previews == {
+        "conv_001": "No messages yet",
+        "conv_002": "Attachment",
+        "conv_003": "You: Attachment",
+    }
+
+
 @pytest.mark.anyio
 async def test_a_failed_refresh_is_said_but_offline_is_left_to_the_indicator():
     from services.api.errors import NetworkError, ServerError
