@@ -33,9 +33,10 @@ from services.server import (
 from services.server.carrier_queue import DRAIN_S
 from services.server.carriers.base import Carrier
 from services.server.core import MessagingServer
-from services.server.middleware import DIRECT_SEND, ServerMiddleware
+from services.server.middleware import ServerMiddleware
 from services.server.push.base import PushService
 from services.server.seed import apply_seed
+from services.server.sse import DIRECT_SEND
 from services.server.web import install_error_handlers
 
 DEFAULT_LATENCY_MS = 300

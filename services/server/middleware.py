@@ -55,9 +55,6 @@ def body_limit(path: str) -> int:
     return MAX_UPLOAD_BYTES if path == UPLOAD_PATH else MAX_JSON_BYTES
 
 
-DIRECT_SEND = "groupchat.direct_send"
-
-
 class ServerMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -130,10 +127,6 @@ class ServerMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        # An event stream writes its body chunks past every layer (services/server/sse.py),
-        # to the server's own send, which the app keeps in the scope (app._App); an app
-        # built without it (a test's) writes them here.
-        scope.setdefault(DIRECT_SEND, send)
         try:
             await self.app(scope, limited_receive, send_with_headers)
         except BodyTooLarge:

@@ -3,9 +3,9 @@
 Starlette's ``StreamingResponse`` passes every chunk down through each middleware's
 ``send`` and runs a task group per response; with hundreds of open streams that is
 most of the server's time per event. This response sends its start (headers, status)
-through the stack as any response does, then writes body chunks to the send that
-``ServerMiddleware`` saw (``DIRECT_SEND``), and notices a client that leaves by
-listening for ``http.disconnect`` beside the stream.
+through the stack as any response does, then writes body chunks to the server's own
+send, which the app keeps in the scope (``DIRECT_SEND``, set by ``app._App``), and
+notices a client that leaves by listening for ``http.disconnect`` beside the stream.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Mapping
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from services.server.middleware import DIRECT_SEND
+DIRECT_SEND = "groupchat.direct_send"
 
 
 class EventStreamResponse(Response):
