@@ -165,46 +165,70 @@ _BODY = re.compile(rb'"body":\s*"(fanout-[^"]+)"')
 _TAIL = 64
 
 
+class _Follower(asyncio.Protocol):
+    """One stream's reader: the bytes as they come, searched for the messages' bodies.
+
+    A protocol, not an HTTP client's stream: each phone or desktop reads its stream on a
+    processor of its own, and 500 of httpx's streams took most of one of the two cores
+    the server has too, which delayed the arrivals measured and the sends beside them.
+    Events are written whole in one chunk each, so the chunked encoding's size lines
+    never fall inside a body.
+    """
+
+    def __init__(self, arrivals: dict[str, list[float]], opened: object, heard: object) -> None:
+        self.arrivals, self.opened, self.heard = arrivals, opened, heard
+        self.tail: bytes | None = None  # None until the answer's first bytes
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        if self.tail is None:
+            self.tail = b""
+            self.opened()  # type: ignore[operator]
+        text, end = self.tail + data, 0
+        for found in _BODY.finditer(text):
+            self.arrivals.setdefault(found[1].decode(), []).append(now)
+            end = found.end()
+        self.tail = text[max(end, len(text) - _TAIL) :]
+        self.heard()  # type: ignore[operator]
+
+
 def _readers(url: str, streams: int, expect: int, ready: object, out: object) -> None:
     """In a process of its own: open the streams, record when each message arrives."""
+    with contextlib.suppress(ImportError):
+        import uvloop  # uvicorn's own loop, when installed: the cheapest reads
+
+        uvloop.install()
 
     async def main() -> None:
+        loop = asyncio.get_running_loop()
         arrivals: dict[str, list[float]] = {}
-        limits = httpx.Limits(max_connections=streams + 10, max_keepalive_connections=0)
-        async with httpx.AsyncClient(
-            base_url=url,
-            headers={**ADMIN, "Accept": "text/event-stream"},
-            timeout=None,
-            limits=limits,
-        ) as http:
-            opened = 0
+        finished = loop.create_future()
+        opened = 0
 
-            async def follow() -> None:
-                nonlocal opened
-                async with http.stream("GET", "/events") as answer:
-                    opened += 1
-                    if opened == streams:
-                        ready.set()  # type: ignore[attr-defined]
-                    # The bytes as they come, searched for the message's body: decoding
-                    # lines and JSON for 500 streams took most of a core, on the two the
-                    # server has too, and delayed the arrivals measured (each phone or
-                    # desktop reads its stream on a processor of its own).
-                    tail = b""
-                    async for chunk in answer.aiter_raw():
-                        now = time.time()
-                        text, end = tail + chunk, 0
-                        for found in _BODY.finditer(text):
-                            arrivals.setdefault(found[1].decode(), []).append(now)
-                            end = found.end()
-                        tail = text[max(end, len(text) - _TAIL) :]
-                        if len(arrivals) >= expect and all(
-                            len(v) >= streams for v in arrivals.values()
-                        ):
-                            return
+        def on_open() -> None:
+            nonlocal opened
+            opened += 1
+            if opened == streams:
+                ready.set()  # type: ignore[attr-defined]
 
-            tasks = [asyncio.create_task(follow()) for _ in range(streams)]
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*tasks), timeout=600)
+        def on_heard() -> None:
+            if finished.done() or len(arrivals) < expect:
+                return
+            if all(len(v) >= streams for v in arrivals.values()):
+                finished.set_result(None)
+
+        host, port = url.removeprefix("http://").split(":")
+        request = (
+            f"GET /events HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Authorization: {ADMIN['Authorization']}\r\nAccept: text/event-stream\r\n\r\n"
+        ).encode()
+        for _ in range(streams):
+            transport, _follower = await loop.create_connection(
+                lambda: _Follower(arrivals, on_open, on_heard), host, int(port)
+            )
+            transport.write(request)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(finished, timeout=600)
         out.put(arrivals)  # type: ignore[attr-defined]
 
     asyncio.run(main())

@@ -30,6 +30,7 @@ MAX_BATCH = 200
 KEEP_IN_MEMORY = 5000  # the newest events every stream reads from, without a query
 SHARED_TIMER_S = 5.0  # waits this long or longer end on the loop's shared tick
 TICK_S = 1.0
+FLUSH_SHARE = 4.0  # during a burst, the pause after a flush, as a multiple of its cost
 # Events after which who may see what can have changed (a contact reassigned, deleted).
 ACCESS_CHANGES = frozenset({"ContactUpdated", "ContactDeleted"})
 
@@ -92,17 +93,30 @@ def _stored(row: sqlite3.Row) -> StoredEvent:
     )
 
 
+@dataclass
+class _Readers:
+    """The readers waiting on one event loop, and when the loop may next wake them."""
+
+    waiting: dict[asyncio.Future[None], float] = field(default_factory=dict)  # → deadline
+    ticker: asyncio.TimerHandle | None = None
+    flush_asked: bool = False  # a flush is scheduled, or the call that schedules it is on its way
+    not_before: float = 0.0  # the loop's clock: no flush starts before this
+
+
 class EventHub:
-    """Reads the log and lets readers wait for the next commit, on any event loop."""
+    """Reads the log and lets readers wait for the next commit, on any event loop.
+
+    Readers are woken by flushes, each waking all of a loop's readers with one call. The
+    first commit after a quiet spell is flushed at once; during a burst, after a flush
+    whose woken readers took T, the next waits ``FLUSH_SHARE`` × T, so every stream gets
+    the burst's messages in a few writes and the fan-out takes at most about
+    1 / (1 + ``FLUSH_SHARE``) of the loop, however many streams are open (issue 19).
+    """
 
     def __init__(self, db: Database) -> None:
         self._db = db
         self._lock = threading.Lock()
-        # The readers waiting on each event loop: a commit wakes all of a loop's readers with
-        # one call into it, whatever their number.
-        # Each waiter with its deadline (the loop's clock).
-        self._waiting: dict[asyncio.AbstractEventLoop, dict[asyncio.Future[None], float]] = {}
-        self._tickers: dict[asyncio.AbstractEventLoop, asyncio.TimerHandle] = {}
+        self._loops: dict[asyncio.AbstractEventLoop, _Readers] = {}
         self._dirty = True  # a commit may have added events since the last _load
         self._recent: list[StoredEvent] = []  # newest events, in seq order
         self._loaded = self._db_head()  # everything up to here is in _recent or older
@@ -154,16 +168,23 @@ class EventHub:
 
     def wake(self) -> None:
         """Called after a commit that wrote events (from any thread, or on a change another
-        process made)."""
+        process made): asks each loop with waiting readers for a flush, once per flush."""
         with self._lock:
             self._dirty = True
-            waiting, self._waiting = self._waiting, {}
-        for loop, waiters in waiting.items():
+            asking = [
+                loop
+                for loop, readers in self._loops.items()
+                if readers.waiting and not readers.flush_asked
+            ]
+            for loop in asking:
+                self._loops[loop].flush_asked = True
+        for loop in asking:
             if not loop.is_closed():
-                loop.call_soon_threadsafe(_resolve_all, waiters)
+                loop.call_soon_threadsafe(self._schedule_flush, loop)
 
     async def wait(self, seq: int, seconds: float) -> None:
-        """Return once the log holds something after ``seq``, or after ``seconds``.
+        """Return after the next flush once the log holds something after ``seq``, or after
+        ``seconds``.
 
         Each reader waits on a future of its own (so one that is cancelled, its client
         gone, cancels no one else), woken with every other reader of its loop by one call.
@@ -176,12 +197,16 @@ class EventHub:
         waiter: asyncio.Future[None] = loop.create_future()
         shared = seconds >= SHARED_TIMER_S
         with self._lock:
-            self._waiting.setdefault(loop, {})[waiter] = loop.time() + seconds
-            if shared and loop not in self._tickers:
-                self._tickers[loop] = loop.call_later(TICK_S, self._tick, loop)
+            readers = self._loops.setdefault(loop, _Readers())
+            readers.waiting[waiter] = loop.time() + seconds
+            if shared and readers.ticker is None:
+                readers.ticker = loop.call_later(TICK_S, self._tick, loop)
         if self.head() > seq:
-            self._forget(loop, waiter)
-            return
+            # Already something to read: it comes with the next flush, with everyone's.
+            with self._lock:
+                ask, readers.flush_asked = not readers.flush_asked, True
+            if ask:
+                self._schedule_flush(loop)
         timer = None if shared else loop.call_later(max(seconds, 0.0), _resolve, waiter)
         try:
             await waiter
@@ -190,26 +215,46 @@ class EventHub:
                 timer.cancel()
             self._forget(loop, waiter)
 
+    def _schedule_flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        readers = self._loops[loop]
+        delay = readers.not_before - loop.time()
+        if delay > 0:
+            loop.call_later(delay, self._flush, loop)
+        else:
+            self._flush(loop)
+
+    def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Wake every reader of the loop; once they have all run, note how long they took."""
+        with self._lock:
+            readers = self._loops[loop]
+            readers.flush_asked = False
+            woken, readers.waiting = readers.waiting, {}
+        _resolve_all(woken)
+        # The woken readers' steps were queued by the futures just resolved: this runs
+        # after all of them.
+        loop.call_soon(self._flushed, loop, loop.time())
+
+    def _flushed(self, loop: asyncio.AbstractEventLoop, started: float) -> None:
+        now = loop.time()
+        self._loops[loop].not_before = now + FLUSH_SHARE * (now - started)
+
     def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
         """End the waits that are due; tick again while any reader still waits."""
         now = loop.time()
         with self._lock:
-            waiters = self._waiting.get(loop, {})
-            due = [waiter for waiter, deadline in waiters.items() if deadline <= now]
+            readers = self._loops[loop]
+            due = [waiter for waiter, deadline in readers.waiting.items() if deadline <= now]
             for waiter in due:
-                del waiters[waiter]
-            if waiters:
-                self._tickers[loop] = loop.call_later(TICK_S, self._tick, loop)
-            else:
-                del self._tickers[loop]
+                del readers.waiting[waiter]
+            readers.ticker = loop.call_later(TICK_S, self._tick, loop) if readers.waiting else None
         for waiter in due:
             _resolve(waiter)
 
     def _forget(self, loop: asyncio.AbstractEventLoop, waiter: asyncio.Future[None]) -> None:
         with self._lock:
-            waiters = self._waiting.get(loop)
-            if waiters is not None:
-                waiters.pop(waiter, None)
+            readers = self._loops.get(loop)
+            if readers is not None:
+                readers.waiting.pop(waiter, None)
 
 
 def _resolve_all(waiters: dict[asyncio.Future[None], float]) -> None:

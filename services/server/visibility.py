@@ -27,6 +27,18 @@ class Visibility:
         self.epoch = server.hub.access_epoch
         self._conversations: dict[str, bool] = {}
         self._contacts: dict[str, bool] = {}
+        self._chunk_key: tuple[int, int, str, int] | None = None
+        self._chunk = b""
+
+    def chunk(self, stored: list[StoredEvent], base: str) -> bytes:
+        """The wire bytes of the events among ``stored`` this user may see. The user's
+        streams (a phone, a desktop) are woken by the same flush at the same cursor, so
+        the first of them to ask builds these and the others get them as they are."""
+        key = (stored[0].seq, stored[-1].seq, base, self._server.hub.access_epoch)
+        if key != self._chunk_key:
+            self._chunk = b"".join(event.frame(base) for event in stored if self.allows(event))
+            self._chunk_key = key
+        return self._chunk
 
     def allows(self, event: StoredEvent) -> bool:
         if self.epoch != self._server.hub.access_epoch:

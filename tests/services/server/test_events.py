@@ -31,12 +31,12 @@ async def test_long_waits_end_on_the_shared_tick_and_it_stops_when_none_is_left(
     readers = [asyncio.create_task(hub.wait(hub.head(), 0.3)) for _ in range(50)]
     await asyncio.sleep(0)
     loop = asyncio.get_running_loop()
-    assert list(hub._tickers) == [loop], "one timer for all fifty, not one each"
+    assert hub._loops[loop].ticker is not None, "one timer for all fifty, not one each"
     # A guard against hanging for ever, not a measure of time.
     await asyncio.wait_for(asyncio.gather(*readers), timeout=10)
-    assert hub._waiting[loop] == {}
+    assert hub._loops[loop].waiting == {}
     await asyncio.sleep(0.2)  # the next tick finds no one waiting and is not armed again
-    assert hub._tickers == {}
+    assert hub._loops[loop].ticker is None
 
 
 async def test_a_commit_wakes_long_and_short_waits_before_their_time(hub: EventHub) -> None:
@@ -55,4 +55,29 @@ async def test_a_reader_that_leaves_is_forgotten(hub: EventHub, quick_ticks: Non
     reader.cancel()
     with pytest.raises(asyncio.CancelledError):
         await reader
-    assert hub._waiting[asyncio.get_running_loop()] == {}
+    assert hub._loops[asyncio.get_running_loop()].waiting == {}
+
+
+async def test_a_burst_waits_for_the_next_flush_and_wakes_each_reader_once(hub: EventHub) -> None:
+    loop = asyncio.get_running_loop()
+    readers = [asyncio.create_task(hub.wait(hub.head(), 3600)) for _ in range(3)]
+    await asyncio.sleep(0)
+    state = hub._loops[loop]
+    state.not_before = loop.time() + 3600  # as after a flush whose readers took long
+    for _ in range(5):
+        hub.wake()  # five commits: one flush asked, not five
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert state.flush_asked
+    assert not any(reader.done() for reader in readers), "woken before the flush"
+    hub._flush(loop)  # what the flush's timer does when it is due
+    done, _ = await asyncio.wait(readers, timeout=10)
+    assert len(done) == 3
+    assert not state.flush_asked
+
+
+async def test_a_reader_behind_the_log_is_woken_by_a_flush_it_asks_for(hub: EventHub) -> None:
+    # Something committed before the reader came to wait: it does not wait for another.
+    reader = asyncio.create_task(hub.wait(hub.head() - 1, 3600))
+    done, _ = await asyncio.wait({reader}, timeout=10)
+    assert done == {reader}
