@@ -67,6 +67,10 @@ def test_permissions_with_honest_usage_texts() -> None:
     assert android["android.permission.POST_NOTIFICATIONS"] is True
 
 
+def test_the_build_ships_bytecode_so_no_start_compiles_sources() -> None:
+    assert FLET["compile"] == {"app": True, "packages": True}
+
+
 def test_runtime_settings_file_ships_with_the_app() -> None:
     assert (APP_PATH / "flet.toml").is_file()
 
