@@ -31,6 +31,9 @@ KEEP_IN_MEMORY = 5000  # the newest events every stream reads from, without a qu
 SHARED_TIMER_S = 5.0  # waits this long or longer end on the loop's shared tick
 TICK_S = 1.0
 FLUSH_SHARE = 4.0  # during a burst, the pause after a flush, as a multiple of its cost
+# ... and never longer than this: a slow request that ran among the woken readers makes
+# the flush look slower than it was, and must not hold the next events back for long.
+MAX_PAUSE_S = 0.25
 # Events after which who may see what can have changed (a contact reassigned, deleted).
 ACCESS_CHANGES = frozenset({"ContactUpdated", "ContactDeleted"})
 
@@ -110,7 +113,8 @@ class EventHub:
     first commit after a quiet spell is flushed at once; during a burst, after a flush
     whose woken readers took T, the next waits ``FLUSH_SHARE`` × T, so every stream gets
     the burst's messages in a few writes and the fan-out takes at most about
-    1 / (1 + ``FLUSH_SHARE``) of the loop, however many streams are open (issue 19).
+    1 / (1 + ``FLUSH_SHARE``) of the loop, however many streams are open (issue 19); the
+    pause is at most ``MAX_PAUSE_S``.
     """
 
     def __init__(self, db: Database) -> None:
@@ -236,7 +240,8 @@ class EventHub:
 
     def _flushed(self, loop: asyncio.AbstractEventLoop, started: float) -> None:
         now = loop.time()
-        self._loops[loop].not_before = now + FLUSH_SHARE * (now - started)
+        pause = min(FLUSH_SHARE * (now - started), MAX_PAUSE_S)
+        self._loops[loop].not_before = now + pause
 
     def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
         """End the waits that are due; tick again while any reader still waits."""

@@ -81,3 +81,13 @@ async def test_a_reader_behind_the_log_is_woken_by_a_flush_it_asks_for(hub: Even
     reader = asyncio.create_task(hub.wait(hub.head() - 1, 3600))
     done, _ = await asyncio.wait({reader}, timeout=10)
     assert done == {reader}
+
+
+async def test_the_pause_after_a_flush_follows_its_cost_up_to_a_bound(hub: EventHub) -> None:
+    loop = asyncio.get_running_loop()
+    hub._loops.setdefault(loop, events._Readers())
+    started = loop.time()
+    hub._flushed(loop, started - 0.01)  # the woken readers took 10 ms (or more)
+    assert hub._loops[loop].not_before >= started + 4 * 0.01
+    hub._flushed(loop, started - 60)  # a slow request ran among them: not a minute's pause
+    assert hub._loops[loop].not_before <= loop.time() + events.MAX_PAUSE_S
