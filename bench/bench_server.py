@@ -17,8 +17,11 @@ Every figure is printed beside its baseline measured in the same run:
 5. the first page of the conversation list for a staff user limited to assigned data
    against an admin's, at 10,000 conversations.
 
-Clients and server share this machine's cores (2 here): read the figures as orders
-of magnitude. The server is stopped at the end, whatever happens.
+The server runs on a core of its own and its load (the senders, the 500 readers) on
+the others, as phones and desktops read their streams on processors of their own; the
+in-process baselines and sections 3-5 run on the server's core. With one core, all
+share it: read the figures as orders of magnitude then. The server is stopped at the
+end, whatever happens.
 """
 
 from __future__ import annotations
@@ -61,12 +64,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _split_cores() -> tuple[set[int], set[int]]:
+    """The server's core and the load's: the first core, and the rest (all, with one)."""
+    cores = sorted(os.sched_getaffinity(0))
+    return {cores[0]}, set(cores[1:]) or {cores[0]}
+
+
+SERVER_CORES, LOAD_CORES = _split_cores()
+
+
+@contextlib.contextmanager
+def on_cores(cores: set[int]) -> Iterator[None]:
+    """This process on ``cores`` for the block (processes it starts inherit them)."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cores)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
 @contextlib.contextmanager
 def standalone(db: Path) -> Iterator[tuple[str, int]]:
     port = free_port()
     args = [sys.executable, "-m", "services.server", "--port", str(port), "--db", str(db)]
     args += ["--rate-limit", "0", "--latency-ms", "60000", "--log-level", "warning"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Set before the interpreter has started any thread: every thread it starts inherits it.
+    os.sched_setaffinity(proc.pid, SERVER_CORES)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -394,12 +419,20 @@ async def first_page_ms(path: Path, token: str, rounds: int = 20) -> float:
 
 
 async def run(quick: bool) -> None:
+    with on_cores(LOAD_CORES):
+        await _server_sections(quick)
+    with on_cores(SERVER_CORES):
+        await _in_process_sections(quick)
+
+
+async def _server_sections(quick: bool) -> None:
     sends = 300 if quick else 1500
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         (folder / "w").mkdir()
         (folder / "h").mkdir()
-        write_rate = write_transaction_rate(folder / "w", sends)
+        with on_cores(SERVER_CORES):
+            write_rate = write_transaction_rate(folder / "w", sends)
         db = fresh_copy(folder / "h").path
         with standalone(db) as (url, pid):
             http_rate = await http_send_rate(url, sends)
@@ -452,6 +485,9 @@ async def run(quick: bool) -> None:
                 ("500", f"{busy:,.0f}", f"{busy / idle:.2f}"),
             ],
         )
+
+
+async def _in_process_sections(quick: bool) -> None:
     few, many = queue_next_step(3), queue_next_step(30_000)
     table(
         "3. Carrier queue, next step (goal: 30,000 within 2x of 3)",
