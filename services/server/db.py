@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _SCHEMA_V1 = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -261,6 +261,59 @@ CREATE INDEX contacts_by_phone ON contacts (location_id, phone)
 """
 
 
+# Version 7: message search grouped by conversation without reading a message row. Each
+# conversation gets a small integer (``num``), and a message's rowid in ``message_words``
+# is its conversation's number times 2**32 plus its seq: a word's matches then come out
+# of FTS5 grouped by conversation, oldest first, so the conversations a word is in and
+# the newest match in each are read off the rowids alone (1,000,000 messages: the join
+# to every matching message row took 23 ms of the 41 a common word's search took).
+# ``messages.words_rowid`` keeps that rowid, for FTS5 to find a match's text
+# (snippets) and for the triggers to take the message out again. A message never
+# moves to another conversation, so its key never changes; seq stays below 2**32.
+_SCHEMA_V7 = """
+ALTER TABLE conversations ADD COLUMN num INTEGER;
+UPDATE conversations SET num = rowid;
+CREATE UNIQUE INDEX conversations_by_num ON conversations (num);
+CREATE TRIGGER conversations_num AFTER INSERT ON conversations WHEN new.num IS NULL BEGIN
+    UPDATE conversations SET num = (SELECT IFNULL(MAX(num), 0) + 1 FROM conversations)
+        WHERE rowid = new.rowid;
+END;
+ALTER TABLE messages ADD COLUMN words_rowid INTEGER;
+UPDATE messages SET words_rowid = IFNULL((SELECT c.num FROM conversations c
+    WHERE c.id = messages.conversation_id), 0) * 4294967296 + seq;
+CREATE UNIQUE INDEX messages_by_words_rowid ON messages (words_rowid);
+DROP TRIGGER message_words_insert;
+DROP TRIGGER message_words_delete;
+DROP TRIGGER message_words_update;
+DROP TABLE message_words;
+CREATE VIRTUAL TABLE message_words USING fts5(
+    body, content='messages', content_rowid='words_rowid',
+    tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER message_words_insert AFTER INSERT ON messages BEGIN
+    UPDATE messages SET words_rowid = IFNULL((SELECT num FROM conversations
+        WHERE id = new.conversation_id), 0) * 4294967296 + new.seq WHERE seq = new.seq;
+    INSERT INTO message_words (rowid, body)
+        SELECT words_rowid, body FROM messages WHERE seq = new.seq;
+END;
+CREATE TRIGGER message_words_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO message_words (message_words, rowid, body)
+        VALUES ('delete', old.words_rowid, old.body);
+END;
+CREATE TRIGGER message_words_update AFTER UPDATE OF body ON messages BEGIN
+    INSERT INTO message_words (message_words, rowid, body)
+        VALUES ('delete', old.words_rowid, old.body);
+    INSERT INTO message_words (rowid, body) VALUES (new.words_rowid, new.body);
+END;
+INSERT INTO message_words (message_words) VALUES ('rebuild')
+"""
+
+
+def _schema_v7(conn: sqlite3.Connection, db: Database) -> None:
+    for statement in _triggered_statements(_SCHEMA_V7):
+        conn.execute(statement)
+
+
 Migration = str | Callable[[sqlite3.Connection, "Database"], None]
 # Index = version reached by applying that step; append, never edit.
 _MIGRATIONS: Sequence[Migration] = (
@@ -270,6 +323,7 @@ _MIGRATIONS: Sequence[Migration] = (
     _schema_v4,
     _SCHEMA_V5,
     _SCHEMA_V6,
+    _schema_v7,
 )
 
 Row = sqlite3.Row
@@ -331,6 +385,20 @@ class Database:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Reads that belong together, as of one moment: a read transaction, with no other
+        thread on the connection meanwhile (a temp table filled then read stays ours)."""
+        with self._lock:
+            if self._conn.in_transaction:  # already inside one: it is the moment
+                yield self._conn
+                return
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         with self._lock:
