@@ -98,7 +98,8 @@ def _found(
     limit: int,
 ) -> dict[str, Any]:
     """A query's page, read from the conversations it found (a common word is in most of
-    them, a rare one in a few: either way no more than that), and its matches' snippets.
+    them, a rare one in a few: either way no more than that, or a walk of the list that
+    stops at the page's end when most were found), and its matches' snippets.
 
     The count is one condition, not a sum over ``visible_branches``: those let indexes
     count a whole list, and here each found conversation is read once anyway."""
@@ -108,12 +109,15 @@ def _found(
         if not search.find(conn, location, query):
             return {"conversations": [], "total": 0}
         condition = " AND ".join([*where, visible])
-        total = conn.execute(
-            f"SELECT COUNT(*) FROM {search.FOUND} WHERE {condition}", (*args, *params)
-        ).fetchone()[0]
+        total = int(
+            conn.execute(
+                f"SELECT COUNT(*) FROM {search.FOUND} WHERE {condition}", (*args, *params)
+            ).fetchone()[0]
+        )
+        source = search.FOUND_IN_ORDER if search.in_order(conn, total) else search.FOUND
         condition = " AND ".join([*where, visible, *after[0]])
         rows = conn.execute(
-            f"SELECT c.*, h.words_rowid FROM {search.FOUND} WHERE {condition}"
+            f"SELECT c.*, h.words_rowid FROM {source} WHERE {condition}"
             " ORDER BY c.last_message_date DESC, c.id DESC LIMIT ?",
             (*args, *params, *after[1], limit),
         ).fetchall()
@@ -123,7 +127,7 @@ def _found(
         summary = views.summary(views.conversation(db, row))
         summary["match"] = matches.get(row["words_rowid"])
         page.append(summary)
-    return {"conversations": page, "total": int(total)}
+    return {"conversations": page, "total": total}
 
 
 @router.get(
