@@ -16,6 +16,7 @@ from services.models import Conversation, User
 from services.server import changes, clock, search, seed, views
 from services.server.app import create_app
 from services.server.core import MessagingServer
+from services.server.db import Database
 from services.server.embedded import EmbeddedTransport
 from services.server.writes import Member, insert_conversation
 
@@ -288,13 +289,17 @@ def test_edited_and_deleted_messages_leave_the_index_as_they_leave_the_table(ser
                 " status) VALUES (?, ?, 'inbound', ?, '2026', 'delivered')",
                 (f"msg_q{n}", crew, body),
             )
-    newest = db.scalar("SELECT words_rowid FROM messages WHERE id = 'msg_q1'")
+    newest = _key(db, "msg_q1")
     assert search.matching(db, seed.LOCATION, "quince") == {crew: newest}
     with server.write() as conn:
         conn.execute("UPDATE messages SET body = 'pear tart' WHERE id = 'msg_q1'")
-    older = db.scalar("SELECT words_rowid FROM messages WHERE id = 'msg_q0'")
+    older = _key(db, "msg_q0")
     assert search.matching(db, seed.LOCATION, "quince") == {crew: older}
     assert crew in search.matching(db, seed.LOCATION, "pear")
+    other = db.scalar("SELECT id FROM conversations WHERE id != ? LIMIT 1", (crew,))
+    with server.write() as conn:  # moved to another conversation: found there
+        conn.execute("UPDATE messages SET conversation_id = ? WHERE id = 'msg_q1'", (other,))
+    assert search.matching(db, seed.LOCATION, "pear") == {other: _key(db, "msg_q1")}
     with server.write() as conn:
         conn.execute("DELETE FROM messages WHERE id = 'msg_q0'")
         # Inside a write, a search sees what the write did so far.
@@ -302,11 +307,26 @@ def test_edited_and_deleted_messages_leave_the_index_as_they_leave_the_table(ser
     assert search.matching(db, seed.LOCATION, "quince") == {}
 
 
-def test_a_messages_index_key_is_its_conversations_number_then_its_seq(server) -> None:  # type: ignore[no-untyped-def]
-    rows = server.db.all(
-        "SELECT m.seq, m.words_rowid, c.num FROM messages m"
-        " JOIN conversations c ON c.id = m.conversation_id"
+def _key(db: Database, message_id: str) -> int:
+    """A message's rowid in message_words: its conversation's number, then its seq."""
+    return int(
+        db.scalar(
+            "SELECT (c.num << 32) + m.seq FROM messages m"
+            " JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?",
+            (message_id,),
+        )
     )
-    assert rows and all(r["words_rowid"] == (r["num"] << 32) + r["seq"] for r in rows)
-    nums = [r[0] for r in server.db.all("SELECT num FROM conversations")]
+
+
+def test_a_messages_index_key_is_its_conversations_number_then_its_seq(server) -> None:  # type: ignore[no-untyped-def]
+    db = server.db
+    keys = {
+        r[0]
+        for r in db.all(
+            "SELECT rowid FROM message_words WHERE message_words MATCH ?", ("saturday",)
+        )
+    }
+    ids = [r[0] for r in db.all("SELECT id FROM messages WHERE body LIKE '%saturday%'")]
+    assert keys and keys == {_key(db, i) for i in ids}
+    nums = [r[0] for r in db.all("SELECT num FROM conversations")]
     assert None not in nums and len(set(nums)) == len(nums)

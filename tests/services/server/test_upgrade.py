@@ -204,7 +204,13 @@ def test_a_version_6_message_index_is_rekeyed_by_conversation(tmp_path: Path) ->
     old.close()
 
     db = Database(path)
-    key = {r["id"]: r["words_rowid"] for r in db.all("SELECT id, words_rowid FROM messages")}
+    key = {
+        r[0]: r[1]
+        for r in db.all(
+            "SELECT m.id, (c.num << 32) + m.seq FROM messages m"
+            " JOIN conversations c ON c.id = m.conversation_id"
+        )
+    }
     assert search.matching(db, "loc_old", "ferry") == {
         "conv_two": key["msg_2"],
         "conv_old": key["msg_1"],
