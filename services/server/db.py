@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _SCHEMA_V1 = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -261,6 +261,62 @@ CREATE INDEX contacts_by_phone ON contacts (location_id, phone)
 """
 
 
+# Version 7: message search grouped by conversation without reading a message row. Each
+# conversation gets a small integer (``num``), and a message's rowid in ``message_words``
+# is its conversation's number times 2**32 plus its seq: a word's matches then come out
+# of FTS5 grouped by conversation, oldest first, so the conversations a word is in and
+# the newest match in each are read off the rowids alone (1,000,000 messages: the join
+# to every matching message row took 23 ms of the 41 a common word's search took).
+# The key is computed by the triggers, not stored: a column of it, set after each insert
+# and indexed, cost a message's insert and commit 7% more CPU. ``message_texts`` says it
+# for FTS5's rebuild; a lookup by it reads every message, so snippets are made apart
+# (search.snippets), never by asking ``message_words`` for a row's text. A conversation
+# is made before its messages and outlives them (the triggers look its number up); seq
+# stays below 2**32.
+_SCHEMA_V7 = """
+ALTER TABLE conversations ADD COLUMN num INTEGER;
+UPDATE conversations SET num = rowid;
+CREATE UNIQUE INDEX conversations_by_num ON conversations (num);
+CREATE TRIGGER conversations_num AFTER INSERT ON conversations WHEN new.num IS NULL BEGIN
+    UPDATE conversations SET num = (SELECT IFNULL(MAX(num), 0) + 1 FROM conversations)
+        WHERE rowid = new.rowid;
+END;
+DROP TRIGGER message_words_insert;
+DROP TRIGGER message_words_delete;
+DROP TRIGGER message_words_update;
+DROP TABLE message_words;
+CREATE VIEW message_texts AS
+    SELECT (IFNULL(c.num, 0) << 32) + m.seq AS words_rowid, m.body AS body
+    FROM messages m LEFT JOIN conversations c ON c.id = m.conversation_id;
+CREATE VIRTUAL TABLE message_words USING fts5(
+    body, content='message_texts', content_rowid='words_rowid',
+    tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TRIGGER message_words_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO message_words (rowid, body) VALUES ((IFNULL((SELECT num FROM conversations
+        WHERE id = new.conversation_id), 0) << 32) + new.seq, new.body);
+END;
+CREATE TRIGGER message_words_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO message_words (message_words, rowid, body) VALUES ('delete',
+        (IFNULL((SELECT num FROM conversations WHERE id = old.conversation_id), 0) << 32)
+        + old.seq, old.body);
+END;
+CREATE TRIGGER message_words_update AFTER UPDATE OF body, conversation_id ON messages BEGIN
+    INSERT INTO message_words (message_words, rowid, body) VALUES ('delete',
+        (IFNULL((SELECT num FROM conversations WHERE id = old.conversation_id), 0) << 32)
+        + old.seq, old.body);
+    INSERT INTO message_words (rowid, body) VALUES ((IFNULL((SELECT num FROM conversations
+        WHERE id = new.conversation_id), 0) << 32) + new.seq, new.body);
+END;
+INSERT INTO message_words (message_words) VALUES ('rebuild')
+"""
+
+
+def _schema_v7(conn: sqlite3.Connection, db: Database) -> None:
+    for statement in _triggered_statements(_SCHEMA_V7):
+        conn.execute(statement)
+
+
 Migration = str | Callable[[sqlite3.Connection, "Database"], None]
 # Index = version reached by applying that step; append, never edit.
 _MIGRATIONS: Sequence[Migration] = (
@@ -270,6 +326,7 @@ _MIGRATIONS: Sequence[Migration] = (
     _schema_v4,
     _SCHEMA_V5,
     _SCHEMA_V6,
+    _schema_v7,
 )
 
 Row = sqlite3.Row
@@ -331,6 +388,20 @@ class Database:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Reads that belong together, as of one moment: a read transaction, with no other
+        thread on the connection meanwhile (a temp table filled then read stays ours)."""
+        with self._lock:
+            if self._conn.in_transaction:  # already inside one: it is the moment
+                yield self._conn
+                return
+            self._conn.execute("BEGIN")
+            try:
+                yield self._conn
+            finally:
+                self._conn.execute("COMMIT")
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         with self._lock:

@@ -13,7 +13,7 @@ from services import phones, rules
 from services.models import Contact, GroupKind, PhoneNumber, User
 from services.server import carrier_queue, changes, clock, push_queue, search, views
 from services.server.access import refuse, visible_conversation
-from services.server.db import dumps
+from services.server.db import Database, dumps
 from services.server.problems import not_found
 from services.server.schemas import (
     ConversationAnswer,
@@ -49,13 +49,10 @@ async def search_conversations(
     args: list[Any] = [location]
     if status != "all":
         where.append("c.unread_count > 0" if status == "unread" else "c.unread_count = 0")
+    after = _after(start_after_date, start_after_id)
     query = query.strip()
     if query:
-        hits = search.matching(db, location, query)
-        if not hits:
-            return {"conversations": [], "total": 0}
-        where.append("c.id IN (SELECT value FROM json_each(?))")
-        args.append(json.dumps(sorted(hits)))
+        return _found(db, ctx.user, (location, query), (where, args), after, limit)
     branches = search.visible_branches(ctx.user)
     total = sum(
         int(
@@ -67,25 +64,68 @@ async def search_conversations(
         for branch, params in branches
     )
     visible, params = search.visible_sql(ctx.user)
-    where.append(visible)
-    args += params
-    if start_after_date:
-        if start_after_id:
-            where.append("(c.last_message_date < ? OR (c.last_message_date = ? AND c.id < ?))")
-            args += [start_after_date, start_after_date, start_after_id]
-        else:
-            where.append("c.last_message_date < ?")
-            args.append(start_after_date)
+    where, args = [*where, visible, *after[0]], [*args, *params, *after[1]]
     rows = db.all(
         f"SELECT c.* FROM conversations c WHERE {' AND '.join(where)}"
         " ORDER BY c.last_message_date DESC, c.id DESC LIMIT ?",
         (*args, limit),
     )
+    page = [views.summary(views.conversation(db, row)) for row in rows]
+    return {"conversations": page, "total": total}
+
+
+Condition = tuple[list[str], list[Any]]
+
+
+def _after(start_after_date: int | None, start_after_id: str | None) -> Condition:
+    """The cursor: conversations after (date, id) in the list's order."""
+    if not start_after_date:
+        return [], []
+    if start_after_id:
+        return (
+            ["(c.last_message_date < ? OR (c.last_message_date = ? AND c.id < ?))"],
+            [start_after_date, start_after_date, start_after_id],
+        )
+    return ["c.last_message_date < ?"], [start_after_date]
+
+
+def _found(
+    db: Database,
+    user: User,
+    asked: tuple[str, str],
+    filters: Condition,
+    after: Condition,
+    limit: int,
+) -> dict[str, Any]:
+    """A query's page, read from the conversations it found (a common word is in most of
+    them, a rare one in a few: either way no more than that, or a walk of the list that
+    stops at the page's end when most were found), and its matches' snippets.
+
+    The count is one condition, not a sum over ``visible_branches``: those let indexes
+    count a whole list, and here each found conversation is read once anyway."""
+    (location, query), (where, args) = asked, filters
+    visible, params = search.visible_sql(user)
+    with db.snapshot() as conn:
+        if not search.find(conn, location, query):
+            return {"conversations": [], "total": 0}
+        condition = " AND ".join([*where, visible])
+        total = int(
+            conn.execute(
+                f"SELECT COUNT(*) FROM {search.FOUND} WHERE {condition}", (*args, *params)
+            ).fetchone()[0]
+        )
+        source = search.FOUND_IN_ORDER if search.in_order(conn, total) else search.FOUND
+        condition = " AND ".join([*where, visible, *after[0]])
+        rows = conn.execute(
+            f"SELECT c.*, h.words_rowid FROM {source} WHERE {condition}"
+            " ORDER BY c.last_message_date DESC, c.id DESC LIMIT ?",
+            (*args, *params, *after[1], limit),
+        ).fetchall()
+        matches = search.snippets(conn, query, [row["words_rowid"] for row in rows])
     page = []
     for row in rows:
         summary = views.summary(views.conversation(db, row))
-        if query:
-            summary["match"] = search.snippet(db, hits[row["id"]], query)
+        summary["match"] = matches.get(row["words_rowid"])
         page.append(summary)
     return {"conversations": page, "total": total}
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.server import search
 from services.server.app import create_app
 from services.server.db import SCHEMA_VERSION, Database, token_hash
 from services.server.embedded import EmbeddedTransport
@@ -112,12 +113,18 @@ def _version_5_data(conn: sqlite3.Connection) -> None:
     )
 
 
+def _version_6_data(conn: sqlite3.Connection) -> None:
+    """Version 6 added only indexes; its message index was keyed by seq."""
+    _version_5_data(conn)
+
+
 MADE_BY = {
     1: _version_1_data,
     2: _version_2_data,
     3: _version_3_data,
     4: _version_4_data,
     5: _version_5_data,
+    6: _version_6_data,
 }
 
 
@@ -157,6 +164,7 @@ async def test_an_earlier_database_upgrades_with_everything_in_it(
         # The indexes of version 4 were built from the rows already there.
         found = (await c.get("/conversations/search", params={"query": "hello"})).json()
         assert [x["id"] for x in found["conversations"]] == ["conv_old"]
+        assert found["conversations"][0]["match"] == {"text": "Hello", "highlights": [[0, 5]]}
         by_name = (await c.get("/conversations/search", params={"query": "ben"})).json()
         assert by_name["total"] == 1
     async with httpx.AsyncClient(transport=transport, base_url="http://s", headers=headers) as c:
@@ -171,3 +179,53 @@ async def test_an_earlier_database_upgrades_with_everything_in_it(
     await server.aclose(final=True)
     server.db.close()
     assert TOKEN.encode() not in path.read_bytes(), "the plain token was left in the file"
+
+
+def test_a_version_6_message_index_is_rekeyed_by_conversation(tmp_path: Path) -> None:
+    """Version 7 keys each message in the index by its conversation: matches made by a
+    version-6 server, interleaved between groups, are found as they were, newest first."""
+    path = tmp_path / "v6.db"
+    old = Database(path, upto=6)
+    with old.tx() as conn:
+        _version_3_data(conn)
+        conn.execute(
+            "INSERT INTO conversations (id, location_id, type, name, from_number, date_added,"
+            " kind, last_message_date) VALUES ('conv_two', 'loc_old', 'TYPE_GROUP_SMS',"
+            " 'Second', '+14155550100', '2026', 'contacts', 2)"
+        )
+        for n, (conversation, body) in enumerate(
+            [("conv_two", "ferry at noon"), ("conv_old", "ferry late"), ("conv_two", "no ferry")]
+        ):
+            conn.execute(
+                "INSERT INTO messages (id, conversation_id, direction, body, date_added,"
+                " status) VALUES (?, ?, 'inbound', ?, '2026', 'delivered')",
+                (f"msg_{n}", conversation, body),
+            )
+    old.close()
+
+    db = Database(path)
+    key = {
+        r[0]: r[1]
+        for r in db.all(
+            "SELECT m.id, (c.num << 32) + m.seq FROM messages m"
+            " JOIN conversations c ON c.id = m.conversation_id"
+        )
+    }
+    assert search.matching(db, "loc_old", "ferry") == {
+        "conv_two": key["msg_2"],
+        "conv_old": key["msg_1"],
+    }
+    assert search.matching(db, "loc_old", "noon") == {"conv_two": key["msg_0"]}
+    with db.tx() as conn:  # a conversation and a message after the upgrade
+        conn.execute(
+            "INSERT INTO conversations (id, location_id, type, from_number, date_added,"
+            " last_message_date) VALUES ('conv_new', 'loc_old', 'TYPE_SMS', '+1', '2026', 3)"
+        )
+        conn.execute(
+            "INSERT INTO messages (id, conversation_id, direction, body, date_added, status)"
+            " VALUES ('msg_new', 'conv_new', 'inbound', 'ferry again', '2026', 'delivered')"
+        )
+    nums = [r[0] for r in db.all("SELECT num FROM conversations ORDER BY num")]
+    assert len(set(nums)) == 3 and None not in nums
+    assert set(search.matching(db, "loc_old", "ferry")) == {"conv_two", "conv_old", "conv_new"}
+    db.close()
