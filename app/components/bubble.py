@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import flet as ft
 
-from app.components.a11y import quiet, quiet_tooltip, tappable
+from app.components.a11y import Spoken, quiet_tooltip
 from app.components.attachments import BytesCache, FileChip, ImageAttachment, upload_rows
 from app.state import fmt
 from app.state.thread import MessageItem
@@ -24,6 +24,10 @@ _STATE_ICONS = {
 }
 # Said after a bubble's words, as a hint (never as its first words).
 DETAILS_HINT = "Double tap for delivery details"
+_PADDING = ft.Padding.symmetric(horizontal=12, vertical=8)
+_WORDS_ONLY = ft.Padding.only(left=12, top=14, right=12, bottom=8)
+# Under an outbound message's time line, where a hidden refusal row's spacing used to be.
+_BELOW_META = ft.Margin.only(bottom=2)
 
 
 @dataclass
@@ -39,6 +43,12 @@ class BubbleHooks:
 
 
 class MessageBubble(ft.Semantics):
+    """One message: its handle (``message-<key>``) around the sender, the bubble and the time.
+
+    Every message in a thread is one of these, and a new one goes to the browser whole:
+    the tree holds only what this message shows (no empty columns, no hidden buttons, no
+    wrapper that adds nothing), so an arrival stays within issue 19's 1 KB."""
+
     def __init__(
         self,
         item: MessageItem,
@@ -53,8 +63,58 @@ class MessageBubble(ft.Semantics):
         self.item = item
         self.hooks = hooks
         self._on_tap, self._on_retry = on_tap, on_retry
+        self._cache, self._on_image, self._on_download = cache, on_image, on_download
+        # A handle around the whole message (no label: the words are said once, inside).
+        super().__init__(identifier=f"message-{item.key}")
+        self._lay_out(item)
+        self._apply_state(item)
+
+    def _lay_out(self, item: MessageItem) -> None:
+        """Build the message's controls for what it holds (its words, its files)."""
+        # New controls each time: one moved from the old tree into the new one in the
+        # same update would be removed by the browser with its old parent.
+        self._state_controls()
+        words = bool(item.body)
+        files = self._file_controls(item)
+        # Files sit outside the bubble's tappable node: a picture, a Download or a
+        # Cancel is its own tap, never the bubble's (which opens delivery details).
+        self.files = ft.Column(files, spacing=6, tight=True) if files or not words else None
+        # The one node a reader says for the message, and its handle (bubble-<key>): its
+        # words, who, when and state (item.semantics_label), then the hint; the visible
+        # words are not read again. It is the words when there are any, else the time
+        # line under the files.
+        self.spoken = Spoken(
+            identifier=f"bubble-{item.key}",
+            button=True,
+            label=item.semantics_label,
+            hint=DETAILS_HINT,
+            exclude_semantics=True,
+            content=self._text(item) if words else self.meta_text,
+        )
+        box = self._box(item)
+        # The quarter the bubble leaves free: an empty text is the lightest control that
+        # takes a flex share (a Container sends its internals too); a line high, it never
+        # sets the row's height, which the bubble's padding alone exceeds.
+        spacer = ft.Text(expand=1)
+        # Full width (it makes the column as wide as the list, so the lines under it can sit
+        # on the right); an outbound bubble is at its end.
+        out = item.outbound
+        line = ft.Row([spacer, box] if out else [box, spacer])
+        self.top: list[ft.Control] = [*self._sender(item), line]
+        self.meta = ft.Row(spacing=4, tight=True) if out else None
+        # One column; an outbound message's lines sit on the right. The space around it is
+        # the list's (padding and spacing), not sent with every message.
+        self.content = ft.Column(spacing=2)
+        if out:
+            line.alignment = ft.MainAxisAlignment.END
+            self.content.horizontal_alignment = ft.CrossAxisAlignment.END
+
+    def _state_controls(self) -> None:
+        """The time line and what a failure adds; _place puts in the tree those that show."""
+        # Shown, not read: the bubble's label says it (an empty semantics label hides a
+        # text from a reader without a wrapper around it).
+        self.meta_text = ft.Text("", size=11, semantics_label="")
         self.state_icon = ft.Icon(ft.Icons.SCHEDULE, size=14)
-        self.meta_text = ft.Text("", size=11, color=ft.Colors.ON_SURFACE_VARIANT)
         self.retry = ft.TextButton(
             "Retry",
             icon=ft.Icons.REFRESH,
@@ -69,8 +129,6 @@ class MessageBubble(ft.Semantics):
             on_click=lambda _: self._delete(),
             tooltip=quiet_tooltip("Delete this message: it was never sent"),
         )
-        out = item.outbound
-        self._cache, self._on_image, self._on_download = cache, on_image, on_download
         self.too_large = ft.Text(
             "", size=12, color=ft.Colors.ERROR, visible=False, text_align=ft.TextAlign.RIGHT
         )
@@ -86,25 +144,18 @@ class MessageBubble(ft.Semantics):
                 ),
             ),
         )
-        # Files sit outside the bubble's tappable node: a picture, a Download or a
-        # Cancel is its own tap, never the bubble's (which opens delivery details).
-        self.files = ft.Column(self._file_controls(item), spacing=6, tight=True)
-        self.body = ft.Column(self._text_controls(item), spacing=6, tight=True)
-        # The one node a reader says for the message: its words, who, when and state
-        # (item.semantics_label), then the hint; the visible words are not read again.
-        # It is the words when there are any, else the time line under the files.
-        words = bool(item.body)
-        tap, self.spoken = tappable(
-            self.body if words else self.meta_text,
-            label=item.semantics_label,
-            hint=DETAILS_HINT,
-            on_click=lambda _: self._on_tap(self.item),
-            identifier=f"bubble-{item.key}",
-            border_radius=8,
+        # Under the bubble, on its side.
+        self.refusal = ft.Column(
+            [self.too_large, self.compress],
+            horizontal_alignment=ft.CrossAxisAlignment.END,
+            spacing=4,
+            tight=True,
         )
-        self.box = ft.Container(
-            content=ft.Column([self.files, tap] if words else [self.files], spacing=6, tight=True),
-            padding=ft.Padding.symmetric(horizontal=12, vertical=8),
+
+    def _box(self, item: MessageItem) -> ft.Container:
+        """The coloured bubble; sets ``when``, the time line's control."""
+        out = item.outbound
+        box = ft.Container(
             bgcolor=ft.Colors.PRIMARY if out else ft.Colors.SURFACE_CONTAINER_HIGHEST,
             border_radius=ft.BorderRadius.only(
                 top_left=18,
@@ -112,59 +163,58 @@ class MessageBubble(ft.Semantics):
                 bottom_left=18 if out else 4,
                 bottom_right=4 if out else 18,
             ),
+            padding=_PADDING,
             expand=3,
             expand_loose=True,
         )
-        when: ft.Control = quiet(self.meta_text) if words else tap
-        spacer = ft.Container(expand=1)
-        line = ft.Row(
-            [spacer, self.box] if out else [self.box, spacer],
-            alignment=ft.MainAxisAlignment.END if out else ft.MainAxisAlignment.START,
-            vertical_alignment=ft.CrossAxisAlignment.END,
-        )
-        meta = ft.Row(
-            [when, self.state_icon, self.retry, self.delete] if out else [when],
-            alignment=ft.MainAxisAlignment.END if out else ft.MainAxisAlignment.START,
-            spacing=4,
-        )
-        # Under the bubble, on its side (a tight column alone would sit on the left).
-        refusal = ft.Row(
-            [
-                ft.Column(
-                    [self.too_large, self.compress],
-                    horizontal_alignment=ft.CrossAxisAlignment.END,
-                    spacing=4,
-                    tight=True,
-                )
-            ],
-            alignment=ft.MainAxisAlignment.END,
-        )
-        parts: list[ft.Control] = []
-        if item.sender:
-            parts.append(
-                ft.Container(
-                    quiet(
-                        ft.Text(
-                            item.sender,
-                            size=12,
-                            weight=ft.FontWeight.W_600,
-                            color=ft.Colors.ON_SURFACE_VARIANT,
-                        )
-                    ),
-                    padding=ft.Padding.only(left=0 if out else 12, right=12 if out else 0),
-                    alignment=ft.Alignment.CENTER_RIGHT if out else ft.Alignment.CENTER_LEFT,
-                )
+        self.when: ft.Control = self.meta_text
+        if self.files is None:
+            # Only words: the bubble itself is the tap target. 6 px more above the words,
+            # where an empty file column and its spacing used to be: bubbles look as before.
+            box.content, box.padding = self.spoken, _WORDS_ONLY
+            self._tappable(box)
+        elif item.body:
+            inner = self._tappable(ft.Container(self.spoken, border_radius=8))
+            box.content = ft.Column([self.files, inner], spacing=6, tight=True)
+        else:
+            box.content = self.files
+            self.when = self._tappable(ft.Container(self.spoken, border_radius=8))
+        return box
+
+    def _tappable(self, container: ft.Container) -> ft.Container:
+        # The ink makes the tap target a focus stop (Tab reaches it, Enter or Space
+        # activates it) and draws the theme's focus colour over it.
+        container.ink = True
+        container.on_click = lambda _: self._on_tap(self.item)
+        return container
+
+    def _sender(self, item: MessageItem) -> list[ft.Control]:
+        if not item.sender:
+            return []
+        out = item.outbound
+        return [
+            ft.Text(
+                item.sender,
+                size=12,
+                weight=ft.FontWeight.W_600,
+                color=ft.Colors.ON_SURFACE_VARIANT,
+                semantics_label="",  # said in the bubble's label
+                margin=ft.Margin.only(left=0 if out else 12, right=12 if out else 0),
             )
-        parts += [line, meta, refusal] if out else [line, meta]
-        # A handle around the whole message (no label: the words are said once, above).
-        super().__init__(
-            identifier=f"message-{item.key}",
-            content=ft.Container(
-                ft.Column(parts, spacing=2, tight=True),
-                padding=ft.Padding.symmetric(horizontal=12, vertical=3),
-            ),
-        )
-        self._apply_state(item)
+        ]
+
+    def _place(self) -> None:
+        """Put in the tree what shows now: hidden buttons cost bytes in every new message."""
+        column: ft.Column = self.content  # type: ignore[assignment]
+        if self.meta is None:
+            column.controls = [*self.top, self.when]
+            return
+        self.meta.controls = [
+            c for c in (self.when, self.state_icon, self.retry, self.delete) if c.visible
+        ]
+        refused = self.too_large.visible or self.compress.visible
+        self.meta.margin = None if refused else _BELOW_META
+        column.controls = [*self.top, self.meta, *([self.refusal] if refused else [])]
 
     def _file_controls(self, item: MessageItem) -> list[ft.Control]:
         body: list[ft.Control] = []
@@ -199,18 +249,13 @@ class MessageBubble(ft.Semantics):
                 )
         return body
 
-    def _text_controls(self, item: MessageItem) -> list[ft.Control]:
-        body: list[ft.Control] = []
-        if item.body:
-            body.append(
-                ft.Text(
-                    item.body,
-                    # Not selectable: selectable text takes the tap that opens delivery details.
-                    size=15,
-                    color=ft.Colors.ON_PRIMARY if item.outbound else ft.Colors.ON_SURFACE,
-                )
-            )
-        return body
+    def _text(self, item: MessageItem) -> ft.Text:
+        # Not selectable: selectable text takes the tap that opens delivery details. Inbound
+        # words are in the theme's text colour (on_surface), so they send none.
+        words = ft.Text(item.body, size=15)
+        if item.outbound:
+            words.color = ft.Colors.ON_PRIMARY
+        return words
 
     def _apply_state(self, item: MessageItem) -> None:
         icon, color = _STATE_ICONS.get(item.state, (None, None))
@@ -233,6 +278,7 @@ class MessageBubble(ft.Semantics):
         self.too_large.visible = item.too_large_note is not None
         self.compress.visible = item.can_compress and self.hooks is not None
         self.spoken.label = item.semantics_label
+        self._place()
 
     def is_isolated(self) -> bool:
         # A chunk's update (a new message appended to it) compares its bubbles by identity
@@ -253,11 +299,12 @@ class MessageBubble(ft.Semantics):
         uploading = bool(item.local_files) and not item.attachments
         self.item = item
         # e.g. the outbox copy became the server's, with file URLs; or bars moved.
-        if contents_changed or uploading:
+        if contents_changed or (uploading and self.files is None):
+            self._lay_out(item)
+        elif uploading and self.files is not None:
             self.files.controls = self._file_controls(item)
-            self.body.controls = self._text_controls(item)
         self._apply_state(item)
 
     def show_progress(self) -> None:
         """Redraw the upload bars (caller updates)."""
-        self.files.controls = self._file_controls(self.item)
+        self.show(self.item)

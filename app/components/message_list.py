@@ -25,6 +25,12 @@ from app.state.thread import MessageItem, Row
 from app.views.ui import refresh
 
 CHUNK = 25
+# Between rows, and around the list: set here once rather than as a margin on every bubble,
+# which each new message would send (issue 19). Bubbles sit 6 px apart and 11 px from the
+# list's ends; a day separator and the Load earlier / Show newer buttons pad themselves by
+# 5 px more, so each stays 11 px from a bubble.
+GAP = 6
+EDGE = ft.Padding.symmetric(horizontal=12, vertical=11)
 
 
 class _Chunk(ft.Column):
@@ -35,7 +41,7 @@ class _Chunk(ft.Column):
 
 
 def _chunk(controls: list[ft.Control], rows: list[Row]) -> _Chunk:
-    chunk = _Chunk(controls, spacing=0)
+    chunk = _Chunk(controls, spacing=GAP)
     chunk.rows = rows
     return chunk
 
@@ -58,10 +64,10 @@ class MessageList:
         self.view = ft.ListView(
             reverse=True,
             expand=True,
-            spacing=0,
+            spacing=GAP,
             on_scroll=on_scroll,
             scroll_interval=200,
-            padding=ft.Padding.only(top=8, bottom=8),
+            padding=EDGE,
         )
 
     # --- what is shown ------------------------------------------------------------------

@@ -21,6 +21,7 @@ def date_separator(label: str) -> ft.Control:
                 bgcolor=ft.Colors.SURFACE_CONTAINER_HIGH,
             ),
             alignment=ft.Alignment.CENTER,
-            padding=ft.Padding.symmetric(vertical=8),
+            # With the list's 6 px between rows: 11 px from a bubble (message_list.GAP).
+            padding=ft.Padding.symmetric(vertical=5),
         ),
     )

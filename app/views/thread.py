@@ -22,6 +22,10 @@ from app.state import fmt
 from app.state.thread import DaySeparator, MessageItem, Row, ThreadVM
 from app.views.ui import back_button, handle, header, refresh, say
 
+# Load earlier / Show newer in the list: with its 6 px between rows, 11 px from a bubble
+# and 16 px from a day separator, as before the list took over the bubbles' margins.
+_BESIDE_ROWS = ft.Padding.symmetric(horizontal=8, vertical=5)
+
 
 class ThreadView:
     def __init__(
@@ -122,7 +126,7 @@ class ThreadView:
                 "Load earlier messages", icon=ft.Icons.HISTORY, on_click=self._on_older_click
             ),
             alignment=ft.Alignment.CENTER,
-            padding=8,
+            padding=_BESIDE_ROWS,
         )
         # Below the window while newer messages wait in the store (the user scrolled up).
         self.newer = handle(
@@ -133,7 +137,7 @@ class ThreadView:
                     on_click=self._on_newer_click,
                 ),
                 alignment=ft.Alignment.CENTER,
-                padding=8,
+                padding=_BESIDE_ROWS,
             ),
             "newer-messages",
         )

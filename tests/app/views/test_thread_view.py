@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import flet as ft
 import pytest
 
@@ -9,7 +11,7 @@ from app.state.thread import ThreadVM
 from app.views.thread import ThreadView
 from services.models import Direction, MessageStatus
 from services.store import Store
-from tests.app.conftest import FakeSession, find, settle, texts
+from tests.app.conftest import FakeSession, find, settle, texts, walk
 from tests.app.fakes import FakeSync, make_message
 from tests.factories import make_admin, make_contacts, make_conversation, make_number, make_user
 
@@ -129,3 +131,65 @@ async def test_older_page_is_added_at_the_top(fake_session: FakeSession):
 
 def test_ft_is_pinned():
     assert ft.__version__ == "1.0.5"
+
+
+# Issue 19: a new message in the open thread costs at most 1 KB on the wire, when only it
+# changed. The bubble is the thread's share of it (the conversation list's row is the rest,
+# measured with it by bench/bench_thread.py). Bytes are msgpack's, so deterministic.
+BUBBLE_BUDGET = 1024
+# Shaped as the server writes them (msg_ and 20 hex digits), and a text of a usual length.
+SERVER_ID = "msg_0b77f606134b059d4cb1"
+ARRIVAL = "Running ten minutes late, save me a spot by the door"
+
+
+async def _today(store: Store, conv) -> None:
+    """A message from today first: the measured one then brings no day separator."""
+    store.put_messages(conv.id, [make_message(conv, body="earlier", date_added=datetime.now(UTC))])
+    await settle()
+
+
+@pytest.mark.anyio
+async def test_a_new_message_in_a_group_sends_one_bubble_within_the_budget(
+    fake_session: FakeSession,
+):
+    store, conv, _vm, view, _ = build(fake_session, n_messages=30)
+    await _today(store, conv)
+    fake_session.mark()
+    arrival = make_message(
+        conv,
+        id=SERVER_ID,
+        body=ARRIVAL,
+        direction=Direction.INBOUND,
+        participant_id=conv.participants[0].id,
+        date_added=datetime.now(UTC),
+    )
+    store.put_messages(conv.id, [arrival])
+    await settle()
+    bubble = view.bubbles[f"s:{SERVER_ID}"]
+    # All a user and a reader get: the words, the sender and the time on screen, and one
+    # node that says them all (the visible copies are not read a second time).
+    item = bubble.item
+    assert item.sender and [item.sender, ARRIVAL, item.time] == [t for t in texts(bubble) if t]
+    assert bubble.spoken.label == f"{ARRIVAL}. {item.sender}, {item.time}"
+    labelled = [c for c in walk(bubble) if isinstance(c, ft.Semantics) and c.label]
+    assert labelled == [bubble.spoken]
+    # Nothing hidden or empty rides along (it cost ~1 KB more a message before).
+    assert all(c.visible for c in walk(bubble))
+    assert not [c for c in walk(bubble) if isinstance(c, ft.Column | ft.Row) and not c.controls]
+    assert len(fake_session.messages_since_mark()) == 1
+    assert fake_session.bytes_since_mark() <= BUBBLE_BUDGET
+
+
+@pytest.mark.anyio
+async def test_a_message_the_user_sends_shows_within_the_budget(fake_session: FakeSession):
+    store, conv, _vm, view, _ = build(fake_session, n_messages=30)
+    await _today(store, conv)
+    await fake_session.type_into(view.input, ARRIVAL)
+    fake_session.mark()
+    await fake_session.event(view.input, "submit")
+    await settle()
+    bubble = view.bubbles[next(reversed(view.bubbles))]
+    assert bubble.item.body == ARRIVAL and bubble.item.state == "sending"
+    # The composer cleared is one more small patch; the bubble is the rest.
+    sizes = sorted(size for _, size in fake_session.conn.sent[fake_session._mark :])
+    assert sizes[-1] <= BUBBLE_BUDGET and sum(sizes[:-1]) < 200, sizes
