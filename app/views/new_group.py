@@ -4,15 +4,19 @@ Create Conversation."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import flet as ft
 
 from app.components.a11y import icon_button, quiet, quiet_tooltip
-from app.state.new_group import NewGroupVM, PickRow
+from app.state.new_group import PAGE, NewGroupVM, PickRow
 from app.views.ui import back_button, handle, header, refresh, say, search_field
 from services.models import GroupKind
+
+# Up to this many changed rows are sent one by one; more, and the list goes out in one diff.
+_ONE_BY_ONE = 3
 
 
 def choice(label: str, selected: bool, on_click: Callable[[], Any], ident: str) -> ft.Control:
@@ -56,9 +60,15 @@ def person_chip(name: str, on_remove: Callable[[], Any]) -> ft.Control:
 
 
 class _PickTile(ft.Semantics):
-    """One row of the picker, isolated: updating the results list does not diff the rows it
-    keeps. Its controls are made once and ``show`` changes their values (a contact chosen
-    or no longer: the few values that differ go out)."""
+    """One row of the picker's fixed pool: its controls are made once and ``show`` changes
+    their values, so a keystroke that brings other contacts sends the few values that
+    differ, not new rows (issue 19: 25 new rows were ~14 KB and most of a 20 ms keystroke).
+
+    A row handed to another contact gets a new ``key`` on its list tile: the browser then
+    builds that tile afresh. Flutter sends a semantics node's identifier only along with
+    a change it compares (label, flags, children...), and the identifier's node is a
+    container of its own around the tile's button: without a new child under it, the
+    browser kept the first contact's ``pick-<id>``."""
 
     def __init__(self, on_toggle: Callable[[str], None]) -> None:
         self.row: PickRow | None = None
@@ -78,19 +88,32 @@ class _PickTile(ft.Semantics):
         )
         super().__init__(identifier="pick", content=self.tile)
 
-    def is_isolated(self) -> bool:
-        return True
-
     def _click(self, _: ft.Event) -> None:
+        # The view sends what the pick changed (this row, the chips, the counter); Flet's
+        # auto-update would diff the whole results list again.
+        ft.context.disable_auto_update()
         if self.row is not None:
             self._on_toggle(self.row.id)
 
-    def show(self, r: PickRow) -> None:
+    def hide(self) -> bool:
+        """No contact for this row now (it stays in the pool, hidden); True if it was shown."""
+        if self.row is None:
+            return False
+        self.row, self.visible, self.identifier = None, False, "pick"
+        return True
+
+    def show(self, r: PickRow) -> bool:
         """One button per row, named by the whole row in order (name, number, selected or
         why not): the title's semantics label; the rest shows it and is not read again.
-        (A faded avatar of a row that can't be chosen is decoration: the words say why.)"""
+        (A faded avatar of a row that can't be chosen is decoration: the words say why.)
+        True if anything changed."""
         was, self.row = self.row, r
-        self.identifier = f"pick-{r.id}"
+        if was == r:
+            return False
+        self.visible = True
+        if was is None or was.id != r.id:
+            self.identifier = f"pick-{r.id}"
+            self.tile.key = r.id
         self.initials.value = r.initials
         self.circle.bgcolor = r.color
         self.circle.opacity = 0.45 if r.disabled else 1
@@ -105,9 +128,27 @@ class _PickTile(ft.Semantics):
             self.mark.icon, self.mark.color = ft.Icons.BLOCK, ft.Colors.ERROR
         else:
             self.mark.icon, self.mark.color = ft.Icons.RADIO_BUTTON_UNCHECKED, ft.Colors.OUTLINE
-        reason = r.reason if r.disabled and not r.selected else None
-        if was is None or reason != (was.reason if was.disabled and not was.selected else None):
+        reason = _tooltip_reason(r)
+        if was is None or reason != _tooltip_reason(was):
             self.mark.tooltip = quiet_tooltip(reason) if reason else None
+        return True
+
+
+def _tooltip_reason(r: PickRow) -> str | None:
+    return r.reason if r.disabled and not r.selected else None
+
+
+class _Results(ft.Column):
+    """The picker's rows, isolated: an event's auto-update and the wizard's own updates
+    stop here, and the rows (not isolated themselves) go out in one diff of this list."""
+
+    def is_isolated(self) -> bool:
+        return True
+
+    # Flet's diff asks, for every row, whether this list is the diff's root (parent !=
+    # root): a dataclass compares ~60 fields for that, ~6 % of a keystroke's diff.
+    # A control is equal to itself only.
+    __eq__ = object.__eq__
 
 
 def _look(control: ft.Control) -> tuple[Any, ...]:
@@ -140,7 +181,7 @@ class NewGroupView:
         # What each part shows, so a change redraws and sends only the parts it touched: a
         # keystroke used to rebuild the whole wizard plus 50 new rows (~31 ms, 25.7 KB).
         self._shown: dict[str, Any] = {}
-        self._tiles: dict[str, _PickTile] = {}  # the rows shown, by contact/teammate id
+        self._pool: list[_PickTile] = []  # the rows shown, in order, then hidden spares
         self.audience = ft.Row(spacing=8, wrap=True)
         self.kind_row = ft.Row(spacing=8, wrap=True)
         self.from_group = ft.RadioGroup(content=ft.Column([], spacing=0), on_change=self._on_from)
@@ -166,7 +207,8 @@ class NewGroupView:
         # Flutter's Semantics needs visible content: hide the handle, not the text.
         self.notice_box = handle(self.notice, "pick-notice")
         self.notice_box.visible = False
-        self.rows = ft.Column([], spacing=0)
+        self.empty = ft.Text("", color=ft.Colors.ON_SURFACE_VARIANT, visible=False)
+        self.rows = _Results([self.empty], spacing=0)
         # "Add (415) 555-0188 as a new contact": shown for a whole number no contact has.
         self.offer_text = ft.Text("", color=ft.Colors.PRIMARY, weight=ft.FontWeight.W_600)
         self.offer = handle(
@@ -179,7 +221,6 @@ class NewGroupView:
             "add-new-contact",
         )
         self.offer.visible = False
-        self.empty = ft.Text("", color=ft.Colors.ON_SURFACE_VARIANT)
         self.more = ft.TextButton("Show more contacts", on_click=self._on_more, visible=False)
         self.name = ft.TextField(
             label="Group name (optional)", on_change=self._on_name, max_length=60, dense=True
@@ -327,33 +368,42 @@ class NewGroupView:
         return [self.chips]
 
     def _render_rows(self) -> list[ft.Control]:
-        """The results: a contact still shown keeps its row (not re-sent; a changed one,
-        chosen or no longer, is redrawn in place, so the keyboard focus that chose it stays
-        on it); a contact newly shown gets a new row. (A row is not handed to another
-        contact: the browser kept the first contact's semantics identifier on it.)"""
+        """The results, drawn on the pool of rows. A contact still shown keeps its row (a
+        changed one, chosen or no longer, is redrawn in place, so the keyboard focus that
+        chose it stays on it); a contact newly shown takes a row whose contact left, in
+        the order shown; rows left over are hidden, not removed, and rows are made only
+        when more contacts are shown than ever before. Returns what to update: the few
+        rows that changed, or the whole list in one diff when many did."""
         vm = self.vm
-        tiles: dict[str, _PickTile] = {}
+        rows = vm.rows()
+        wanted = {r.id for r in rows}
+        pool = self._pool
+        free = deque(t for t in pool if t.row is None or t.row.id not in wanted)
+        kept = {t.row.id: t for t in pool if t.row is not None and t.row.id in wanted}
+        order: list[_PickTile] = []
         changed: list[ft.Control] = []
-        for r in vm.rows():
-            tile = self._tiles.get(r.id)
-            if tile is None:
-                tile = _PickTile(self._toggle)
-                tile.show(r)
-            elif tile.row != r:
-                tile.show(r)
+        for r in rows:
+            tile = kept.get(r.id) or (free.popleft() if free else _PickTile(self._toggle))
+            if tile.show(r):
                 changed.append(tile)
-            tiles[r.id] = tile
-        self._tiles = tiles
-        controls: list[ft.Control] = list(tiles.values())
-        if not controls:
+            order.append(tile)
+        changed += [t for t in free if t.hide()]
+        # Rows hidden past a page are let go (after "Show more contacts"): every diff of
+        # the list walks its hidden rows too.
+        spare = list(free)[: max(0, PAGE - len(order))]
+        self._pool = order + spare
+        if self._changed("empty", None if rows else bool(vm.query)):
             self.empty.value = "No contacts match." if vm.query else "No one to show."
-            controls = [self.empty]
-        if len(controls) == len(self.rows.controls) and all(
+            self.empty.visible = not rows
+            changed.append(self.empty)
+        controls: list[ft.Control] = [*self._pool, self.empty]
+        same = len(controls) == len(self.rows.controls) and all(
             a is b for a, b in zip(controls, self.rows.controls, strict=True)
-        ):
-            return changed + ([self.empty] if controls == [self.empty] else [])
+        )
+        if same and len(changed) <= _ONE_BY_ONE:
+            return changed
         self.rows.controls = controls
-        return [self.rows, *changed]
+        return [self.rows] if changed or not same else []
 
     def _render_validity(self) -> None:
         reasons = self.vm.reasons

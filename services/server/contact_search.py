@@ -9,10 +9,13 @@ database tells us through a trigger), so answers are never stale.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 from services.contact_index import ContactIndex, IndexedContact
 from services.server import views
 from services.server.db import Database
+
+_CHUNK = 2000  # contacts read at a time while the index is built
 
 
 class ContactSearch:
@@ -31,29 +34,41 @@ class ContactSearch:
         """The location's index when it is ready (no building)."""
         return self._indexes.get(location_id)
 
-    def index(self, location_id: str) -> ContactIndex:
-        """The location's index, built now when missing (about 0.7 s at 50,000 contacts)."""
-        with self._lock:
-            found = self._indexes.get(location_id)
-            if found is not None:
-                return found
-            generation = self._generation
+    def _contacts(self, location_id: str) -> Iterator[IndexedContact]:
+        """The location's contacts, read a chunk at a time (by rowid), each chunk under the
+        database's lock only while it is read: all 50,000 rows at once were ~20 MB of
+        ``sqlite3.Row`` on top of the index being built (issue 19's memory budget)."""
+        after = 0
+        while True:
+            # "+location_id": walk the table by rowid; through the (location_id, phone)
+            # index SQLite sorted all 50,000 rows again for each chunk (0.7 s in all).
             rows = self._db.all(
-                "SELECT id, first_name, last_name, email, phone, assigned_to FROM contacts"
-                " WHERE location_id = ? AND deleted = 0",
-                (location_id,),
+                "SELECT rowid, id, first_name, last_name, email, phone, assigned_to"
+                " FROM contacts WHERE +location_id = ? AND deleted = 0 AND rowid > ?"
+                " ORDER BY rowid LIMIT ?",
+                (location_id, after, _CHUNK),
             )
-            index = ContactIndex(
-                IndexedContact(
+            for row in rows:
+                yield IndexedContact(
                     row["id"],
                     views.contact_name(row),
                     row["email"],
                     row["phone"],
                     row["assigned_to"],
                 )
-                for row in rows
-            )
-            # A write between the read and now would make this index stale: don't keep it.
+            if len(rows) < _CHUNK:
+                return
+            after = rows[-1]["rowid"]
+
+    def index(self, location_id: str) -> ContactIndex:
+        """The location's index, built now when missing (about 0.8 s at 50,000 contacts)."""
+        with self._lock:
+            found = self._indexes.get(location_id)
+            if found is not None:
+                return found
+            generation = self._generation
+            index = ContactIndex(self._contacts(location_id))
+            # A write between the chunks or since would make this index stale: don't keep it.
             if generation == self._generation:
                 self._indexes[location_id] = index
             return index

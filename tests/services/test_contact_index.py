@@ -44,6 +44,21 @@ def test_email_matches_whole_local_part_or_domain():
     assert ids(index, "example.com") == ["c6", "c1"]
 
 
+def test_a_word_with_a_separator_matches_whole_addresses_kept_apart_from_the_tokens():
+    # Whole addresses are not tokens (nearly all unique): a word holding a separator is
+    # looked up among them, wherever the address's first word starts.
+    people = [
+        *PEOPLE,
+        IndexedContact("c7", "Bo", "_bo.x@Mail.io", None),
+        IndexedContact("c8", "Al", "al_b@mail.io", None),
+    ]
+    index = ContactIndex(people)
+    assert ids(index, "_bo") == ["c7"] and ids(index, "bo.x@m") == []
+    assert ids(index, "al_b@mail") == ["c8"] and ids(index, "al_") == ["c8"]
+    assert ids(index, "mail.io") == ["c8", "c7"]  # the domain is a token
+    assert ids(index, "maria.lopez@example.com") == ["c1"]
+
+
 def test_digits_match_inside_the_number_in_any_format():
     index = ContactIndex(PEOPLE)
     assert ids(index, "(415) 86") == ["c5", "c6"]
@@ -102,11 +117,15 @@ contact = st.builds(
     IndexedContact,
     id=st.uuids().map(str),
     name=st.lists(names, max_size=3).map(" ".join),
-    email=st.one_of(st.none(), st.sampled_from(["ann@x.io", "li.mar@y.com", "o_neil@z.org"])),
+    email=st.one_of(
+        st.none(), st.sampled_from(["ann@x.io", "li.mar@y.com", "o_neil@z.org", "_zo@x.io"])
+    ),
     phone=st.one_of(st.none(), st.from_regex(r"\+1(415|604)[2-9]\d{6}", fullmatch=True)),
 )
 queries = st.one_of(
-    st.sampled_from(["", "a", "an", "ann", "ma", "mar li", "o'", "zo", "ün", "li.", "@", "x.io"]),
+    st.sampled_from(
+        ["", "a", "an", "ann", "ma", "mar li", "o'", "zo", "ün", "li.", "@", "x.io", "o_n", "_"]
+    ),
     st.from_regex(r"[(+]?\d{1,3}[) .-]?\d{0,4}", fullmatch=True),
 )
 

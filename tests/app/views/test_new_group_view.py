@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import flet as ft
 import pytest
 
 from app.state.new_group import PAGE, NewGroupVM
-from app.views.new_group import NewGroupView
+from app.views.new_group import NewGroupView, _PickTile
+from services.models import Contact
 from services.store import Store
 from tests.app.conftest import FakeSession, find, settle, walk
+from tests.app.fake_session import encode
 from tests.app.fakes import FakeClient
 from tests.factories import make_admin, make_contact, make_contacts, make_number
 
@@ -56,11 +60,7 @@ async def test_picking_updates_counter_reasons_and_the_create_button(fake_sessio
     assert vm.client.created[0]["from"] == "+14155550101"
 
 
-@pytest.mark.anyio
-async def test_a_keystroke_sends_only_the_rows_that_changed(fake_session: FakeSession):
-    # 20 Marias and 20 Marcos; a page shows 25.
-    people = [make_contact(first_name="Maria") for _ in range(20)]
-    people += [make_contact(first_name="Marco") for _ in range(20)]
+async def _wizard(fake_session: FakeSession, people: list[Contact]) -> NewGroupView:
     vm = NewGroupVM(
         client=FakeClient(people),
         store=Store(":memory:"),
@@ -75,6 +75,30 @@ async def test_a_keystroke_sends_only_the_rows_that_changed(fake_session: FakeSe
     fake_session.register()
     fake_session.page.add(view.root)
     await view.start()
+    return view
+
+
+def _shown(view: NewGroupView) -> list[tuple[str, Any]]:
+    """Each visible row's identifier and its list tile's key, in order."""
+    return [(t.identifier, t.content.key) for t in view.rows.controls[:-1] if t.visible]
+
+
+@pytest.mark.anyio
+async def test_a_keystroke_reuses_the_rows_and_sends_only_what_changed(
+    fake_session: FakeSession, monkeypatch: pytest.MonkeyPatch
+):
+    made: list[object] = []
+    tile_init = _PickTile.__init__
+
+    def counted(self: _PickTile, *args: Any) -> None:
+        made.append(self)
+        tile_init(self, *args)
+
+    monkeypatch.setattr(_PickTile, "__init__", counted)
+    # 20 Marias and 20 Marcos; a page shows 25.
+    people = [make_contact(first_name="Maria") for _ in range(20)]
+    people += [make_contact(first_name="Marco") for _ in range(20)]
+    view = await _wizard(fake_session, people)
     outside = {c._i for c in walk(view.root)} - {c._i for c in walk(view.rows)}
     small = {view.counter, view.notice_box, view.more, view.reasons, view.create}
     small_ids = {c._i for s in small for c in walk(s)}
@@ -87,19 +111,81 @@ async def test_a_keystroke_sends_only_the_rows_that_changed(fake_session: FakeSe
         assert patched & outside <= small_ids, patched & outside
         return fake_session.bytes_since_mark(), patched
 
-    assert len(view.rows.controls) == PAGE  # the first 25: 20 Marias and 5 Marcos
-    await keystroke("marco")  # 20 Marcos: the 5 shown stay
-    replaced, patched = await keystroke("maria")  # 20 Marias, all new: what a row costs
-    assert view.rows._i in patched and len(view.rows.controls) == 20
-    per_row = replaced / 20
-    kept = {id(c) for c in view.rows.controls}
-    same, patched = await keystroke("mari")  # the same 20: the list is not even updated
-    assert view.rows._i not in patched
-    widened, _ = await keystroke("mar")  # 5 Marcos join: 5 new rows, the 20 stay
-    assert len(view.rows.controls) == PAGE and kept <= {id(c) for c in view.rows.controls}
-    narrowed, _ = await keystroke("maria")  # 20 of the 25 stay: only removals go out
-    assert same < per_row and narrowed < per_row
-    assert 2 * per_row < widened < 8 * per_row
+    assert len(made) == PAGE  # the first 25: 20 Marias and 5 Marcos
+    pool = list(view.rows.controls)
+    marcos = {t.row.id: t for t in pool[20:PAGE]}
+    new_row = len(encode(pool[0]))  # what a row costs when it is made
+
+    await keystroke("marco")  # 20 Marcos: the 5 shown keep their rows, 15 take others
+    assert [(c.id, c.id) for c in people[20:]] == [
+        (i.removeprefix("pick-"), k) for i, k in _shown(view)
+    ]
+    now = {t.row.id: t for t in view.rows.controls[:-1] if t.row is not None}
+    assert all(now[i] is t for i, t in marcos.items())
+    assert {id(t) for t in view.rows.controls} == {id(t) for t in pool}  # moved, not made
+    pool = list(view.rows.controls)
+    replaced, patched = await keystroke("maria")  # 20 Marias in the first 20 rows, 5 hidden
+    assert len(made) == PAGE and all(a is b for a, b in zip(view.rows.controls, pool, strict=True))
+    assert [f"pick-{c.id}" for c in people[:20]] == [i for i, _ in _shown(view)]
+    assert replaced < 20 * new_row / 2  # each row sends the values that differ
+    same, patched = await keystroke("mari")  # the same 20: nothing of the list is sent
+    assert same == 0 and not patched
+    widened, _ = await keystroke("mar")  # 5 Marcos join in the 5 hidden rows
+    assert len(made) == PAGE and len(_shown(view)) == PAGE
+    assert widened < 5 * new_row
+    narrowed, _ = await keystroke("maria")  # the 5 rows are hidden again
+    assert narrowed < widened
+    assert len(made) == PAGE
+
+
+@pytest.mark.anyio
+async def test_a_row_handed_to_another_contact_gets_a_new_key_and_identifier(
+    fake_session: FakeSession,
+):
+    # The browser rebuilds a tile whose key changed: that is how its semantics node comes
+    # to carry the new contact's identifier (Flutter sent the old one otherwise).
+    people = [make_contact(first_name=n, last_name="Stone") for n in ("Ada", "Amy", "Bea", "Bob")]
+    view = await _wizard(fake_session, people)
+    first = [t for t in view.rows.controls[:-1] if t.visible]
+    ada, _, bea, bob = people
+    await fake_session.type_into(view.search, "b")  # Bea and Bob keep their rows, moved up
+    assert _shown(view) == [(f"pick-{bea.id}", bea.id), (f"pick-{bob.id}", bob.id)]
+    assert view.rows.controls[0] is first[2] and view.rows.controls[1] is first[3]
+    await fake_session.type_into(view.search, "ada")
+    await fake_session.type_into(view.search, "bob")  # Ada's row is Bob's now
+    assert _shown(view) == [(f"pick-{bob.id}", bob.id)]
+    assert view.rows.controls[0] is first[2]
+    await fake_session.type_into(view.search, "ada")
+    assert _shown(view) == [(f"pick-{ada.id}", ada.id)] and view.rows.controls[0] is first[2]
+    hidden = [t for t in view.rows.controls[:-1] if not t.visible]
+    assert len(hidden) == 3 and all(t.identifier == "pick" for t in hidden)
+    await fake_session.type_into(view.search, "zz")
+    assert _shown(view) == [] and view.empty.visible and view.empty.value == "No contacts match."
+    await fake_session.type_into(view.search, "")
+    assert not view.empty.visible and len(_shown(view)) == 4
+
+
+@pytest.mark.anyio
+async def test_rows_past_a_page_are_let_go_when_the_results_narrow(fake_session: FakeSession):
+    people = [make_contact(first_name="Maria") for _ in range(PAGE + 10)]
+    people.append(make_contact(first_name="Zed"))
+    view = await _wizard(fake_session, people)
+    await fake_session.event(view.more, "click")
+    assert len(_shown(view)) == PAGE + 11
+    await fake_session.type_into(view.search, "zed")
+    assert len(_shown(view)) == 1 and len(view.rows.controls) == PAGE + 1  # the pool and "empty"
+
+
+@pytest.mark.anyio
+async def test_a_pick_sends_its_row_not_the_list(fake_session: FakeSession):
+    people = make_contacts(5)
+    view = await _wizard(fake_session, people)
+    tile = find(view.root, f"pick-{people[1].id}")
+    fake_session.mark()
+    await fake_session.event(tile.content, "click")
+    patched = {m.body.id for m in fake_session.messages_since_mark()}
+    assert tile._i in patched and view.rows._i not in patched
+    assert view.vm.count == 1
 
 
 @pytest.mark.anyio

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from services.api import ApiClient
-from services.server import seed
+from services.server import contact_search, seed
+from services.server.embedded import EmbeddedTransport
 
 pytestmark = pytest.mark.anyio
 
@@ -50,3 +51,15 @@ async def test_staff_search_counts_only_their_contacts(admin: ApiClient, staff: 
     assigned = [c.id for c in everyone.contacts if c.assigned_to == seed.STAFF_ID]
     assert [c.id for c in theirs.contacts] == assigned
     assert theirs.total == len(assigned) < everyone.total
+
+
+async def test_the_index_reads_the_contacts_a_chunk_at_a_time(
+    admin: ApiClient, transport: EmbeddedTransport, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reading all rows at once held ~20 MB of rows beside the index being built.
+    whole = await admin.search_contacts("", page_limit=100)
+    transport.server.contact_search.invalidate()
+    monkeypatch.setattr(contact_search, "_CHUNK", 3)
+    chunked = await admin.search_contacts("", page_limit=100)
+    assert [c.id for c in chunked.contacts] == [c.id for c in whole.contacts]
+    assert chunked.total == whole.total > 3 * contact_search._CHUNK
