@@ -25,9 +25,9 @@ _STATE_ICONS = {
 # Said after a bubble's words, as a hint (never as its first words).
 DETAILS_HINT = "Double tap for delivery details"
 _PADDING = ft.Padding.symmetric(horizontal=12, vertical=8)
-_WORDS_ONLY = ft.Padding.only(left=12, top=14, right=12, bottom=8)
-# Under an outbound message's time line, where a hidden refusal row's spacing used to be.
-_BELOW_META = ft.Margin.only(bottom=2)
+# Words alone: one number on the wire (a Padding is four), the same height as the 14 + 8
+# it replaced and the words now centred in it.
+_WORDS_ONLY = 11
 
 
 @dataclass
@@ -169,8 +169,7 @@ class MessageBubble(ft.Semantics):
         )
         self.when: ft.Control = self.meta_text
         if self.files is None:
-            # Only words: the bubble itself is the tap target. 6 px more above the words,
-            # where an empty file column and its spacing used to be: bubbles look as before.
+            # Only words: the bubble itself is the tap target.
             box.content, box.padding = self.spoken, _WORDS_ONLY
             self._tappable(box)
         elif item.body:
@@ -213,7 +212,6 @@ class MessageBubble(ft.Semantics):
             c for c in (self.when, self.state_icon, self.retry, self.delete) if c.visible
         ]
         refused = self.too_large.visible or self.compress.visible
-        self.meta.margin = None if refused else _BELOW_META
         column.controls = [*self.top, self.meta, *([self.refusal] if refused else [])]
 
     def _file_controls(self, item: MessageItem) -> list[ft.Control]:
