@@ -33,6 +33,7 @@ from services.server import (
 from services.server.carrier_queue import DRAIN_S
 from services.server.carriers.base import Carrier
 from services.server.core import MessagingServer
+from services.server.events import KEEP_IN_MEMORY
 from services.server.middleware import ServerMiddleware
 from services.server.push.base import PushService
 from services.server.seed import apply_seed
@@ -53,13 +54,15 @@ def create_app(
     public_url: str | None = None,
     push: PushService | None = None,
     redis_url: str | None = None,
+    keep_events: int = KEEP_IN_MEMORY,
 ) -> FastAPI:
     """The server over ``db_path``, seeded once with ``seed`` ("demo") when the file is new.
 
     ``carrier`` is a real carrier's door (the simulated one when None); ``public_url``
     is this server's address as the carrier calls it; ``push`` is the push service's
     door (None: no push notifications); ``redis_url`` joins the other server processes
-    on this database through Redis (services/server/broker.py).
+    on this database through Redis (services/server/broker.py); ``keep_events`` is how
+    many of the newest events the streams read from memory (services/server/events.py).
     """
     server = MessagingServer(
         db_path,
@@ -69,6 +72,7 @@ def create_app(
         carrier=carrier,
         public_url=public_url,
         push=push,
+        keep_events=keep_events,
     )
     if seed is not None:
         apply_seed(server, seed)

@@ -20,7 +20,7 @@ from services.server.carriers.base import Carrier, DeliveryUpdate, InboundMessag
 from services.server.carriers.simulated import SimulatedCarrier, SimulatedSettings
 from services.server.contact_search import ContactSearch
 from services.server.db import Database, Row
-from services.server.events import EventHub
+from services.server.events import KEEP_IN_MEMORY, EventHub
 from services.server.inbox import CarrierInbox
 from services.server.push.base import PushService
 from services.server.push_queue import PushQueue
@@ -49,11 +49,12 @@ class MessagingServer:
         carrier: Carrier | None = None,
         public_url: str | None = None,
         push: PushService | None = None,
+        keep_events: int = KEEP_IN_MEMORY,
     ) -> None:
         self.db = Database(db_path)
         self.files_dir = _files_dir(db_path)
         self.public_url = (public_url or LOCAL_URL).rstrip("/")
-        self.hub = EventHub(self.db)
+        self.hub = EventHub(self.db, keep_events)
         self.contact_search = ContactSearch(self.db)
         self.limiter = RateLimiter(rate_limit, limits.RATE_LIMIT_WINDOW_MS)
         self.auth = Auth(self.db)

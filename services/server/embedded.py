@@ -9,6 +9,7 @@ import httpx
 from services import limits
 from services.server.app import DEFAULT_LATENCY_MS, create_app
 from services.server.core import MessagingServer
+from services.server.events import KEEP_EMBEDDED
 
 
 class EmbeddedTransport(httpx.ASGITransport):
@@ -33,6 +34,11 @@ def embedded_transport(
 ) -> EmbeddedTransport:
     """A transport serving the server over ``db_path`` (seeded with the demo when new)."""
     app = create_app(
-        db_path, seed=seed, rate_limit=rate_limit, latency_ms=latency_ms, fail_rate=fail_rate
+        db_path,
+        seed=seed,
+        rate_limit=rate_limit,
+        latency_ms=latency_ms,
+        fail_rate=fail_rate,
+        keep_events=KEEP_EMBEDDED,
     )
     return EmbeddedTransport(app.state.server, app=app)

@@ -28,6 +28,10 @@ from services.server.db import Database, dumps, loads
 
 MAX_BATCH = 200
 KEEP_IN_MEMORY = 5000  # the newest events every stream reads from, without a query
+# In the app's own process a server has a device's one or two streams, never far behind:
+# a standalone server's 5,000 to 10,000 events (and each one's wire bytes) grew the app by
+# up to 17 MB in the soak benchmark, for nothing any stream there read (issue 19).
+KEEP_EMBEDDED = 200
 SHARED_TIMER_S = 5.0  # waits this long or longer end on the loop's shared tick
 TICK_S = 1.0
 FLUSH_SHARE = 4.0  # during a burst, the pause after a flush, as a multiple of its cost
@@ -117,8 +121,9 @@ class EventHub:
     pause is at most ``MAX_PAUSE_S``.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, keep: int = KEEP_IN_MEMORY) -> None:
         self._db = db
+        self._keep = keep  # the newest events kept: between keep and twice as many
         self._lock = threading.Lock()
         self._loops: dict[asyncio.AbstractEventLoop, _Readers] = {}
         self._dirty = True  # a commit may have added events since the last _load
@@ -155,8 +160,8 @@ class EventHub:
                     self._access_epoch += 1
             if rows:
                 self._loaded = int(rows[-1]["seq"])
-            if len(self._recent) > 2 * KEEP_IN_MEMORY:
-                del self._recent[:-KEEP_IN_MEMORY]
+            if len(self._recent) > 2 * self._keep:
+                del self._recent[: -self._keep]
 
     def after(self, seq: int, limit: int = MAX_BATCH) -> list[StoredEvent]:
         """Events after ``seq``, oldest first: from memory, or the table when far behind."""

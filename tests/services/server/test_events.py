@@ -4,11 +4,13 @@ one timer per loop (a tick), so hundreds of open streams arm nothing per event."
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
 from services.server import events
 from services.server.db import Database
+from services.server.embedded import embedded_transport
 from services.server.events import EventHub
 
 pytestmark = pytest.mark.anyio
@@ -91,3 +93,31 @@ async def test_the_pause_after_a_flush_follows_its_cost_up_to_a_bound(hub: Event
     assert hub._loops[loop].not_before >= started + 4 * 0.01
     hub._flushed(loop, started - 60)  # a slow request ran among them: not a minute's pause
     assert hub._loops[loop].not_before <= loop.time() + events.MAX_PAUSE_S
+
+
+def _commit(hub: EventHub, db: Database, n: int) -> None:
+    for i in range(n):
+        with db.tx() as conn:
+            events.record(conn, "Test", {"i": i})
+        hub.wake()
+
+
+def test_the_hub_keeps_only_the_newest_events_and_reads_older_ones_from_the_table() -> None:
+    db = Database(":memory:")
+    hub = EventHub(db, keep=3)
+    for _ in range(4):
+        _commit(hub, db, 5)
+        hub.head()  # each commit's events are read in by the next reader
+        assert 3 <= len(hub._recent) <= 6
+    # A reader far behind still gets every event, in order, from the table.
+    assert [e.data["i"] for e in hub.after(0)] == list(range(5)) * 4
+    assert [e.data["i"] for e in hub.after(18)] == [3, 4]
+
+
+def test_the_app_s_own_server_keeps_a_device_s_worth_of_events(tmp_path: Path) -> None:
+    transport = embedded_transport(tmp_path / "app.db", seed=None)
+    hub = transport.server.hub
+    _commit(hub, transport.server.db, 3 * events.KEEP_EMBEDDED)
+    hub.head()
+    assert len(hub._recent) <= 2 * events.KEEP_EMBEDDED < events.KEEP_IN_MEMORY
+    transport.server.db.close()
