@@ -119,7 +119,7 @@ async def soak(data: Path, count: int, every: int) -> dict[str, Any]:
     from bench.scale_seed import SHORT_THREAD
 
     transport = _fast_embedded(data)
-    fake, shell, _ = await bench_thread.start_app(data)
+    fake, shell, timeline = await bench_thread.start_app(data)
     await bench_thread._quiet(shell)
     store = shell.backend.store
     texter = await _texter(transport)
@@ -142,7 +142,10 @@ async def soak(data: Path, count: int, every: int) -> dict[str, Any]:
             if n % DISMISS_EVERY == 0:
                 notices += await _dismiss_notices(fake)
             if n % every == 0:
-                fake.conn.sent.clear()  # the fake socket keeps what it sent; a real one doesn't
+                # The fake socket keeps what it sent, and bench_thread's timeline when; a
+                # real socket keeps neither.
+                fake.conn.sent.clear()
+                timeline.times.clear()
                 gc.collect()
                 samples.append((n, rss_mb()))
             if n == count:
