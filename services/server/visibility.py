@@ -37,8 +37,8 @@ class Visibility:
 
     def chunk(self, stored: list[StoredEvent], base: str) -> bytes:
         """The wire bytes of the events among ``stored`` this user may see. The user's
-        streams (a phone, a desktop) are woken by the same flush at the same cursor, so
-        the first of them to ask builds these and the others get them as they are."""
+        streams (a phone, a desktop) are woken by the same flush, at one cursor or a few
+        (``CHUNKS_KEPT``): the first to ask for a range builds it, the others get it as is."""
         key = (stored[0].seq, stored[-1].seq, base, self._server.hub.access_epoch)
         found = self._chunks.get(key)
         if found is None:

@@ -152,6 +152,7 @@ def wide_ids() -> None:
     """Control ids as an app that has run a while has them: msgpack writes an id under 128
     in one byte and one from 65,536 in five (CI's whole run once pushed a bubble measured
     at 1,020 B with a short run's ids to 1,026)."""
+    # Not put back afterwards: ids only move forward, so no later control reuses one.
     ControlId._counter = itertools.count(max(ControlId.next(), 1 << 16))
 
 
