@@ -25,6 +25,7 @@ from typing import Any
 
 from services.server import clock, views
 from services.server.db import Database, dumps, loads
+from services.server.sse import deflated
 
 MAX_BATCH = 200
 KEEP_IN_MEMORY = 5000  # the newest events every stream reads from, without a query
@@ -50,7 +51,7 @@ class StoredEvent:
     conversation_id: str | None
     contact_id: str | None
     data: dict[str, Any]
-    _frames: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    _frames: dict[tuple[str, bool], bytes] = field(default_factory=dict, repr=False, compare=False)
 
     def wire(self) -> dict[str, Any]:
         return {
@@ -60,16 +61,22 @@ class StoredEvent:
             "data": self.data,
         }
 
-    def frame(self, base: str) -> bytes:
-        """This event as one Server-Sent Event, attachment URLs made absolute for ``base``;
-        built once per base URL and shared by every stream."""
-        found = self._frames.get(base)
+    def frame(self, base: str, gzip: bool = False) -> bytes:
+        """This event as one Server-Sent Event, attachment URLs made absolute for ``base``
+        (deflated on its own with ``gzip``, see sse.py); built once per base URL and
+        encoding, and shared by every stream."""
+        found = self._frames.get((base, gzip))
         if found is None:
-            data = json.dumps(
-                views.absolute_urls(self.wire(), base), separators=(",", ":"), ensure_ascii=False
-            )
-            found = f"id: {self.seq}\nevent: {self.type}\ndata: {data}\n\n".encode()
-            self._frames[base] = found
+            if gzip:
+                found = deflated(self.frame(base))
+            else:
+                data = json.dumps(
+                    views.absolute_urls(self.wire(), base),
+                    separators=(",", ":"),
+                    ensure_ascii=False,
+                )
+                found = f"id: {self.seq}\nevent: {self.type}\ndata: {data}\n\n".encode()
+            self._frames[(base, gzip)] = found
         return found
 
 

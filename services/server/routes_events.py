@@ -21,12 +21,14 @@ from services.server import views
 from services.server.events import MAX_BATCH, StoredEvent
 from services.server.problems import invalid
 from services.server.schemas import EventsAnswer
-from services.server.sse import EventStreamResponse
+from services.server.sse import EventStreamResponse, accepts_gzip, deflated
 from services.server.visibility import Visibility
 from services.server.web import Context, Ctx
 
 MAX_WAIT_S = 30
 KEEPALIVE_S = 15
+_KEEPALIVE = b": keepalive\n\n"
+_KEEPALIVE_GZIP = deflated(_KEEPALIVE)
 router = APIRouter(tags=["events"])
 
 _SSE = {
@@ -54,9 +56,12 @@ async def events(
 ) -> Response:
     cursor = _cursor(ctx, after if after else last_event_id)
     if "text/event-stream" in accept:
+        # HTTP's own negotiation, as for any answer (not a parameter of this route).
+        gzip = accepts_gzip(request.headers.get("accept-encoding", ""))
         return EventStreamResponse(
-            _stream(request, ctx, cursor),
+            _stream(request, ctx, cursor, gzip),
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            gzip=gzip,
         )
     batch, cursor = await long_poll(ctx, cursor, min(wait, MAX_WAIT_S))
     base = ctx.base_url
@@ -96,11 +101,11 @@ def visible_after(
     )
 
 
-async def _stream(request: Request, ctx: Ctx, cursor: int) -> AsyncIterator[bytes]:
+async def _stream(request: Request, ctx: Ctx, cursor: int, gzip: bool) -> AsyncIterator[bytes]:
     """The stream itself; it ends when the token stops signing the user in (the client's
     reconnect then gets its 401). Each event's bytes are built once and shared by every
-    stream (``StoredEvent.frame``). One generator, not two nested: every level is paid by
-    every stream at every event."""
+    stream (``StoredEvent.frame``), deflated ones too (``gzip``). One generator, not two
+    nested: every level is paid by every stream at every event."""
     auth = ctx.server.auth
     revoked = auth.watch_stream(ctx.signed) if ctx.signed is not None else asyncio.Event()
     hub = ctx.server.hub
@@ -109,12 +114,14 @@ async def _stream(request: Request, ctx: Ctx, cursor: int) -> AsyncIterator[byte
     # asking the server each time compared this request's user with the cached one's.
     judge = ctx.server.visibility(ctx.user)
     try:
-        yield f"retry: 2000\n: cursor {cursor}\n\n".encode()
+        opening = f"retry: 2000\n: cursor {cursor}\n\n".encode()
+        yield deflated(opening) if gzip else opening
+        keepalive = _KEEPALIVE_GZIP if gzip else _KEEPALIVE
         while not revoked.is_set():
             stored = hub.after(cursor)
             if stored:
                 cursor = stored[-1].seq
-                chunk = judge.chunk(stored, base)
+                chunk = judge.chunk(stored, base, gzip)
                 if chunk:
                     yield chunk
                 if len(stored) == MAX_BATCH:
@@ -129,7 +136,7 @@ async def _stream(request: Request, ctx: Ctx, cursor: int) -> AsyncIterator[byte
             if revoked.is_set():
                 return
             if hub.head() == before:
-                yield b": keepalive\n\n"
+                yield keepalive
     finally:
         if ctx.signed is not None:
             auth.forget_stream(ctx.signed, revoked)

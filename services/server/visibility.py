@@ -33,18 +33,18 @@ class Visibility:
         self.epoch = server.hub.access_epoch
         self._conversations: dict[str, bool] = {}
         self._contacts: dict[str, bool] = {}
-        self._chunks: dict[tuple[int, int, str, int], bytes] = {}
+        self._chunks: dict[tuple[int, int, str, bool, int], bytes] = {}
 
-    def chunk(self, stored: list[StoredEvent], base: str) -> bytes:
+    def chunk(self, stored: list[StoredEvent], base: str, gzip: bool = False) -> bytes:
         """The wire bytes of the events among ``stored`` this user may see. The user's
         streams (a phone, a desktop) are woken by the same flush, at one cursor or a few
         (``CHUNKS_KEPT``): the first to ask for a range builds it, the others get it as is."""
-        key = (stored[0].seq, stored[-1].seq, base, self._server.hub.access_epoch)
+        key = (stored[0].seq, stored[-1].seq, base, gzip, self._server.hub.access_epoch)
         found = self._chunks.get(key)
         if found is None:
             if len(self._chunks) >= CHUNKS_KEPT:
                 self._chunks.clear()  # the streams have moved on: older ranges are not asked again
-            found = b"".join(event.frame(base) for event in stored if self.allows(event))
+            found = b"".join(event.frame(base, gzip) for event in stored if self.allows(event))
             self._chunks[key] = found
         return found
 

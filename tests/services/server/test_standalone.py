@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -121,6 +122,30 @@ async def test_server_sent_events_follow_a_send(api: ApiClient) -> None:
         if event.id == received[-1].id:
             break
     assert [e.id for e in again] == [e.id for e in received[2:]]
+
+
+async def test_a_stream_is_gzipped_for_a_client_that_accepts_it(
+    server: Server, api: ApiClient
+) -> None:
+    conversation = await crew_id(api)
+    async with httpx.AsyncClient(base_url=server.url, headers=AUTH, timeout=20) as http:
+        for accepted, encoding in (("gzip, deflate", "gzip"), ("identity", None)):
+            headers = {"Accept": "text/event-stream", "Accept-Encoding": accepted}
+            async with http.stream("GET", "/events", headers=headers) as stream:
+                assert stream.headers.get("content-encoding") == encoding
+                assert stream.headers["vary"] == "Accept-Encoding"
+                sent = await api.send_message(conversation, f"read as {accepted}")
+                wire = b""
+                inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                read = b""
+                async for chunk in stream.aiter_raw():  # the bytes as they came
+                    wire += chunk
+                    read += inflate.decompress(chunk) if encoding else chunk
+                    if sent.message_id.encode() in read:
+                        break
+            assert wire.startswith(b"\x1f\x8b") == (encoding == "gzip")
+            assert b"event: MessageCreated" in read
+            assert f"read as {accepted}".encode() in read
 
 
 @pytest.mark.slow
