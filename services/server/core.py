@@ -225,12 +225,12 @@ class MessagingServer:
         ids = [p.contact_id for p in conversation.participants if p.contact_id]
         if conversation.contact_id:
             ids.append(conversation.contact_id)
-        found = {}
-        for cid in ids:
-            current = self.contact(cid)
-            if current is not None:
-                found[cid] = current
-        return found
+        rows = views.rows_by_id(self.db, "contacts", ids)
+        return {
+            cid: Contact.model_validate(views.contact(rows[cid]))
+            for cid in ids
+            if cid in rows and not rows[cid]["deleted"]
+        }
 
 
 def attachment_id(url: str) -> str | None:

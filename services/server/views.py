@@ -7,6 +7,7 @@ serves the in-process transport and a standalone server on any port.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from services.server.carriers.base import CarrierLimits
@@ -108,14 +109,27 @@ def participants(db: Database, conversation_id: str) -> list[dict[str, Any]]:
         "SELECT * FROM participants WHERE conversation_id = ? ORDER BY position",
         (conversation_id,),
     )
-    result = []
-    for row in rows:
-        if row["contact_id"] is not None:
-            current = db.one("SELECT * FROM contacts WHERE id = ?", (row["contact_id"],))
-        else:
-            current = db.one("SELECT * FROM users WHERE id = ?", (row["user_id"],))
-        result.append(participant(row, current))
-    return result
+    # Everyone's current record in two queries, not one per person: every send reads this.
+    contacts = rows_by_id(db, "contacts", [r["contact_id"] for r in rows])
+    users = rows_by_id(db, "users", [r["user_id"] for r in rows if r["contact_id"] is None])
+    return [
+        participant(
+            row,
+            users.get(row["user_id"])
+            if row["contact_id"] is None
+            else contacts.get(row["contact_id"]),
+        )
+        for row in rows
+    ]
+
+
+def rows_by_id(db: Database, table: str, ids: Sequence[str | None]) -> dict[str, Row]:
+    """The rows of ``table`` ("contacts" or "users") with these ids, by id."""
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    return {r["id"]: r for r in db.all(f"SELECT * FROM {table} WHERE id IN ({marks})", wanted)}
 
 
 def default_name(people: list[dict[str, Any]]) -> str:
