@@ -66,6 +66,8 @@ NEXT_DUE = (
     "SELECT * FROM carrier_jobs WHERE state = 'queued' AND ready = 1 AND next_at <= ?"
     " ORDER BY next_at LIMIT 1"
 )
+# The next steps, as many as there is room for: claimed together, in one transaction.
+NEXT_DUE_MANY = NEXT_DUE.replace("LIMIT 1", "LIMIT ?")
 
 
 @dataclass(frozen=True)
@@ -169,10 +171,8 @@ class CarrierQueue:
 
     async def _run(self) -> None:
         while True:
-            while len(self._running) < CONCURRENCY:
-                job = self._claim()
-                if job is None:
-                    break
+            room = CONCURRENCY - len(self._running)
+            for job in self._claim(room) if room > 0 else []:
                 task = asyncio.get_running_loop().create_task(self._process(job))
                 self._running.add(task)
                 task.add_done_callback(self._done)
@@ -193,26 +193,33 @@ class CarrierQueue:
             return IDLE_WAIT_S
         return max(0.0, min(IDLE_WAIT_S, (int(due) - self.now_ms()) / 1000))
 
-    def _claim(self) -> Job | None:
+    def _claim(self, room: int) -> list[Job]:
+        """Up to ``room`` due jobs, marked running in one transaction: under load a send
+        costs one claim's share, not a write of its own (nor an empty one after it, issue 19).
+        Nothing due is found by a read, without taking the write lock."""
         now = self.now_ms()
+        if self._server.db.one(NEXT_DUE, (now,)) is None:
+            return []
         with self._server.write() as conn:
-            row = conn.execute(NEXT_DUE, (now,)).fetchone()
-            if row is None:
-                return None
-            conn.execute(
+            # Read again under the lock: another process (server) may have claimed them.
+            rows = conn.execute(NEXT_DUE_MANY, (now, room)).fetchall()
+            conn.executemany(
                 "UPDATE carrier_jobs SET state = 'running',"
                 " first_try_at = COALESCE(first_try_at, ?) WHERE id = ?",
-                (now, row["id"]),
+                [(now, row["id"]) for row in rows],
             )
-        return Job(
-            id=row["id"],
-            kind=row["kind"],
-            conversation_id=row["conversation_id"],
-            message_id=row["message_id"],
-            attempts=row["attempts"],
-            first_try_at=row["first_try_at"] or now,
-            answer_lost=bool(row["answer_lost"]),
-        )
+        return [
+            Job(
+                id=row["id"],
+                kind=row["kind"],
+                conversation_id=row["conversation_id"],
+                message_id=row["message_id"],
+                attempts=row["attempts"],
+                first_try_at=row["first_try_at"] or now,
+                answer_lost=bool(row["answer_lost"]),
+            )
+            for row in rows
+        ]
 
     # --- one job ---------------------------------------------------------------------------
 
