@@ -177,6 +177,10 @@ class ConversationsView:
             ),
             expand=True,
         )
+        # Whether the list is on the screen: on a phone a thread, New or Settings takes its
+        # place, and its changes then wait in its controls for the next time it is shown
+        # (the page sends it whole then), rather than going to a client that dropped it.
+        self.shown = True
         vm.listen(self._on_vm)
 
     # --- rendering: reuse tiles so the diff sends only changed rows -----------------------
@@ -198,20 +202,23 @@ class ConversationsView:
             controls.append(tile)
         self.tiles = keep
         controls.append(self.more)
-        refresh(*changed)  # tiles are isolated: each changed one sends itself
+        if self.shown:
+            refresh(*changed)  # tiles are isolated: each changed one sends itself
         moved = len(controls) != len(self.list.controls) or any(
             a is not b for a, b in zip(controls, self.list.controls, strict=False)
         )
         if moved or self.more.visible != self.vm.has_more:
             self.more.visible = self.vm.has_more
             self.list.controls = controls
-            refresh(self.list)
+            if self.shown:
+                refresh(self.list)
         self.empty.visible = not self.vm.rows
         if self.vm.query and not self.vm.rows:
             self.empty.content.value = f"No conversations match “{self.vm.query}”."
         else:
             self.empty.content.value = "No conversations yet. Create New Message to start one."
-        refresh(self.empty)
+        if self.shown:
+            refresh(self.empty)
 
     def _on_vm(self, what: str, payload: Any) -> None:
         if what in ("rows", "selected"):

@@ -235,6 +235,7 @@ class Shell:
         return icons
 
     def _wide(self) -> ft.Control:
+        self.conv_view.shown = True
         icon, selected_icon = self._conversations_icons()
         rail = handle(
             ft.NavigationRail(
@@ -302,6 +303,7 @@ class Shell:
         )
 
     def _narrow(self) -> ft.Control:
+        self.conv_view.shown = False
         if self.route == "thread" and self.thread_view:
             screen = (
                 self.participants_view.root
@@ -312,6 +314,7 @@ class Shell:
                 [self.connection_bar, ft.Container(screen, expand=True)], spacing=0, expand=True
             )
         screen = self._detail() if self.route in ("new", "settings") else self.conv_view.root
+        self.conv_view.shown = screen is self.conv_view.root
         icon, selected_icon = self._conversations_icons()
         nav = handle(
             ft.NavigationBar(

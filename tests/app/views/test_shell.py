@@ -96,6 +96,28 @@ async def test_narrow_shows_one_screen_with_a_bottom_bar_and_back(fake_session, 
 
 
 @pytest.mark.anyio
+async def test_a_phone_s_hidden_list_waits_and_shows_what_changed_when_back(fake_session, demo):
+    cfg, b, conv = demo
+    shell = await start(fake_session, cfg, 390)
+    await shell.open_thread(conv.id)
+    await settle()
+    fake_session.mark()
+    # A text arrives while the thread has the whole screen: only the thread is patched.
+    b.store.put_conversation(conv.model_copy(update={"last_message_body": "Running late"}))
+    b.store.put_messages(conv.id, [make_message(conv, body="Running late")])
+    await settle()
+    in_list = {c._i for c in walk(shell.conv_view.root)}
+    patched = {m.body.id for m in fake_session.messages_since_mark()}
+    assert patched and not patched & in_list  # nothing for the list the client dropped
+    assert shell.conv_view.tiles[conv.id].row.preview.endswith("Running late")
+    # Back on the list, the page brings it whole, with the new preview.
+    fake_session.mark()
+    shell.go_list()
+    await settle()
+    assert "Running late" in repr([m.body for m in fake_session.messages_since_mark()])
+
+
+@pytest.mark.anyio
 async def test_ctrl_n_opens_the_wizard_and_escape_closes_it(fake_session, demo):
     cfg, _b, _ = demo
     shell = await start(fake_session, cfg, 1280)
