@@ -19,7 +19,8 @@ browser. Figures:
    one page of older messages (scrolling up);
 3. one new message arriving in the open thread (the server's MessageCreated
    event applied to the store, as Sync does): Python time and bytes sent,
-   in the 10,000-message thread and in the 100-message one;
+   in the 10,000-message thread and in the 100-message one, and at the end in a
+   phone's layout (390 x 844), where the thread has the screen to itself;
 4. peak RSS of that process (VmHWM; see _rss_mb for why not getrusage), with all of the above
    loaded and a contact search in the New Group wizard done (which builds
    the embedded backend's index of 50,000 contacts).
@@ -427,6 +428,16 @@ async def arrivals(
     }
 
 
+async def on_a_phone(fake: Any, shell: Any, count: int) -> dict[str, Any]:
+    """The same arrivals in a phone's layout: the thread has the whole screen, so only it
+    changes (the list, hidden, shows its changes when the user goes back to it)."""
+    fake.register(390, 844)
+    await fake.event(fake.session.page, "resize", {"width": 390, "height": 844})
+    if shell.wide:
+        raise RuntimeError("the app did not take the phone's layout")
+    return await arrivals(fake, shell, _seed().LONG_THREAD, count)
+
+
 async def wizard_search(fake: Any, shell: Any, timeline: Timeline) -> dict[str, Any]:
     """Open New Group and type a name: the keystroke's time and bytes through the view,
     each keystroke's median of WIZARD_ROUNDS (the field cleared between rounds), because
@@ -500,6 +511,7 @@ async def measure(data: Path, count: int) -> dict[str, Any]:
     rss["messages arrived"] = _rss_mb()
     result["wizard"] = await wizard_search(fake, shell, timeline)
     rss["wizard searched"] = _rss_mb()
+    result["arrive_phone"] = await on_a_phone(fake, shell, count)
     del rss["imported"]
     result["rss_by_stage"] = rss
     result["peak_rss_mb"] = _rss_mb()
@@ -620,6 +632,7 @@ def report(cold_runs: dict[str, list[dict[str, Any]]], r: dict[str, Any]) -> Non
         (f"10,000-message thread scrolled up {SCROLLED_PAGES} pages, the", scrolled),
         ("10,000-message (as the server sends it)", r["inbound_long"]),
         ("100-message (as the server sends it)", r["inbound_short"]),
+        ("10,000-message thread on a phone (only it on screen), the", r["arrive_phone"]),
     ):
         print(
             f"new message in the open {label} thread ({a['rows_shown']} rows in the window): "
@@ -642,6 +655,13 @@ def report(cold_runs: dict[str, list[dict[str, Any]]], r: dict[str, Any]) -> Non
             f"{verdict(lng['median_ms'], b['message_ms'])}; bytes {lng['max_bytes']:,} "
             f"(budget {b['message_bytes']:,}): {verdict(lng['max_bytes'], b['message_bytes'])}"
         )
+    phone = r["arrive_phone"]
+    typical, most = phone["median_bytes"], phone["max_bytes"]
+    print(
+        f"  on a phone, where only the thread changes: time {phone['median_ms']:.1f} ms; bytes "
+        f"median {typical:,.0f}: {verdict(typical, b['message_bytes'])}, max {most:,}: "
+        f"{verdict(most, b['message_bytes'])}"
+    )
     w = r["wizard"]
     worst = max(w["keystroke_ms"])
     print(
