@@ -38,6 +38,9 @@ class Wire(BaseModel):
         populate_by_name=True,
         extra="ignore",
         frozen=True,
+        # A model's validator is built when first used, not at import: the cold start
+        # imports every model and uses a few before the list is painted (issue 19).
+        defer_build=True,
     )
 
     def to_wire(self) -> dict[str, Any]:
@@ -143,7 +146,9 @@ class DndChannel(Wire):
 
 
 class DndSettings(Wire):
-    model_config = ConfigDict(alias_generator=None, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(
+        alias_generator=None, populate_by_name=True, extra="ignore", defer_build=True
+    )
 
     sms: DndChannel | None = Field(default=None, alias="SMS")
 
