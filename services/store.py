@@ -183,6 +183,7 @@ class Store:
         self._db = open_db(self.path)
         self._listeners: list[Listener] = []
         self._pending: list[Change] = []
+        self.version = 0  # moves with every batch of changes sent to the listeners
         self._depth = 0
         self._summaries = _Parsed(ConversationSummary)
         self._full = _Parsed(Conversation)
@@ -245,6 +246,9 @@ class Store:
 
     def _flush(self) -> None:
         changes, self._pending = self._pending, []
+        # Every flush is a new version: a listener that has read the store since this
+        # flush began has seen all it brings (the changes of one commit go out together).
+        self.version += 1
         for change in changes:
             for listener in list(self._listeners):
                 try:

@@ -84,6 +84,7 @@ class ConversationsVM(ViewModel):
         self.has_more = False
         self.selected_id: str | None = None
         self.loading = False
+        self._read_at: int | None = None  # the store's version the rows were read at
 
     def row_for(self, summary: ConversationSummary) -> ConversationRow:
         title = title_of(summary, self.store.conversation(summary.id))
@@ -101,6 +102,7 @@ class ConversationsVM(ViewModel):
 
     def refresh(self) -> None:
         """Re-read the visible window from the store (one row more tells if there is more)."""
+        self._read_at = getattr(self.store, "version", None)
         found = self.store.conversations(query=self.query or None, limit=self.limit + 1)
         self.has_more = len(found) > self.limit
         self.rows = [self._matched(self.row_for(s)) for s in found[: self.limit]]
@@ -149,6 +151,10 @@ class ConversationsVM(ViewModel):
     def on_store_change(self, change: Any) -> None:
         name = type(change).__name__
         if name in ("ConversationChanged", "ConversationsReset", "ContactsChanged", "MessageAdded"):
+            if self._read_at is not None and self._read_at == getattr(self.store, "version", None):
+                # Read since this batch of changes began (a new text brings MessageAdded
+                # and ConversationChanged together): the rows are already these.
+                return
             self.refresh()
 
     def unread_total(self) -> int:

@@ -98,3 +98,22 @@ async def test_a_failed_refresh_is_said_but_offline_is_left_to_the_indicator():
     vm.sync.errors["refresh_conversations"] = ServerError("boom")
     await vm.reload()
     assert vm.error == ServerError("boom").user_message
+
+
+def test_one_commit_s_changes_read_the_list_once_and_the_next_commit_again():
+    vm = vm_with(5)
+    subscribed = vm.store.subscribe(vm.on_store_change)
+    vm.refresh()
+    reads: list[int] = []
+    conversations = vm.store.conversations
+    vm.store.conversations = lambda **kw: reads.append(1) or conversations(**kw)
+    # A new text: the message and its conversation's new preview, in one commit.
+    newest = summary(2, last_message_body="Running late", last_message_date=10**13)
+    with vm.store._tx():
+        vm.store.put_conversations([newest])
+        vm.store.put_conversations([summary(3, last_message_body="Saved")])
+    assert len(reads) == 1  # two changes went out together: one read of the window
+    assert vm.rows[0].preview == "Running late"
+    vm.store.put_conversations([summary(4, last_message_body="Later", last_message_date=10**14)])
+    assert len(reads) == 2 and vm.rows[0].preview == "Later"
+    subscribed()
