@@ -182,6 +182,80 @@ async def http_send_rate(url: str, count: int, concurrency: int = 8, tag: str = 
         return count / (time.perf_counter() - started)
 
 
+async def send_layers_ms(folder: Path, count: int) -> dict[str, float]:
+    """Where a send's server time goes, in-process on one core (ms per send): the route's
+    own work called directly (its checks, the write transaction, no FastAPI), then the
+    whole ASGI app (FastAPI's routing, dependencies, validation, our middleware) without
+    HTTP. The carrier's own work for each send runs beside the second, as it does in a
+    server; the rest of a send over HTTP is uvicorn's and the kernel's."""
+    import json
+
+    from services.server import routes_messages, web
+    from services.server.schemas import SendMessage
+
+    app = create_app(fresh_copy(folder).path, rate_limit=0, latency_ms=60_000)
+    server = app.state.server
+
+    def body(n: int) -> bytes:
+        return json.dumps(
+            {
+                "type": "SMS",
+                "conversationId": SHORT_THREAD,
+                "message": f"layer {n}",
+                "clientMessageId": f"l-{n}",
+            }
+        ).encode()
+
+    async def through_app(n: int) -> None:
+        payload = body(n)
+        headers = [
+            (b"host", b"bench"),
+            (b"authorization", ADMIN["Authorization"].encode()),
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+        ]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/conversations/messages",
+            "raw_path": b"/conversations/messages",
+            "query_string": b"",
+            "root_path": "",
+            "headers": headers,
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 2),
+        }
+        parts = [{"type": "http.request", "body": payload, "more_body": False}]
+
+        async def receive() -> dict[str, object]:
+            return parts.pop() if parts else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start" and message["status"] != 201:
+                raise RuntimeError(f"the send answered {message['status']}")
+
+        await app(scope, receive, send)
+
+    for n in range(100):  # warm: the carrier queue starts, caches fill
+        await through_app(n)
+    started = time.perf_counter()
+    for n in range(1000, 1000 + count):
+        await through_app(n)
+    app_ms = (time.perf_counter() - started) / count * 1000
+    user, signed = server.signed_in(seed.ADMIN_TOKEN)
+    ctx = web.Ctx(server, user, "http://bench/", signed)
+    started = time.perf_counter()
+    for n in range(10 * count, 11 * count):
+        await routes_messages.send_message(ctx, SendMessage.model_validate_json(body(n)), None)
+    route_ms = (time.perf_counter() - started) / count * 1000
+    await server.aclose()
+    server.db.close()
+    return {"route": route_ms, "app": app_ms}
+
+
 # --- 2. fan-out --------------------------------------------------------------------------------
 
 
@@ -489,6 +563,32 @@ async def _server_sections(quick: bool) -> None:
         table(
             "1. Sends by concurrency (goal: 8 senders at least 0.5 of the write transaction alone)",
             rows,
+        )
+        (folder / "layers").mkdir()
+        with on_cores(SERVER_CORES):
+            layers = await send_layers_ms(folder / "layers", sends)
+        http_ms = 1000 / rates[8]
+        table(
+            "   where a send's time goes (ms per send, in-process on one core; HTTP: 8 senders)",
+            [
+                ("layer", "ms per send", "added"),
+                ("the write transaction", f"{1000 / write_rate:.3f}", ""),
+                (
+                    "the route's own work (checks + transaction)",
+                    f"{layers['route']:.3f}",
+                    f"{layers['route'] - 1000 / write_rate:+.3f}",
+                ),
+                (
+                    "the ASGI app in-process (FastAPI, middleware)",
+                    f"{layers['app']:.3f}",
+                    f"{layers['app'] - layers['route']:+.3f}",
+                ),
+                (
+                    "over HTTP (1 / rate; uvicorn, kernel, idle)",
+                    f"{http_ms:.3f}",
+                    f"{http_ms - layers['app']:+.3f}",
+                ),
+            ],
         )
         # Each figure on a server of its own, so nothing left over from the one before
         # (delivery reports of earlier sends, streams still closing) is counted in it.
