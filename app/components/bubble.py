@@ -152,8 +152,9 @@ class MessageBubble(ft.Semantics):
             tight=True,
         )
 
-    def _box(self, item: MessageItem) -> ft.Container:
-        """The coloured bubble; sets ``when``, the time line's control."""
+    def _box(self, item: MessageItem) -> ft.Control:
+        """The coloured bubble (inside its spoken node when it holds only words); sets
+        ``when``, the time line's control."""
         out = item.outbound
         box = ft.Container(
             bgcolor=ft.Colors.PRIMARY if out else ft.Colors.SURFACE_CONTAINER_HIGHEST,
@@ -169,10 +170,18 @@ class MessageBubble(ft.Semantics):
         )
         self.when: ft.Control = self.meta_text
         if self.files is None:
-            # Only words: the bubble itself is the tap target.
-            box.content, box.padding = self.spoken, _WORDS_ONLY
+            # Only words: the bubble itself is the tap target, inside the node a reader
+            # says, which takes a reader's tap itself. Inside it, the ink's tap never
+            # reaches the message's handle around it: a handle whose bubble was scrolled
+            # past the list's edge, its time line not, was a nameless button.
+            box.content, box.padding = self.spoken.content, _WORDS_ONLY
+            box.expand, box.expand_loose = None, False
             self._tappable(box)
-        elif item.body:
+            self.spoken.content = box
+            self.spoken.on_tap = lambda _: self._on_tap(self.item)
+            self.spoken.expand, self.spoken.expand_loose = 3, True
+            return self.spoken
+        if item.body:
             inner = self._tappable(ft.Container(self.spoken, border_radius=8))
             box.content = ft.Column([self.files, inner], spacing=6, tight=True)
         else:

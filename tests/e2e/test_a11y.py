@@ -9,8 +9,10 @@ tree is kept beside the screenshots (``a11y-<screen>.txt``) for reading.
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
+from services.server import seed
 from tests.e2e.a11y import outline, unnamed_controls
 from tests.e2e.conftest import DESKTOP, PHONE, SHOTS, App
 from tests.e2e.test_attachments import _PICTURE_ON_SCREEN
@@ -115,3 +117,29 @@ def test_every_control_on_every_screen_has_a_name(make_app, app_server, size):
     app.by_id("settings").wait_for(timeout=WAIT)
     walk.check("settings")
     walk.done()
+
+
+def test_a_phone_thread_scrolled_anywhere_has_no_nameless_message(make_app, server_app):
+    """A message whose bubble has left the list's rendered band while its time line has
+    not was once a nameless button (its handle took the bubble's tap): make the thread
+    long, scroll it in steps that are not a message's height and read the tree at each."""
+    auth = {"Authorization": f"Bearer {seed.ADMIN_TOKEN}"}
+    with httpx.Client(base_url=server_app.server_url, headers=auth, timeout=30) as server:
+        page = server.get("/conversations/search", params={"limit": 100}).json()
+        crew = next(c["id"] for c in page["conversations"] if c["name"] == "Weekend crew")
+        for n in range(30):
+            words = f"Plan {n}: " + "bring snacks " * (1 + n % 4)
+            body = {"type": "SMS", "conversationId": crew, "message": words}
+            server.post("/conversations/messages", json=body).raise_for_status()
+    app = make_app(server_app, PHONE)
+    app.text("Weekend crew").click()
+    app.by_id("composer").wait_for(timeout=WAIT)
+    app.text("Plan 29", exact=False).wait_for(timeout=WAIT)
+    app.settle(0.5)
+    missing: list[str] = []
+    for step in range(16):
+        app.page.mouse.move(PHONE["width"] / 2, 300)
+        app.page.mouse.wheel(0, -67)
+        app.page.wait_for_timeout(250)
+        missing += [f"after {step + 1} scrolls: {where}" for where in unnamed_controls(app.page)]
+    assert not missing, "controls without a name:\n  " + "\n  ".join(missing)
