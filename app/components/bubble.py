@@ -92,6 +92,7 @@ class MessageBubble(ft.Semantics):
             content=self._text(item) if words else self.meta_text,
         )
         box = self._box(item)
+        box.expand, box.expand_loose = 3, True  # three quarters of the row at most
         # The quarter the bubble leaves free: an empty text is the lightest control that
         # takes a flex share (a Container sends its internals too); a line high, it never
         # sets the row's height, which the bubble's padding alone exceeds.
@@ -165,8 +166,6 @@ class MessageBubble(ft.Semantics):
                 bottom_right=4 if out else 18,
             ),
             padding=_PADDING,
-            expand=3,
-            expand_loose=True,
         )
         self.when: ft.Control = self.meta_text
         if self.files is None:
@@ -175,11 +174,8 @@ class MessageBubble(ft.Semantics):
             # reaches the message's handle around it: a handle whose bubble was scrolled
             # past the list's edge, its time line not, was a nameless button.
             box.content, box.padding = self.spoken.content, _WORDS_ONLY
-            box.expand, box.expand_loose = None, False
-            self._tappable(box)
-            self.spoken.content = box
+            self.spoken.content = self._tappable(box)
             self.spoken.on_tap = lambda _: self._on_tap(self.item)
-            self.spoken.expand, self.spoken.expand_loose = 3, True
             return self.spoken
         if item.body:
             inner = self._tappable(ft.Container(self.spoken, border_radius=8))
