@@ -387,9 +387,12 @@ def _store_group(conn: sqlite3.Connection, conversation_id: str, made: CarrierGr
 
 
 def _ready_next(conn: sqlite3.Connection, conversation_id: str) -> None:
+    # The IN term is the partial index's own: without it SQLite can't use the index and
+    # scans every job ever queued, one more each send (issue 19).
     conn.execute(
         "UPDATE carrier_jobs SET ready = 1 WHERE id = (SELECT id FROM carrier_jobs"
-        " WHERE conversation_id = ? AND state = 'queued' ORDER BY id LIMIT 1)",
+        " WHERE conversation_id = ? AND state IN ('queued', 'running') AND state = 'queued'"
+        " ORDER BY id LIMIT 1)",
         (conversation_id,),
     )
 

@@ -1,11 +1,18 @@
-"""The carrier queue's claims: due jobs taken together, nothing due taken without a write."""
+"""The carrier queue: due jobs claimed together, nothing due taken without a write, and
+no step that reads a whole table."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from pathlib import Path
+
+import httpx
+import pytest
 
 from services.server.carrier_queue import enqueue
 from services.server.core import MessagingServer
+from services.server.embedded import EmbeddedTransport
 from services.server.seed import apply_seed
 
 
@@ -33,3 +40,36 @@ def test_due_jobs_are_claimed_together_and_nothing_due_takes_no_write(tmp_path: 
     running = server.db.scalar("SELECT COUNT(*) FROM carrier_jobs WHERE state = 'running'")
     assert running == 5
     server.db.close()
+
+
+@pytest.mark.anyio
+async def test_a_send_and_its_carrier_job_find_their_rows_through_indexes(
+    transport: EmbeddedTransport, raw: httpx.AsyncClient
+) -> None:
+    """Every statement of a send, its carrier job and its delivery report: no statement
+    reads a whole table, or it would cost more with every message ever sent."""
+    conn = transport.server.db._conn
+    statements: set[str] = set()
+    conn.set_trace_callback(statements.add)
+    try:
+        conversation = (await raw.get("/conversations/search")).json()["conversations"][0]["id"]
+        for n in range(3):
+            body = {"type": "SMS", "conversationId": conversation, "message": f"plan {n}"}
+            assert (await raw.post("/conversations/messages", json=body)).status_code == 201
+        for _ in range(200):  # the instant carrier reports in the background
+            await asyncio.sleep(0.01)
+            if transport.server.db.scalar(
+                "SELECT COUNT(*) FROM carrier_jobs WHERE state IN ('queued', 'running')"
+            ) == 0:
+                break
+    finally:
+        conn.set_trace_callback(None)
+    assert any("carrier_jobs SET ready" in s for s in statements)
+    whole_tables = {
+        (s, line)
+        for s in statements
+        if s.split()[0].upper() in {"SELECT", "UPDATE", "DELETE", "INSERT"}
+        for *_, line in conn.execute(f"EXPLAIN QUERY PLAN {s}").fetchall()
+        if re.fullmatch(r"SCAN \w+", line) and not line.endswith("_config")
+    }
+    assert whole_tables == set()
