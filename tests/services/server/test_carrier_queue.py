@@ -56,11 +56,10 @@ async def test_a_send_and_its_carrier_job_find_their_rows_through_indexes(
         for n in range(3):
             body = {"type": "SMS", "conversationId": conversation, "message": f"plan {n}"}
             assert (await raw.post("/conversations/messages", json=body)).status_code == 201
+        pending = "SELECT COUNT(*) FROM carrier_jobs WHERE state IN ('queued', 'running')"
         for _ in range(200):  # the instant carrier reports in the background
             await asyncio.sleep(0.01)
-            if transport.server.db.scalar(
-                "SELECT COUNT(*) FROM carrier_jobs WHERE state IN ('queued', 'running')"
-            ) == 0:
+            if transport.server.db.scalar(pending) == 0:
                 break
     finally:
         conn.set_trace_callback(None)
