@@ -37,6 +37,7 @@ from services.server.events import KEEP_IN_MEMORY
 from services.server.middleware import ServerMiddleware
 from services.server.push.base import PushService
 from services.server.seed import apply_seed
+from services.server.send_path import SendPath
 from services.server.sse import DIRECT_SEND
 from services.server.web import install_error_handlers
 
@@ -111,6 +112,7 @@ def create_app(
         if isinstance(route, APIRoute)
     ]
     install_error_handlers(app)
+    app.add_middleware(SendPath)  # inside ServerMiddleware: added first
     app.add_middleware(ServerMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

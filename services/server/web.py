@@ -76,6 +76,16 @@ async def context(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Ctx:
+    return authorize(request, credentials)
+
+
+async def bearer(request: Request) -> HTTPAuthorizationCredentials | None:
+    """The request's bearer credentials, read as ``context``'s dependency reads them."""
+    return await _bearer(request)
+
+
+def authorize(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Ctx:
+    """Who asks (401 when nobody), counted against their rate limit (429 over it)."""
     server = server_of(request)
     server.resume()
     token = credentials.credentials.strip() if credentials else ""
