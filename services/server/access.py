@@ -19,7 +19,8 @@ def may_view(server: MessagingServer, conversation: Conversation, user: User) ->
 def visible_conversation(server: MessagingServer, conversation_id: str, user: User) -> Conversation:
     """The conversation, or 404 when it does not exist or this user may not see it."""
     conversation = server.conversation(conversation_id)
-    if conversation is None or not may_view(server, conversation, user):
+    # The user's remembered answer (visibility.py), as their event streams have it.
+    if conversation is None or not server.visibility(user).may_see(conversation):
         raise not_found("Conversation")
     return conversation
 

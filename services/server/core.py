@@ -16,7 +16,7 @@ from services.models import Contact, Conversation, GroupLimits, PhoneNumber, Use
 from services.server import accounts, clock, views
 from services.server.auth import Auth, ChangeWatch
 from services.server.carrier_queue import CarrierQueue
-from services.server.carriers.base import Carrier, DeliveryUpdate, InboundMessage
+from services.server.carriers.base import Carrier, CarrierLimits, DeliveryUpdate, InboundMessage
 from services.server.carriers.simulated import SimulatedCarrier, SimulatedSettings
 from services.server.contact_search import ContactSearch
 from services.server.db import Database, Row
@@ -76,6 +76,13 @@ class MessagingServer:
         self._live = False
         self.carrier_health: tuple[float, str] | None = None  # (when, "ok" or why not)
         self._visibility: dict[str, Visibility] = {}
+        # A location's numbers as models: every send checks them (issue 19). Dropped when
+        # a row changes here (the trigger) or in another process (changed_elsewhere).
+        self._numbers: dict[tuple[str, CarrierLimits], list[PhoneNumber]] = {}
+        self.db.watch("numbers", self._numbers.clear)
+        # Who each token signs in, as a model: every request asks. Dropped the same ways.
+        self._users: dict[str, User] = {}
+        self.db.watch("users", self._users.clear)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -119,6 +126,8 @@ class MessagingServer:
         from it, close streams whose token was revoked, and let readers see new events."""
         self.auth.invalidate()
         self.contact_search.invalidate()
+        self._numbers.clear()
+        self._users.clear()
         self.hub.access_changed()
         self.hub.wake()
 
@@ -193,8 +202,13 @@ class MessagingServer:
         signed = self.auth.sign_in(token)
         if signed is None:
             return None
-        row = self.db.one("SELECT * FROM users WHERE id = ?", (signed.user_id,))
-        return None if row is None else (User.model_validate(views.user(row)), signed)
+        user = self._users.get(signed.user_id)
+        if user is None:
+            row = self.db.one("SELECT * FROM users WHERE id = ?", (signed.user_id,))
+            if row is None:
+                return None
+            user = self._users[signed.user_id] = User.model_validate(views.user(row))
+        return user, signed
 
     def users(self, location_id: str) -> list[User]:
         rows = self.db.all(
@@ -205,10 +219,16 @@ class MessagingServer:
         return [User.model_validate(views.user(row)) for row in rows]
 
     def numbers(self, location_id: str) -> list[PhoneNumber]:
-        rows = self.db.all(
-            "SELECT * FROM numbers WHERE location_id = ? ORDER BY phone_number", (location_id,)
-        )
-        return [PhoneNumber.model_validate(views.number(row, self.carrier.limits)) for row in rows]
+        limits = self.carrier.limits
+        found = self._numbers.get((location_id, limits))
+        if found is None:
+            rows = self.db.all(
+                "SELECT * FROM numbers WHERE location_id = ? ORDER BY phone_number",
+                (location_id,),
+            )
+            found = [PhoneNumber.model_validate(views.number(row, limits)) for row in rows]
+            self._numbers[(location_id, limits)] = found
+        return list(found)
 
     def contact(self, contact_id: str, *, include_deleted: bool = False) -> Contact | None:
         row = self.db.one("SELECT * FROM contacts WHERE id = ?", (contact_id,))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from services import rules
-from services.models import User
+from services.models import Conversation, User
 from services.server import access
 from services.server.events import StoredEvent
 
@@ -49,20 +49,29 @@ class Visibility:
         return found
 
     def allows(self, event: StoredEvent) -> bool:
-        if self.epoch != self._server.hub.access_epoch:
-            self.epoch = self._server.hub.access_epoch
-            self._conversations.clear()
-            self._contacts.clear()
+        self._current()
         if event.conversation_id is not None:
             return self._conversation(event.conversation_id)
         if event.contact_id is not None:
             return self._contact(event.contact_id)
         return True
 
-    def _conversation(self, conversation_id: str) -> bool:
+    def may_see(self, conversation: Conversation) -> bool:
+        """The remembered answer for a conversation a route has loaded (every send asks)."""
+        self._server.hub.head()  # the newest events, which may move the access epoch
+        self._current()
+        return self._conversation(conversation.id, conversation)
+
+    def _current(self) -> None:
+        if self.epoch != self._server.hub.access_epoch:
+            self.epoch = self._server.hub.access_epoch
+            self._conversations.clear()
+            self._contacts.clear()
+
+    def _conversation(self, conversation_id: str, loaded: Conversation | None = None) -> bool:
         known = self._conversations.get(conversation_id)
         if known is None:
-            conversation = self._server.conversation(conversation_id)
+            conversation = loaded or self._server.conversation(conversation_id)
             known = conversation is not None and access.may_view(
                 self._server, conversation, self.user
             )
