@@ -37,9 +37,9 @@ GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
 DEFLATE_END = b"\x03\x00"
 
 
-def deflated(data: bytes) -> bytes:
+def deflated(data: bytes, level: int = 6) -> bytes:
     """``data`` as deflate blocks that refer to nothing before them and end on a byte."""
-    compressor = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
     return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 
 from services.api import ApiClient
 from services.server import seed
 from services.server.embedded import EmbeddedTransport
 from services.server.events import StoredEvent
+from services.server.sse import GZIP_HEADER
 from services.server.visibility import Visibility
 
 pytestmark = pytest.mark.anyio
@@ -84,3 +87,24 @@ async def test_a_chunk_holds_only_what_its_user_may_see_and_follows_access_chang
     server.hub._access_epoch += 1
     assert judge.chunk(stored, "http://x/") == seen
     assert judge.epoch == server.hub.access_epoch
+
+
+async def test_a_burst_for_a_gzip_stream_is_deflated_together_and_reads_back_whole(
+    transport: EmbeddedTransport, admin: ApiClient, staff: ApiClient
+) -> None:
+    stored = await _events(transport, admin, staff)
+    server = transport.server
+    staff_user = server.user_for_token(seed.STAFF_TOKEN)
+    assert staff_user is not None
+    judge = server.visibility(staff_user)
+    allowed = [e for e in stored if judge.allows(e)]
+    plain = b"".join(e.frame("http://x/") for e in allowed)
+    burst = judge.chunk(stored, "http://x/", gzip=True)
+    one_by_one = b"".join(e.frame("http://x/", gzip=True) for e in allowed)
+    assert len(burst) < len(one_by_one) / 2  # what the events repeat is sent once
+    # A stream is any run of chunks behind gzip's header: a burst, then a lone event.
+    lone = judge.chunk(stored[-1:], "http://x/", gzip=True)
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    read = inflate.decompress(GZIP_HEADER + burst + lone)
+    assert read == plain + b"".join(e.frame("http://x/") for e in stored[-1:] if judge.allows(e))
+    assert lone in (b"", stored[-1].frame("http://x/", gzip=True))  # one event: the shared bytes
