@@ -172,11 +172,14 @@ class CarrierQueue:
     async def _run(self) -> None:
         while True:
             room = CONCURRENCY - len(self._running)
-            for job in self._claim(room) if room > 0 else []:
-                task = asyncio.get_running_loop().create_task(self._process(job))
-                self._running.add(task)
-                task.add_done_callback(self._done)
+            self._spawn(self._claim(room) if room > 0 else [])
             await self._wake.wait(self._idle_wait())
+
+    def _spawn(self, jobs: list[Job]) -> None:
+        for job in jobs:
+            task = asyncio.get_running_loop().create_task(self._process(job))
+            self._running.add(task)
+            task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
@@ -202,12 +205,17 @@ class CarrierQueue:
             return []
         with self._server.write() as conn:
             # Read again under the lock: another process (server) may have claimed them.
-            rows = conn.execute(NEXT_DUE_MANY, (now, room)).fetchall()
-            conn.executemany(
-                "UPDATE carrier_jobs SET state = 'running',"
-                " first_try_at = COALESCE(first_try_at, ?) WHERE id = ?",
-                [(now, row["id"]) for row in rows],
-            )
+            return self._claim_in(conn, room)
+
+    def _claim_in(self, conn: sqlite3.Connection, room: int) -> list[Job]:
+        """Up to ``room`` due jobs, marked running in the caller's transaction."""
+        now = self.now_ms()
+        rows = conn.execute(NEXT_DUE_MANY, (now, room)).fetchall() if room > 0 else []
+        conn.executemany(
+            "UPDATE carrier_jobs SET state = 'running',"
+            " first_try_at = COALESCE(first_try_at, ?) WHERE id = ?",
+            [(now, row["id"]) for row in rows],
+        )
         return [
             Job(
                 id=row["id"],
@@ -268,27 +276,30 @@ class CarrierQueue:
         with self._server.write() as conn:
             deliveries.accepted(conn, self._server.db, job.message_id, accepted)
             self._finish(conn, job)
+            following = self._following(conn)
+        self._spawn(following)
+
+    def _following(self, conn: sqlite3.Connection) -> list[Job]:
+        """The conversation's next message (ready now), claimed in the transaction that
+        records this one: under load, a conversation's sends cost one write each here, not
+        two. A failed claim costs nothing recorded (the worker claims them instead)."""
+        try:
+            return self._claim_in(conn, CONCURRENCY - len(self._running) + 1)
+        except sqlite3.Error:
+            log.exception("claiming the next carrier jobs failed; the worker will")
+            return []
 
     def _outbound(self, job: Job) -> _Prepared | None:
         db = self._server.db
         message = db.one("SELECT * FROM messages WHERE id = ?", (job.message_id,))
-        conversation = db.one(
-            "SELECT carrier_ref, carrier_ready FROM conversations WHERE id = ?",
-            (job.conversation_id,),
-        )
+        conversation = db.one("SELECT * FROM conversations WHERE id = ?", (job.conversation_id,))
         if message is None or conversation is None:
             return None
-        refs = {
-            row["phone"]: row["carrier_ref"]
-            for row in db.all(
-                "SELECT phone, carrier_ref FROM participants WHERE conversation_id = ?"
-                " AND carrier_ref IS NOT NULL",
-                (job.conversation_id,),
-            )
-        }
+        members = _members(self._server, job.conversation_id)
+        refs = {row["phone"]: row["carrier_ref"] for row in members if row["carrier_ref"]}
         outbound = Outbound(
             message_id=message["id"],
-            group=group_spec(self._server, job.conversation_id),
+            group=_spec(conversation, members),
             carrier_group=CarrierGroup(ref=conversation["carrier_ref"], member_refs=refs),
             body=message["body"],
             media=tuple(self._media(message)),
@@ -400,13 +411,20 @@ def _ready_next(conn: sqlite3.Connection, conversation_id: str) -> None:
 def group_spec(server: MessagingServer, conversation_id: str) -> GroupSpec:
     row = server.db.one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
     assert row is not None
-    members = server.db.all(
-        "SELECT phone FROM participants WHERE conversation_id = ? ORDER BY position",
+    return _spec(row, _members(server, conversation_id))
+
+
+def _members(server: MessagingServer, conversation_id: str) -> list[Row]:
+    return server.db.all(
+        "SELECT phone, carrier_ref FROM participants WHERE conversation_id = ? ORDER BY position",
         (conversation_id,),
     )
+
+
+def _spec(conversation: Row, members: list[Row]) -> GroupSpec:
     return GroupSpec(
-        conversation_id=conversation_id,
-        name=row["name"],
-        business_number=row["from_number"],
+        conversation_id=conversation["id"],
+        name=conversation["name"],
+        business_number=conversation["from_number"],
         members=tuple(m["phone"] for m in members),
     )

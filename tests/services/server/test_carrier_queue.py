@@ -10,10 +10,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.server import clock
 from services.server.carrier_queue import enqueue
 from services.server.core import MessagingServer
 from services.server.embedded import EmbeddedTransport
 from services.server.seed import apply_seed
+from services.server.writes import NewMessage, insert_message
 
 
 def test_due_jobs_are_claimed_together_and_nothing_due_takes_no_write(tmp_path: Path) -> None:
@@ -72,3 +74,51 @@ async def test_a_send_and_its_carrier_job_find_their_rows_through_indexes(
         if re.fullmatch(r"SCAN \w+", line) and not line.endswith("_config")
     }
     assert whole_tables == set()
+
+
+@pytest.mark.anyio
+async def test_a_conversation_s_queued_sends_cost_one_write_each(tmp_path: Path) -> None:
+    """Each send's outcome is recorded in the transaction that claims the next one."""
+    server = MessagingServer(tmp_path / "queue.db", latency_ms=60_000)  # no reports yet
+    apply_seed(server, "demo")
+    conversation = server.db.scalar("SELECT id FROM conversations WHERE kind = 'contacts' LIMIT 1")
+    recipients = [
+        (r["id"], r["phone"])
+        for r in server.db.all(
+            "SELECT id, phone FROM participants WHERE conversation_id = ?", (conversation,)
+        )
+    ]
+    with server.write() as conn:
+        conn.execute("DELETE FROM carrier_jobs")
+        conn.execute("UPDATE conversations SET carrier_ready = 1 WHERE id = ?", (conversation,))
+        for n in range(6):
+            message_id = insert_message(
+                conn,
+                NewMessage(conversation, "outbound", f"queued {n}", clock.now(), "queued"),
+                recipients=recipients,
+            )
+            enqueue(conn, "send", conversation, message_id, now_ms=0)
+    writes: list[str] = []
+    server.db._conn.set_trace_callback(
+        lambda sql: writes.append(sql) if sql.startswith("BEGIN") else None
+    )
+    try:
+        server.queue.start()
+        pending = "SELECT COUNT(*) FROM carrier_jobs WHERE state != 'done'"
+        for _ in range(500):
+            await asyncio.sleep(0.01)
+            if server.db.scalar(pending) == 0:
+                break
+    finally:
+        server.db._conn.set_trace_callback(None)
+        await server.aclose()
+    assert server.db.scalar(pending) == 0
+    sent = server.db.scalar(
+        "SELECT COUNT(*) FROM carrier_messages c JOIN messages m ON m.id = c.message_id"
+        " WHERE m.conversation_id = ?",
+        (conversation,),
+    )
+    assert sent == 6
+    # The start's recovery, the first claim, then one for each send's outcome (was 13).
+    assert len(writes) == 1 + 1 + 6
+    server.db.close()
