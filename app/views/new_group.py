@@ -73,16 +73,21 @@ class _PickTile(ft.Semantics):
     def __init__(self, on_toggle: Callable[[str], None]) -> None:
         self.row: PickRow | None = None
         self._on_toggle = on_toggle
-        self.initials = ft.Text("", color=ft.Colors.WHITE, weight=ft.FontWeight.W_600, size=13.68)
+        # Shown, not read (the name's label says the whole row): an empty semantics label
+        # hides a text, and an icon without one is not read; no wrapper around each, as
+        # every wrapper is one more control in the diff of every keystroke (issue 19).
+        self.initials = ft.Text(
+            "", color=ft.Colors.WHITE, weight=ft.FontWeight.W_600, size=13.68, semantics_label=""
+        )
         self.circle = ft.CircleAvatar(content=self.initials, radius=18)
         self.name = ft.Text("")
-        self.sub = ft.Text("")
+        self.sub = ft.Text("", semantics_label="")
         self.mark = ft.Icon(ft.Icons.RADIO_BUTTON_UNCHECKED)
         self.tile = ft.ListTile(
-            leading=quiet(self.circle),
+            leading=self.circle,
             title=self.name,
-            subtitle=quiet(self.sub),
-            trailing=quiet(self.mark),
+            subtitle=self.sub,
+            trailing=self.mark,
             on_click=self._click,
             dense=True,
         )
