@@ -22,8 +22,10 @@ _STATE_ICONS = {
     "delivered": (ft.Icons.DONE_ALL, ft.Colors.PRIMARY),
     "failed": (ft.Icons.ERROR, ft.Colors.ERROR),
 }
-# Said after a bubble's words, as a hint (never as its first words).
-DETAILS_HINT = "Double tap for delivery details"
+# Said after a bubble's words, as a hint (never as its first words): what the tap does,
+# not which gesture (VoiceOver's guidance; TalkBack names the gesture itself, and "double
+# tap" was said twice there). Nine bytes fewer in every message sent (issue 19).
+DETAILS_HINT = "Shows delivery details"
 _PADDING = ft.Padding.symmetric(horizontal=12, vertical=8)
 # Words alone: one number on the wire (a Padding is four), the same height as the 14 + 8
 # it replaced and the words now centred in it.
