@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from services import limits
@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # Redis is loaded only by a server that has one
     from services.server.broker import RedisBroker
 
 ATTACHMENT_PREFIX = "/attachments/"
+# Conversations whose people are kept (a few KB each); past it the memory starts afresh.
+PEOPLE_KEPT = 5000
 # Where a carrier fetches our attachments when the server was given no public URL
 # (the simulated carrier fetches nothing).
 LOCAL_URL = "http://127.0.0.1"
@@ -83,6 +85,11 @@ class MessagingServer:
         # Who each token signs in, as a model: every request asks. Dropped the same ways.
         self._users: dict[str, User] = {}
         self.db.watch("users", self._users.clear)
+        # A conversation's people as wire objects (they and their contacts change far
+        # less often than its messages come): every send reads them (issue 19).
+        self._people: dict[str, list[dict[str, Any]]] = {}
+        for table in ("participants", "contacts", "users"):
+            self.db.watch(table, self._people.clear)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -128,6 +135,7 @@ class MessagingServer:
         self.contact_search.invalidate()
         self._numbers.clear()
         self._users.clear()
+        self._people.clear()
         self.hub.access_changed()
         self.hub.wake()
 
@@ -237,8 +245,16 @@ class MessagingServer:
         return Contact.model_validate(views.contact(row))
 
     def conversation(self, conversation_id: str) -> Conversation | None:
-        wire = views.load_conversation(self.db, conversation_id)
-        return None if wire is None else Conversation.model_validate(wire)
+        row = self.db.one("SELECT * FROM conversations WHERE id = ?", (conversation_id,))
+        if row is None:
+            return None
+        people = self._people.get(conversation_id)
+        if people is None:
+            if len(self._people) >= PEOPLE_KEPT:
+                self._people.clear()
+            people = self._people[conversation_id] = views.participants(self.db, conversation_id)
+        # The model copies what it reads: the kept wire objects are never handed out.
+        return Conversation.model_validate(views.conversation(self.db, row, people))
 
     def contacts_of(self, conversation: Conversation) -> dict[str, Contact]:
         """The current (not deleted) contacts of a conversation, by id."""

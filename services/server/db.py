@@ -339,6 +339,10 @@ class Database:
         """Open (and upgrade) the file; ``upto`` stops at an earlier version (tests)."""
         self.path = str(path)
         self._lock = threading.RLock()
+        # Callbacks of watch(), by table; the watched tables a write transaction changed
+        # (called again if it rolls back: a cache may have read the changes meanwhile).
+        self._watchers: dict[str, list[Callable[[], None]]] = {}
+        self._touched: set[str] = set()
         self._conn = sqlite3.connect(
             self.path, isolation_level=None, check_same_thread=False, timeout=10
         )
@@ -382,10 +386,12 @@ class Database:
         """One write transaction; rolled back when the block raises."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
+            self._touched.clear()
             try:
                 yield self._conn
             except BaseException:
                 self._conn.execute("ROLLBACK")
+                self._notify(*self._touched)
                 raise
             self._conn.execute("COMMIT")
 
@@ -420,18 +426,33 @@ class Database:
         """Call ``callback`` after any row of ``table`` is inserted, updated or deleted.
 
         Temporary triggers on this connection (every server write goes through it), so
-        a cache of the table can never miss a change, whichever endpoint made it.
+        a cache of the table can never miss a change, whichever endpoint made it. Any
+        number of callbacks may watch a table; a transaction that changed it and then
+        rolls back calls them again (a cache may have read the changes meanwhile).
         """
         if not table.isidentifier():
             raise ValueError(f"not a table name: {table!r}")
         function = f"changed_{table}"
         with self._lock:
-            self._conn.create_function(function, 0, lambda: callback(), deterministic=False)
+            watchers = self._watchers.setdefault(table, [])
+            watchers.append(callback)
+            if len(watchers) > 1:
+                return  # the table's triggers call every callback already
+            self._conn.create_function(
+                function, 0, lambda: self._notify(table, touched=True), deterministic=False
+            )
             for verb in ("INSERT", "UPDATE", "DELETE"):
                 self._conn.execute(
                     f"CREATE TEMP TRIGGER IF NOT EXISTS {function}_{verb.lower()}"
                     f" AFTER {verb} ON main.{table} BEGIN SELECT {function}(); END"
                 )
+
+    def _notify(self, *tables: str, touched: bool = False) -> None:
+        for table in tables:
+            if touched and self._conn.in_transaction:
+                self._touched.add(table)
+            for callback in self._watchers.get(table, ()):
+                callback()
 
     def close(self) -> None:
         with self._lock:

@@ -155,9 +155,13 @@ SUMMARY_FIELDS = (
 )
 
 
-def conversation(db: Database, row: Row) -> dict[str, Any]:
-    """The full Conversation; ``summary()`` cuts it down for search answers."""
-    people = participants(db, row["id"])
+def conversation(
+    db: Database, row: Row, people: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The full Conversation (with its ``participants`` when known already); ``summary()``
+    cuts it down for search answers."""
+    if people is None:
+        people = participants(db, row["id"])
     blocked_by = [p["id"] for p in people if p["dnd"]]
     return {
         "id": row["id"],

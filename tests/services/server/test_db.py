@@ -48,3 +48,31 @@ def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
         )
         _ = 1 / 0
     assert db.scalar("SELECT COUNT(*) FROM users") == 0
+
+
+def test_every_watcher_of_a_table_hears_its_changes_and_a_rolled_back_one_again(
+    tmp_path: Path,
+) -> None:
+    db = Database(tmp_path / "w.db")
+    heard: list[str] = []
+    db.watch("numbers", lambda: heard.append("first"))
+    db.watch("numbers", lambda: heard.append("second"))
+    db.watch("users", lambda: heard.append("users"))
+    row = (
+        "INSERT INTO numbers (phone_number, location_id, friendly_name, sms, mms, voice,"
+        " group_enabled) VALUES (?, 'loc', 'Main', 1, 1, 0, 1)"
+    )
+    with db.tx() as conn:
+        conn.execute(row, ("+14155550100",))
+    assert heard == ["first", "second"]  # both, once each; the users' watcher not at all
+    heard.clear()
+    with pytest.raises(RuntimeError), db.tx() as conn:
+        conn.execute(row, ("+14155550101",))
+        raise RuntimeError("refused")
+    # Heard when the row went in, and again when it went away with the rollback.
+    assert heard == ["first", "second", "first", "second"]
+    heard.clear()
+    with pytest.raises(RuntimeError), db.tx() as conn:
+        raise RuntimeError("nothing changed")
+    assert heard == []
+    db.close()
