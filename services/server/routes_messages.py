@@ -79,18 +79,28 @@ async def send_message(
         else:
             conversation = direct.conversation_for(conn, ctx, body.contact_id, body.from_number)
         client_id = body.client_message_id or key or None
-        if client_id is not None:
-            replay = _replay(ctx, conversation.id, client_id)
-            if replay is not None:
-                return replay
-        numbers = server.numbers(ctx.user.location_id or "")
-        refuse(rules.send_violations(conversation, ctx.user, numbers))
-        files = _attachments(ctx, body.attachments)
-        if not body.message.strip() and not body.attachments:
-            raise invalid(["Write a message or attach a file."])
-        answer = _store(conn, ctx, conversation, body, client_id, files)
+        try:
+            files = _checked(ctx, conversation, body)
+            answer = _store(conn, ctx, conversation, body, client_id, files)
+        except (ApiProblem, sqlite3.IntegrityError):
+            # Sent before (a retry): the first answer, even if the send would now be
+            # refused. Asked only then: a send's unique client id is its own check.
+            replay = _replay(ctx, conversation.id, client_id) if client_id else None
+            if replay is None:
+                raise
+            return replay
     server.queue.wake()
     return answer
+
+
+def _checked(ctx: Ctx, conversation: Conversation, body: SendMessage) -> list[Row]:
+    """The send's files, once the group rules allow it (refused: ``ApiProblem``)."""
+    numbers = ctx.server.numbers(ctx.user.location_id or "")
+    refuse(rules.send_violations(conversation, ctx.user, numbers))
+    files = _attachments(ctx, body.attachments)
+    if not body.message.strip() and not body.attachments:
+        raise invalid(["Write a message or attach a file."])
+    return files
 
 
 def _replay(ctx: Ctx, conversation_id: str, client_id: str) -> dict[str, Any] | None:
