@@ -90,6 +90,10 @@ class MessagingServer:
         self._people: dict[str, list[dict[str, Any]]] = {}
         for table in ("participants", "contacts", "users"):
             self.db.watch(table, self._people.clear)
+        # Who may see what moves with contacts (assigned, deleted): a change made here
+        # moves the access epoch as it is written, so a route's remembered answer needs no
+        # look at the event log first (the log's events still move it for other processes').
+        self.db.watch("contacts", self.hub.access_changed)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

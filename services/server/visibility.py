@@ -58,8 +58,8 @@ class Visibility:
         return True
 
     def may_see(self, conversation: Conversation) -> bool:
-        """The remembered answer for a conversation a route has loaded (every send asks)."""
-        self._server.hub.head()  # the newest events, which may move the access epoch
+        """The remembered answer for a conversation a route has loaded (every send asks).
+        Current without reading the log: a contact changed here moves the epoch at once."""
         self._current()
         return self._conversation(conversation.id, conversation)
 

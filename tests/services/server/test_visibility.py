@@ -7,6 +7,7 @@ import zlib
 import pytest
 
 from services.api import ApiClient
+from services.api.errors import NotFoundError
 from services.server import seed
 from services.server.embedded import EmbeddedTransport
 from services.server.events import StoredEvent
@@ -108,3 +109,19 @@ async def test_a_burst_for_a_gzip_stream_is_deflated_together_and_reads_back_who
     read = inflate.decompress(GZIP_HEADER + burst + lone)
     assert read == plain + b"".join(e.frame("http://x/") for e in stored[-1:] if judge.allows(e))
     assert lone in (b"", stored[-1].frame("http://x/", gzip=True))  # one event: the shared bytes
+
+
+async def test_a_contact_reassigned_away_closes_its_conversation_to_the_next_send(
+    transport: EmbeddedTransport, admin: ApiClient, staff: ApiClient
+) -> None:
+    """The route's remembered answer follows the contact at once: no stream has read the
+    log (none is open), and the next send is already refused."""
+    theirs = (await staff.search_conversations(limit=50)).conversations
+    summary = next(c for c in theirs if not c.blocked and c.participant_count)
+    conversation = await staff.get_conversation(summary.id)
+    await staff.send_message(conversation.id, "while it is mine")
+    contact_id = next(p.contact_id for p in conversation.participants if p.contact_id)
+    assert contact_id is not None
+    await admin.update_contact(contact_id, assigned_to=seed.ADMIN_ID)
+    with pytest.raises(NotFoundError):
+        await staff.send_message(conversation.id, "after it was reassigned")
