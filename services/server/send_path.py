@@ -75,9 +75,10 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
     return again
 
 
-def _parse(scope: Scope, body: bytes) -> tuple[SendMessage, str | None] | None:
-    """The body and the idempotency key, or None when FastAPI should judge the request."""
-    content_type = key = None
+def _parse(scope: Scope, body: bytes) -> tuple[SendMessage, str | None, str] | None:
+    """The body, the idempotency key and the bearer token, or None when FastAPI should
+    judge the request."""
+    content_type = key = authorization = None
     for name, value in scope["headers"]:
         if name == b"content-type":
             if content_type is not None:
@@ -87,20 +88,22 @@ def _parse(scope: Scope, body: bytes) -> tuple[SendMessage, str | None] | None:
             if key is not None:
                 return None
             key = value.decode("latin-1")
+        elif name == b"authorization" and authorization is None:  # the first, as Starlette
+            authorization = value.decode("latin-1")
     if content_type is None or content_type.split(b";")[0].strip().lower() != b"application/json":
         return None
     if key is not None and len(key) > MAX_KEY_CHARS:
         return None
     try:
-        return SendMessage.model_validate_json(body), key
+        return SendMessage.model_validate_json(body), key, web.bearer_token(authorization)
     except ValidationError:
         return None
 
 
-async def _answer(scope: Scope, send: Send, body: SendMessage, key: str | None) -> None:
+async def _answer(scope: Scope, send: Send, body: SendMessage, key: str | None, token: str) -> None:
     request = Request(scope)
     try:
-        ctx = web.authorize(request, await web.bearer(request))
+        ctx = web.authorize(request, token)
         result = await routes_messages.send_message(ctx, body, key)
     except ApiProblem as problem:
         await web.problem_response(problem)(scope, _no_body, send)

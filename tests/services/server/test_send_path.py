@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.security import HTTPBearer
+from starlette.requests import Request
 
-from services.server import seed
+from services.server import seed, web
 from services.server.app import create_app
 from services.server.send_path import PATH, SendPath
 
@@ -162,3 +164,28 @@ async def test_what_the_send_path_does_not_answer_reaches_fastapi_with_its_body(
         other = await client.get(PATH)
         assert other.status_code == 418
     await real.state.server.aclose()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Bearer abc",
+        "bearer abc",
+        "BEARER  abc ",
+        "Basic abc",
+        "Bearer a b",
+        " Bearer abc",
+        "Bearerabc",
+        "Bearer \tabc",
+    ],
+)
+async def test_the_send_path_reads_a_token_as_fastapi_s_bearer_does(header: str | None) -> None:
+    headers = [] if header is None else [(b"authorization", header.encode("latin-1"))]
+    request = Request({"type": "http", "headers": headers})
+    credentials = await HTTPBearer(auto_error=False)(request)
+    expected = credentials.credentials.strip() if credentials else ""
+    assert web.bearer_token(header) == expected
