@@ -71,22 +71,8 @@ class ServerMiddleware:
             status = await self._handle(scope, receive, send, rid)
         finally:
             logs.request_id.reset(token)
-            state = scope.get("state") or {}
-            log.info(
-                "%s %s %s",
-                scope["method"],
-                scope["path"],
-                status,
-                extra={
-                    "request_id": rid,
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "status": status,
-                    "ms": round((time.perf_counter() - began) * 1000, 1),
-                    "user": state.get("user_id"),
-                    "client": (scope.get("client") or ("?",))[0],
-                },
-            )
+            if log.isEnabledFor(logging.INFO):  # its fields cost a send's budget (issue 19)
+                _log_line(scope, status, rid, began)
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send, rid: str) -> int:
         """Answer the request; its status (0 when the client left before one was sent)."""
@@ -134,6 +120,25 @@ class ServerMiddleware:
                 await _too_large(send, limit, rid)
                 return 413
         return status
+
+
+def _log_line(scope: Scope, status: int, rid: str, began: float) -> None:
+    state = scope.get("state") or {}
+    log.info(
+        "%s %s %s",
+        scope["method"],
+        scope["path"],
+        status,
+        extra={
+            "request_id": rid,
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "ms": round((time.perf_counter() - began) * 1000, 1),
+            "user": state.get("user_id"),
+            "client": (scope.get("client") or ("?",))[0],
+        },
+    )
 
 
 def _header(scope: Scope, wanted: bytes) -> str | None:
