@@ -5,9 +5,10 @@
 Every figure is printed beside its baseline measured in the same run:
 
 1. sends: ``POST /conversations/messages`` over HTTP to a standalone server by 1, 8
-   and 32 concurrent senders (8 is the goal's figure), against the same write
-   transaction done in-process without HTTP (message, recipients, events, carrier
-   job): the ratio;
+   and 32 concurrent senders (8 is the goal's figure; each a keep-alive connection
+   written and read as raw HTTP/1.1, so the load is never the bottleneck), against the
+   same write transaction done in-process without HTTP (message, recipients, events,
+   carrier job): the ratio, then where a send's time goes, layer by layer;
 2. fan-out: K clients follow ``GET /events`` as server-sent events (in a process of
    their own), for K = 0, 10 and 500; M messages are sent one after the other; the
    server's own CPU time (``/proc/<pid>/stat``) per message, its growth per extra
@@ -598,7 +599,7 @@ async def _server_sections(quick: bool) -> None:
                     f"{layers['route'] - 1000 / write_rate:+.3f}",
                 ),
                 (
-                    "the ASGI app in-process (FastAPI, middleware)",
+                    "the ASGI app in-process (send path, middleware)",
                     f"{layers['app']:.3f}",
                     f"{layers['app'] - layers['route']:+.3f}",
                 ),
