@@ -163,6 +163,9 @@ def write_transaction_rate(folder: Path, count: int) -> float:
     return rate
 
 
+_CONTENT_LENGTH = re.compile(rb"(?i)\r\ncontent-length: *(\d+)")
+
+
 async def http_send_rate(url: str, count: int, concurrency: int = 8, tag: str = "") -> float:
     """Sends per second over HTTP/1.1 keep-alive, ``concurrency`` connections each sending
     its next request when its answer is in. The requests are written and the answers read
@@ -184,16 +187,16 @@ async def http_send_rate(url: str, count: int, concurrency: int = 8, tag: str = 
                         "clientMessageId": f"s-{tag}{n}",
                     }
                 ).encode()
-                writer.write(
+                head = (
                     f"POST /conversations/messages HTTP/1.1\r\nHost: {host}:{port}\r\n"
                     f"Authorization: {ADMIN['Authorization']}\r\n"
-                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
-                    + body
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
                 )
-                head = await reader.readuntil(b"\r\n\r\n")
-                status = int(head.split(b" ", 2)[1])
-                length = int(re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)[1])  # type: ignore[index]
-                await reader.readexactly(length)
+                writer.write(head.encode() + body)
+                answer = await reader.readuntil(b"\r\n\r\n")
+                status = int(answer.split(b" ", 2)[1])
+                length = _CONTENT_LENGTH.search(answer)
+                await reader.readexactly(int(length[1]) if length else 0)
                 if status != 201:
                     raise RuntimeError(f"the send answered {status}")
         finally:
