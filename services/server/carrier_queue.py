@@ -115,6 +115,9 @@ class CarrierQueue:
         self._backoff = backoff
         self._worker: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
+        # Jobs that, finishing, claimed every due job there was room for: nothing is left
+        # for the worker to look for when they end (two reads saved a send under load).
+        self._handed_over: set[asyncio.Task[None] | None] = set()
         self._wake = Wakeup()
         self._recovered = False
 
@@ -183,6 +186,9 @@ class CarrierQueue:
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)
+        if task in self._handed_over:
+            self._handed_over.discard(task)
+            return
         self._wake.set()
 
     def _idle_wait(self) -> float:
@@ -276,18 +282,23 @@ class CarrierQueue:
         with self._server.write() as conn:
             deliveries.accepted(conn, self._server.db, job.message_id, accepted)
             self._finish(conn, job)
-            following = self._following(conn)
+            following, all_due = self._following(conn)
+        if all_due:  # committed, every due job claimed: the worker has nothing to find
+            self._handed_over.add(asyncio.current_task())
         self._spawn(following)
 
-    def _following(self, conn: sqlite3.Connection) -> list[Job]:
+    def _following(self, conn: sqlite3.Connection) -> tuple[list[Job], bool]:
         """The conversation's next message (ready now), claimed in the transaction that
         records this one: under load, a conversation's sends cost one write each here, not
-        two. A failed claim costs nothing recorded (the worker claims them instead)."""
+        two. Also whether that was every due job. A failed claim costs nothing recorded
+        (the worker claims them instead)."""
+        room = CONCURRENCY - len(self._running) + 1
         try:
-            return self._claim_in(conn, CONCURRENCY - len(self._running) + 1)
+            jobs = self._claim_in(conn, room)
         except sqlite3.Error:
             log.exception("claiming the next carrier jobs failed; the worker will")
-            return []
+            return [], False
+        return jobs, len(jobs) < room
 
     def _outbound(self, job: Job) -> _Prepared | None:
         db = self._server.db

@@ -99,9 +99,17 @@ async def test_a_conversation_s_queued_sends_cost_one_write_each(tmp_path: Path)
             )
             enqueue(conn, "send", conversation, message_id, now_ms=0)
     writes: list[str] = []
-    server.db._conn.set_trace_callback(
-        lambda sql: writes.append(sql) if sql.startswith("BEGIN") else None
-    )
+    looks: list[str] = []  # the worker's look for due jobs
+
+    def traced(sql: str) -> None:
+        if sql.startswith("BEGIN"):
+            writes.append(sql)
+        elif sql.startswith("SELECT * FROM carrier_jobs WHERE state = 'queued'") and sql.endswith(
+            "LIMIT 1"
+        ):
+            looks.append(sql)
+
+    server.db._conn.set_trace_callback(traced)
     try:
         server.queue.start()
         pending = "SELECT COUNT(*) FROM carrier_jobs WHERE state != 'done'"
@@ -121,4 +129,6 @@ async def test_a_conversation_s_queued_sends_cost_one_write_each(tmp_path: Path)
     assert sent == 6
     # The start's recovery, the first claim, then one for each send's outcome (was 13).
     assert len(writes) == 1 + 1 + 6
+    # Each outcome claimed every due job: the worker looked at the start, not after each.
+    assert len(looks) == 1, looks
     server.db.close()
