@@ -189,3 +189,71 @@ async def test_the_send_path_reads_a_token_as_fastapi_s_bearer_does(header: str 
     credentials = await HTTPBearer(auto_error=False)(request)
     expected = credentials.credentials.strip() if credentials else ""
     assert web.bearer_token(header) == expected
+
+
+async def _call(app: Any, body_parts: list[bytes], *, leaves: bool = False) -> list[Any]:
+    """One send as ASGI messages: the body in ``body_parts``, the client gone after them
+    with ``leaves``; what the app sent back."""
+    parts: list[dict[str, Any]] = [
+        {"type": "http.request", "body": part, "more_body": i < len(body_parts) - 1 or leaves}
+        for i, part in enumerate(body_parts)
+    ]
+    if leaves:
+        parts.append({"type": "http.disconnect"})
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": PATH,
+        "raw_path": PATH.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"t"),
+            (b"authorization", ADMIN.encode()),
+            (b"content-type", b"application/json"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
+    }
+    sent: list[Any] = []
+
+    async def receive() -> dict[str, Any]:
+        return parts.pop(0) if parts else {"type": "http.disconnect"}
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    return sent
+
+
+async def test_a_body_in_pieces_is_a_send_and_a_client_that_leaves_sends_nothing(
+    tmp_path: Path,
+) -> None:
+    app = _app(tmp_path / "d.db", send_path=True)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+    crew = await _conversation(client, "Weekend crew")
+    body = json.dumps({"conversationId": crew, "message": "in two pieces"}).encode()
+    inner = SendPath(_refusing_app)  # FastAPI's place answers 418: this must not reach it
+
+    async def send_path_alone(scope: Any, receive: Any, send: Any) -> None:
+        scope["app"] = app
+        await inner(scope, receive, send)
+
+    sent = await _call(send_path_alone, [body[:20], body[20:]])
+    assert sent[0]["status"] == 201 and b'"queued"' in sent[1]["body"]
+    # The connection dropped mid-body: FastAPI's answer (to no one), nothing stored.
+    before = app.state.server.db.scalar("SELECT COUNT(*) FROM messages")
+    fastapi_alone = _app(tmp_path / "alone.db", send_path=False)
+    answers = [
+        [(m.get("status"), m.get("body")) for m in await _call(a, [body[:20]], leaves=True)]
+        for a in (app, fastapi_alone)
+    ]
+    assert answers[0] == answers[1]
+    assert app.state.server.db.scalar("SELECT COUNT(*) FROM messages") == before
+    await client.aclose()
+    for a in (app, fastapi_alone):
+        await a.state.server.aclose()
