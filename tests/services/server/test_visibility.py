@@ -56,6 +56,16 @@ async def _events(
     return transport.server.hub.after(0)
 
 
+async def _staff_judge(
+    transport: EmbeddedTransport, admin: ApiClient, staff: ApiClient
+) -> tuple[list[StoredEvent], Visibility]:
+    """Events the staff user may see some of, and the staff user's judge."""
+    stored = await _events(transport, admin, staff)
+    user = transport.server.user_for_token(seed.STAFF_TOKEN)
+    assert user is not None
+    return stored, transport.server.visibility(user)
+
+
 async def test_streams_at_two_cursors_taking_turns_build_each_chunk_once(
     transport: EmbeddedTransport, admin: ApiClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -75,11 +85,8 @@ async def test_streams_at_two_cursors_taking_turns_build_each_chunk_once(
 async def test_a_chunk_holds_only_what_its_user_may_see_and_follows_access_changes(
     transport: EmbeddedTransport, admin: ApiClient, staff: ApiClient
 ) -> None:
-    stored = await _events(transport, admin, staff)
+    stored, judge = await _staff_judge(transport, admin, staff)
     server = transport.server
-    staff = server.user_for_token(seed.STAFF_TOKEN)
-    assert staff is not None
-    judge = server.visibility(staff)
     seen = judge.chunk(stored, "http://x/")
     allowed = [e for e in stored if judge.allows(e)]
     assert 0 < len(allowed) < len(stored), "the demo's staff user sees some of it, not all"
@@ -93,11 +100,7 @@ async def test_a_chunk_holds_only_what_its_user_may_see_and_follows_access_chang
 async def test_a_burst_for_a_gzip_stream_is_deflated_together_and_reads_back_whole(
     transport: EmbeddedTransport, admin: ApiClient, staff: ApiClient
 ) -> None:
-    stored = await _events(transport, admin, staff)
-    server = transport.server
-    staff_user = server.user_for_token(seed.STAFF_TOKEN)
-    assert staff_user is not None
-    judge = server.visibility(staff_user)
+    stored, judge = await _staff_judge(transport, admin, staff)
     allowed = [e for e in stored if judge.allows(e)]
     plain = b"".join(e.frame("http://x/") for e in allowed)
     burst = judge.chunk(stored, "http://x/", gzip=True)
