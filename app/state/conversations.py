@@ -29,15 +29,15 @@ class ConversationRow:
     highlights: tuple[tuple[int, int], ...] = ()
 
     @property
-    def semantics_label(self) -> str:
+    def title_label(self) -> str:
+        """What a reader says for the title: the row's first words, then the preview and
+        the time it reads from the screen. Neither is in it, so a new message changes
+        only the preview on the wire, not a label that repeats it (issue 19)."""
         parts = [("Group " if self.is_group else "") + self.title]
         if self.unread:
             parts.append(f"{self.unread} unread")
         if self.blocked:
             parts.append("blocked by Do Not Disturb")
-        parts.append(self.preview)
-        if self.time:
-            parts.append(self.time)
         return ", ".join(p for p in parts if p)
 
 

@@ -31,12 +31,12 @@ class ConversationTile(ft.Semantics):
             color=ft.Colors.ERROR,
             tooltip=quiet_tooltip("Blocked: a participant turned on Do Not Disturb"),
         )
-        # Shown, not read (the title's label says the whole row): an empty semantics label
-        # hides a text without a wrapper around it, one control fewer in every tile.
-        self.preview = ft.Text(
-            " ", max_lines=1, overflow=ft.TextOverflow.ELLIPSIS, semantics_label=""
-        )
-        self.time_text = ft.Text("", size=12, semantics_label="")
+        # Read as shown, after the title's label: the row's one button says title, preview
+        # and time in that order.
+        self.preview = ft.Text(" ", max_lines=1, overflow=ft.TextOverflow.ELLIPSIS)
+        self.time_text = ft.Text("", size=12)
+        # Shown, not read: the title's label says "2 unread" (an empty semantics label
+        # hides a text without a wrapper around it).
         self.unread_text = ft.Text(
             "", size=11, color=ft.Colors.ON_PRIMARY, weight=ft.FontWeight.W_700, semantics_label=""
         )
@@ -56,8 +56,8 @@ class ConversationTile(ft.Semantics):
             horizontal_alignment=ft.CrossAxisAlignment.END,
             alignment=ft.MainAxisAlignment.CENTER,
         )
-        # The row is one button whose name is the whole row said in order (the title's
-        # semantics label); the avatar, preview, time and badge show it and are not read.
+        # The row is one button whose name is the whole row said in order: the title's
+        # label (name, unread, blocked), the preview, the time; avatar and badge are not read.
         self.leading = quiet(ft.Container())
         self.tile = ft.ListTile(
             leading=self.leading,
@@ -81,7 +81,7 @@ class ConversationTile(ft.Semantics):
 
     def show(self, row: ConversationRow, selected: bool) -> None:
         self.row = row
-        self.title_text.semantics_label = row.semantics_label
+        self.title_text.semantics_label = row.title_label
         lead = (row.is_group, row.blocked, row.initials, row.color)
         if lead != self._lead:  # rare: a new avatar only when it looks different
             self._lead = lead
