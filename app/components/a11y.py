@@ -15,7 +15,7 @@ accessibility tree, see tests/e2e/a11y.py):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import flet as ft
 
@@ -26,7 +26,12 @@ class Spoken(ft.Semantics):
     label) and whose activation by a screen reader reaches ``on_click``."""
 
     hint: str | None = None
+    # Flet finds an event's type from the field's annotation at run time, and this
+    # module's annotations are strings (``from __future__``): set the real one below.
     on_click: ft.ControlEventHandler[Spoken] | None = None
+
+
+Spoken.__annotations__["on_click"] = Optional[ft.ControlEventHandler["Spoken"]]  # noqa: UP045
 
 
 def quiet_tooltip(message: str) -> ft.Tooltip:

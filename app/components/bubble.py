@@ -44,8 +44,15 @@ class BubbleHooks:
     on_delete: Callable[[MessageItem], None] | None = None
 
 
-class MessageBubble(ft.Semantics):
+class MessageBubble(Spoken):
     """One message: its handle (``message-<key>``) around the sender, the bubble and the time.
+
+    A message of words alone (the most common) is one node a reader says, the handle
+    itself: its words, who, when and state, then the hint; the visible copies are not
+    read again, and a reader's tap opens the details as a pointer's tap on the bubble
+    does. A message with files, or with a Retry, Delete or Compress of its own, keeps
+    each of those its own node: the words are then said by a node inside
+    (``bubble-<key>``) and the handle only holds them.
 
     Every message in a thread is one of these, and a new one goes to the browser whole:
     the tree holds only what this message shows (no empty columns, no hidden buttons, no
@@ -66,8 +73,9 @@ class MessageBubble(ft.Semantics):
         self.hooks = hooks
         self._on_tap, self._on_retry = on_tap, on_retry
         self._cache, self._on_image, self._on_download = cache, on_image, on_download
-        # A handle around the whole message (no label: the words are said once, inside).
         super().__init__(identifier=f"message-{item.key}")
+        self._whole: bool | None = None  # said as one node (see the class); None: not laid out
+        self.reshaped = False  # show() found the other shape: replace this bubble (_place)
         self._lay_out(item)
         self._apply_state(item)
 
@@ -81,8 +89,8 @@ class MessageBubble(ft.Semantics):
         # Files sit outside the bubble's tappable node: a picture, a Download or a
         # Cancel is its own tap, never the bubble's (which opens delivery details).
         self.files = ft.Column(files, spacing=6, tight=True) if files or not words else None
-        # The one node a reader says for the message, and its handle (bubble-<key>): its
-        # words, who, when and state (item.semantics_label), then the hint; the visible
+        # The node that says the message when it is not the handle itself (bubble-<key>):
+        # its words, who, when and state (item.semantics_label), then the hint; the visible
         # words are not read again. It is the words when there are any, else the time
         # line under the files.
         self.spoken = Spoken(
@@ -91,9 +99,24 @@ class MessageBubble(ft.Semantics):
             label=item.semantics_label,
             hint=DETAILS_HINT,
             exclude_semantics=True,
-            content=self._text(item) if words else self.meta_text,
+            content=None if self.files is None else self._text(item) if words else self.meta_text,
         )
-        box = self._box(item)
+        # The bubble's row; its controls are set by _place (which node the bubble is in).
+        self.line = ft.Row()
+        self.sender = self._sender(item)
+        self.top: list[ft.Control] = [*self.sender, self.line]
+        out = item.outbound
+        self.meta = ft.Row(spacing=4, tight=True) if out else None
+        # One column; an outbound message's lines sit on the right. The space around it is
+        # the list's (padding and spacing), not sent with every message.
+        self.content = ft.Column(spacing=2)
+        if out:
+            self.line.alignment = ft.MainAxisAlignment.END
+            self.content.horizontal_alignment = ft.CrossAxisAlignment.END
+
+    def _fill_line(self, whole: bool) -> None:
+        """The bubble's row, for a message said as one node or through ``spoken``."""
+        box = self._box(self.item, whole)
         box.expand, box.expand_loose = 3, True  # three quarters of the row at most
         # The quarter the bubble leaves free: an empty text is the lightest control that
         # takes a flex share (a Container sends its internals too); a line high, it never
@@ -101,22 +124,12 @@ class MessageBubble(ft.Semantics):
         spacer = ft.Text(expand=1)
         # Full width (it makes the column as wide as the list, so the lines under it can sit
         # on the right); an outbound bubble is at its end.
-        out = item.outbound
-        line = ft.Row([spacer, box] if out else [box, spacer])
-        self.top: list[ft.Control] = [*self._sender(item), line]
-        self.meta = ft.Row(spacing=4, tight=True) if out else None
-        # One column; an outbound message's lines sit on the right. The space around it is
-        # the list's (padding and spacing), not sent with every message.
-        self.content = ft.Column(spacing=2)
-        if out:
-            line.alignment = ft.MainAxisAlignment.END
-            self.content.horizontal_alignment = ft.CrossAxisAlignment.END
+        self.line.controls = [spacer, box] if self.item.outbound else [box, spacer]
 
     def _state_controls(self) -> None:
         """The time line and what a failure adds; _place puts in the tree those that show."""
-        # Shown, not read: the bubble's label says it (an empty semantics label hides a
-        # text from a reader without a wrapper around it).
-        self.meta_text = ft.Text("", size=11, semantics_label="")
+        # Shown, not read: the message's label says it (_speak).
+        self.meta_text = ft.Text("", size=11)
         self.state_icon = ft.Icon(ft.Icons.SCHEDULE, size=14)
         self.retry = ft.TextButton(
             "Retry",
@@ -155,9 +168,10 @@ class MessageBubble(ft.Semantics):
             tight=True,
         )
 
-    def _box(self, item: MessageItem) -> ft.Control:
-        """The coloured bubble (inside its spoken node when it holds only words); sets
-        ``when``, the time line's control."""
+    def _box(self, item: MessageItem, whole: bool) -> ft.Control:
+        """The coloured bubble (inside the spoken node when it holds only words and the
+        message is not said as one); sets ``when``, the time line's control. New each
+        time: the bubble moves between nodes only as a new control."""
         out = item.outbound
         box = ft.Container(
             bgcolor=ft.Colors.PRIMARY if out else ft.Colors.SURFACE_CONTAINER_HIGHEST,
@@ -175,9 +189,11 @@ class MessageBubble(ft.Semantics):
             # says, which takes a reader's tap itself. Inside it, the ink's tap never
             # reaches the message's handle around it: a handle whose bubble was scrolled
             # past the list's edge, its time line not, was a nameless button.
-            box.content, box.padding = self.spoken.content, _WORDS_ONLY
-            self.spoken.content = self._tappable(box)
-            self.spoken.on_tap = lambda _: self._on_tap(self.item)
+            box.content, box.padding = self._text(item), _WORDS_ONLY
+            self._tappable(box)
+            if whole:
+                return box
+            self.spoken.content = box
             return self.spoken
         if item.body:
             inner = self._tappable(ft.Container(self.spoken, border_radius=8))
@@ -194,7 +210,7 @@ class MessageBubble(ft.Semantics):
         container.on_click = lambda _: self._on_tap(self.item)
         return container
 
-    def _sender(self, item: MessageItem) -> list[ft.Control]:
+    def _sender(self, item: MessageItem) -> list[ft.Text]:
         if not item.sender:
             return []
         out = item.outbound
@@ -204,13 +220,22 @@ class MessageBubble(ft.Semantics):
                 size=12,
                 weight=ft.FontWeight.W_600,
                 color=ft.Colors.ON_SURFACE_VARIANT,
-                semantics_label="",  # said in the bubble's label
                 margin=ft.Margin.only(left=0 if out else 12, right=12 if out else 0),
             )
         ]
 
     def _place(self) -> None:
         """Put in the tree what shows now: hidden buttons cost bytes in every new message."""
+        own_buttons = self.retry.visible or self.delete.visible or self.compress.visible
+        whole = self.files is None and not own_buttons and not self.too_large.visible
+        if whole != self._whole or not self.line.controls:
+            # Shown before as the other shape: the caller makes a new bubble instead
+            # (``reshaped``). Flutter's web engine drops the handle's identifier when a
+            # node changes role in place (a button that becomes a plain container).
+            self.reshaped = self._whole is not None and whole != self._whole
+            self._whole = whole
+            self._fill_line(whole)
+        self._speak(whole)
         column: ft.Column = self.content  # type: ignore[assignment]
         if self.meta is None:
             column.controls = [*self.top, self.when]
@@ -220,6 +245,29 @@ class MessageBubble(ft.Semantics):
         ]
         refused = self.too_large.visible or self.compress.visible
         column.controls = [*self.top, self.meta, *([self.refusal] if refused else [])]
+
+    def _speak(self, whole: bool) -> None:
+        """Say the message from the handle itself or from ``spoken`` inside it."""
+        said = self.item.semantics_label
+        self.spoken.label = said
+        self.label = said if whole else None
+        self.hint = DETAILS_HINT if whole else None
+        self.button = True if whole else None
+        self.exclude_semantics = whole
+        self.on_click = self._tapped if whole else None
+        # The visible copies of who and when: excluded with the rest of a whole message,
+        # hidden one by one (an empty label) when the nodes inside are read.
+        quiet_copy = None if whole else ""
+        for text in [*self.sender, self.meta_text]:
+            text.semantics_label = quiet_copy
+
+    def _tapped(self, _: ft.Event[ft.Semantics]) -> None:
+        self._on_tap(self.item)
+
+    @property
+    def reader_node(self) -> ft.Semantics:
+        """The node a screen reader says for this message's words."""
+        return self if self._whole else self.spoken
 
     def _file_controls(self, item: MessageItem) -> list[ft.Control]:
         body: list[ft.Control] = []
@@ -282,7 +330,6 @@ class MessageBubble(ft.Semantics):
         self.too_large.value = item.too_large_note or ""
         self.too_large.visible = item.too_large_note is not None
         self.compress.visible = item.can_compress and self.hooks is not None
-        self.spoken.label = item.semantics_label
         self._place()
 
     def is_isolated(self) -> bool:

@@ -202,6 +202,16 @@ class MessageList:
                     chunk.rows[i] = item
                     return
 
+    def replace(self, item: MessageItem, control: ft.Control) -> None:
+        """Show ``item`` with a new control (its chunk is updated, the others are not)."""
+        for chunk in self.chunks:
+            for i, row in enumerate(chunk.rows):
+                if isinstance(row, MessageItem) and row.key == item.key:
+                    chunk.rows[i] = item
+                    chunk.controls[i] = control
+                    refresh(chunk)
+                    return
+
     def _changed(self, chunk: _Chunk) -> None:
         if chunk.rows:
             refresh(chunk)

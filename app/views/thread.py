@@ -369,6 +369,9 @@ class ThreadView:
             bubble = self.bubbles.get(payload.key)
             if bubble is not None:
                 bubble.show(payload)
+                if bubble.reshaped:  # said another way now (bubble.py): a new bubble
+                    self.message_list.replace(payload, self._control_for(payload))
+                    return
                 self.message_list.updated(payload)
                 refresh(bubble)
         elif what == "remove":
@@ -545,6 +548,8 @@ class ThreadView:
         self.page.run_task(run)
 
     def _on_bubble_tap(self, item: MessageItem) -> None:
+        if self.modal_open:  # one tap may come twice: a reader's and the pointer's
+            return
         logging.getLogger("app").info("delivery detail for %s", item.key)
         lines = self.vm.delivery(item)
         tiles = [

@@ -58,7 +58,7 @@ def test_every_control_on_every_screen_has_a_name(make_app, app_server, size):
     app.text("Weekend crew").click()
     app.by_id("composer").wait_for(timeout=WAIT)
     walk.check("thread")
-    app.ids_starting("bubble-").last.click()
+    app.ids_starting("message-").last.click()
     app.by_id("delivery-detail").wait_for(timeout=WAIT)
     walk.check("delivery-detail")
     app.page.keyboard.press("Escape")

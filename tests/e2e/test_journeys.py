@@ -76,8 +76,8 @@ def test_create_a_group_of_three_and_send_a_message_that_is_delivered(make_app, 
     bubble.wait_for(timeout=WAIT)
     wait_until(lambda: "Delivered" in label_of_loc(bubble), app)
     assert "Welcome to the garden club!" in label_of_loc(bubble)
-    # Tap the bubble: per-participant delivery.
-    app.ids_starting("bubble-").first.click()
+    # Tap the message: per-participant delivery.
+    bubble.click()
     app.by_id("delivery-detail").wait_for(timeout=WAIT)
     detail = label_of(app, "delivery-detail")
     for name in ("Noah Williams", "Olivia Brown", "Liam Davis"):

@@ -136,10 +136,14 @@ def test_ft_is_pinned():
 
 
 # Issue 19: a new message in the open thread costs at most 1 KB on the wire, when only it
-# changed. The bubble is the thread's share of it (the conversation list's row is the rest,
-# measured with it by bench/bench_thread.py). Bytes are msgpack's; what varies between runs
-# is measured at its widest (see _widest).
-BUBBLE_BUDGET = 1024
+# changed. The bubble is the thread's share of it; the rest is the conversation list's row
+# beside the thread in a wide window (its preview, ~120 B), measured with it by
+# bench/bench_thread.py. Bytes are msgpack's; what varies between runs is measured at its
+# widest (see _widest).
+BUBBLE_BUDGET = 880
+# The user's own message also carries its state line (time, "Sending", its icon) and sits on
+# the right; the composer's clearing comes with it, so more than it changes anyway.
+OWN_BUDGET = 940
 # A clock as wide as one gets ("12:59 PM"): a bubble says its time twice, shown and spoken.
 WIDEST_CLOCK = 8
 # Shaped as the server writes them (msg_ and 20 hex digits), and a text of a usual length.
@@ -189,9 +193,10 @@ async def test_a_new_message_in_a_group_sends_one_bubble_within_the_budget(
     # node that says them all (the visible copies are not read a second time).
     item = bubble.item
     assert item.sender and [item.sender, ARRIVAL, item.time] == [t for t in texts(bubble) if t]
-    assert bubble.spoken.label == f"{ARRIVAL}. {item.sender}, {item.time}"
+    assert bubble.reader_node is bubble and bubble.exclude_semantics
+    assert bubble.label == f"{ARRIVAL}. {item.sender}, {item.time}"
     labelled = [c for c in walk(bubble) if isinstance(c, ft.Semantics) and c.label]
-    assert labelled == [bubble.spoken]
+    assert labelled == [bubble]
     # Nothing hidden or empty rides along (it cost ~1 KB more a message before).
     assert all(c.visible for c in walk(bubble))
     assert not [c for c in walk(bubble) if isinstance(c, ft.Column | ft.Row) and not c.controls]
@@ -213,4 +218,34 @@ async def test_a_message_the_user_sends_shows_within_the_budget(
     assert bubble.item.body == ARRIVAL and bubble.item.state == "sending"
     # The composer cleared is one more small patch; the bubble is the rest.
     sizes = sorted(size for _, size in fake_session.conn.sent[fake_session._mark :])
-    assert _widest(sizes[-1], bubble.item) <= BUBBLE_BUDGET and sum(sizes[:-1]) < 200, sizes
+    assert _widest(sizes[-1], bubble.item) <= OWN_BUDGET and sum(sizes[:-1]) < 200, sizes
+
+
+@pytest.mark.anyio
+async def test_a_message_that_fails_gets_a_new_bubble_whose_retry_a_reader_reaches(
+    fake_session: FakeSession,
+):
+    store, conv, _vm, view, _ = build(fake_session, n_messages=3)
+    sent = make_message(conv, body="Is 3pm OK?", status=MessageStatus.QUEUED)
+    store.put_messages(conv.id, [sent])
+    await settle()
+    key = f"s:{sent.id}"
+    before = view.bubbles[key]
+    # Words alone: the message is one node a reader says, and a reader's tap opens it.
+    assert before.reader_node is before and before.button and before.on_click is not None
+    failed = [r.model_copy(update={"status": MessageStatus.FAILED}) for r in sent.recipients]
+    store.put_messages(
+        conv.id, [sent.model_copy(update={"status": MessageStatus.FAILED, "recipients": failed})]
+    )
+    await settle()
+    after = view.bubbles[key]
+    # A Retry of its own: the words move to a node inside, the Retry is its own button,
+    # and the bubble is a new control (a node that changes role in place loses its handle
+    # in the browser), in the place of the old one.
+    assert after is not before and after.retry.visible
+    assert after.reader_node is after.spoken and not after.button and not after.exclude_semantics
+    assert "Not delivered" in (after.spoken.label or "")
+    assert any(after in chunk.controls for chunk in view.message_list.chunks)
+    assert not any(before in chunk.controls for chunk in view.message_list.chunks)
+    # The time and sender copies are hidden one by one now that the nodes inside are read.
+    assert after.meta_text.semantics_label == ""
