@@ -20,6 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from services.server.checkpoints import Checkpointer
+
 SCHEMA_VERSION = 7
 
 _SCHEMA_V1 = """
@@ -354,6 +356,12 @@ class Database:
         self._conn.execute("PRAGMA foreign_keys=ON")
         # Deleted and replaced content is overwritten, not left in free pages.
         self._conn.execute("PRAGMA secure_delete=ON")
+        # The log is copied into the file by a thread of its own, not inside a commit on
+        # the event loop (checkpoints.py); an in-memory database has no log.
+        wal = self._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        self._checkpoints = Checkpointer(self.path) if wal else None
+        if self._checkpoints is not None:
+            self._conn.execute("PRAGMA wal_autocheckpoint=0")
         self._migrate(upto)
 
     @property
@@ -394,6 +402,8 @@ class Database:
                 self._notify(*self._touched)
                 raise
             self._conn.execute("COMMIT")
+            if self._checkpoints is not None:
+                self._checkpoints.grown()
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -455,6 +465,9 @@ class Database:
                 callback()
 
     def close(self) -> None:
+        """Close; the last connection to close copies the log into the file."""
+        if self._checkpoints is not None:
+            self._checkpoints.close()
         with self._lock:
             self._conn.close()
 
