@@ -8,7 +8,7 @@ Every figure is printed beside its baseline measured in the same run:
    and 32 concurrent senders (8 is the goal's figure; each a keep-alive connection
    written and read as raw HTTP/1.1, so the load is never the bottleneck), against the
    same write transaction done in-process without HTTP (message, recipients, events,
-   carrier job): the ratio, then where a send's time goes, layer by layer;
+   carrier job, push): the ratio, then where a send's time goes, layer by layer;
 2. fan-out: K clients follow ``GET /events`` as server-sent events (in a process of
    their own), for K = 0, 10 and 500; M messages are sent one after the other; the
    server's own CPU time (``/proc/<pid>/stat``) per message, its growth per extra
@@ -48,7 +48,7 @@ from pathlib import Path
 import httpx
 
 from bench.scale_seed import CACHE_DIR, SHORT_THREAD, fresh_copy
-from services.server import carrier_queue, changes, clock, search, seed
+from services.server import carrier_queue, changes, clock, push_queue, search, seed
 from services.server.app import create_app
 from services.server.core import MessagingServer
 from services.server.db import Database
@@ -133,7 +133,8 @@ def table(title: str, rows: list[tuple[str, ...]]) -> None:
 
 
 def write_transaction_rate(folder: Path, count: int) -> float:
-    """The send's own write (what routes_messages._store does), in-process, no HTTP."""
+    """The send's own write (what routes_messages._store does: the message, its event, its
+    carrier job, its push), in-process, no HTTP."""
     db_path = fresh_copy(folder).path
     server = MessagingServer(db_path, latency_ms=60_000)
     participants = server.db.all(
@@ -158,6 +159,7 @@ def write_transaction_rate(folder: Path, count: int) -> float:
             )
             changes.message_created(conn, server.db, message_id)
             carrier_queue.enqueue(conn, "send", SHORT_THREAD, message_id, now_ms=0)
+            push_queue.enqueue_message(conn, server, message_id)
     rate = count / (time.perf_counter() - started)
     server.db.close()
     return rate
