@@ -60,7 +60,13 @@ class Checkpointer:
             thread.join(timeout=10)
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+        except sqlite3.Error as error:  # the next commit starts another thread to try again
+            log.warning("checkpoints of %s could not start: %s", self.path, error)
+            with self._lock:
+                self._thread = None
+            return
         try:
             while not self._closing.is_set():
                 if not self._grown.wait(IDLE_S) and self._idle():

@@ -121,3 +121,13 @@ def test_an_in_memory_database_has_no_log_and_no_thread() -> None:
         assert db.scalar("SELECT COUNT(*) FROM contacts") == 2
     finally:
         db.close()
+
+
+def test_a_thread_that_cannot_open_the_file_lets_the_next_commit_try_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    keeper = checkpoints.Checkpointer(str(tmp_path / "gone" / "server.db"))
+    keeper.grown()
+    assert _eventually(lambda: keeper._thread is None)
+    assert "could not start" in caplog.text
+    keeper.close()
