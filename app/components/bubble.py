@@ -89,18 +89,10 @@ class MessageBubble(Spoken):
         # Files sit outside the bubble's tappable node: a picture, a Download or a
         # Cancel is its own tap, never the bubble's (which opens delivery details).
         self.files = ft.Column(files, spacing=6, tight=True) if files or not words else None
-        # The node that says the message when it is not the handle itself (bubble-<key>):
-        # its words, who, when and state (item.semantics_label), then the hint; the visible
-        # words are not read again. It is the words when there are any, else the time
-        # line under the files.
-        self.spoken = Spoken(
-            identifier=f"bubble-{item.key}",
-            button=True,
-            label=item.semantics_label,
-            hint=DETAILS_HINT,
-            exclude_semantics=True,
-            content=None if self.files is None else self._text(item) if words else self.meta_text,
-        )
+        self._spoken: Spoken | None = None  # made when first needed (spoken)
+        if self.files is not None:
+            # It is the words when there are any, else the time line under the files.
+            self.spoken.content = self._text(item) if words else self.meta_text
         # The bubble's row; its controls are set by _place (which node the bubble is in).
         self.line = ft.Row()
         self.sender = self._sender(item)
@@ -113,6 +105,22 @@ class MessageBubble(Spoken):
         if out:
             self.line.alignment = ft.MainAxisAlignment.END
             self.content.horizontal_alignment = ft.CrossAxisAlignment.END
+
+    @property
+    def spoken(self) -> Spoken:
+        """The node that says the message when it is not the handle itself (bubble-<key>):
+        its words, who, when and state (item.semantics_label), then the hint; the visible
+        words are not read again. Made when first asked for: a message said whole, the
+        most common, has none."""
+        if self._spoken is None:
+            self._spoken = Spoken(
+                identifier=f"bubble-{self.item.key}",
+                button=True,
+                label=self.item.semantics_label,
+                hint=DETAILS_HINT,
+                exclude_semantics=True,
+            )
+        return self._spoken
 
     def _fill_line(self, whole: bool) -> None:
         """The bubble's row, for a message said as one node or through ``spoken``."""
@@ -249,7 +257,8 @@ class MessageBubble(Spoken):
     def _speak(self, whole: bool) -> None:
         """Say the message from the handle itself or from ``spoken`` inside it."""
         said = self.item.semantics_label
-        self.spoken.label = said
+        if not whole:
+            self.spoken.label = said
         self.label = said if whole else None
         self.hint = DETAILS_HINT if whole else None
         self.button = True if whole else None
