@@ -572,15 +572,6 @@ async def run(quick: bool) -> None:
 SENDERS = (1, 8, 32)
 
 
-async def _settled(pid: int) -> None:
-    """Wait until the server's CPU rests (the carrier's queue has caught up with the sends)."""
-    for _ in range(100):
-        before = cpu_seconds(pid)
-        await asyncio.sleep(0.2)
-        if cpu_seconds(pid) - before < 0.02:
-            return
-
-
 async def _server_sections(quick: bool) -> None:
     sends = 300 if quick else 1500
     rounds = 1 if quick else 3
@@ -596,8 +587,7 @@ async def _server_sections(quick: bool) -> None:
             (folder / f"w{n}").mkdir()
             with on_cores(SERVER_CORES):
                 write_rates.append(write_transaction_rate(folder / f"w{n}", sends))
-            with standalone(fresh_copy(folder / f"h{n}").path) as (url, pid):
-                await _settled(pid)
+            with standalone(fresh_copy(folder / f"h{n}").path) as (url, _pid):
                 # 8 senders is the goal's figure (as the issue measured it); 1 and 32 show
                 # how the rate follows the concurrency (one sender waits out every round trip).
                 for concurrency in SENDERS:
