@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -140,6 +141,7 @@ def main(argv: Sequence[str]) -> int:
         redis_url=redis_url,
     )
     app.state.server.auth.max_failures = args.max_failed_sign_ins
+    settle_heap()
     uvicorn.run(
         app,
         host=args.host,
@@ -156,6 +158,15 @@ def main(argv: Sequence[str]) -> int:
         timeout_graceful_shutdown=3,
     )
     return 0
+
+
+def settle_heap() -> None:
+    """Set what lives as long as the server (modules, the app and its routes, the
+    schemas) aside from the garbage collector: its full passes then walk only what
+    requests made since. Without this, under load one pass every ~1,500 sends walked it
+    all and held the event loop 27 ms (issue 19), every stream and request waiting."""
+    gc.collect()
+    gc.freeze()
 
 
 def real_carrier(kind: str, public_url: str | None, env: Mapping[str, str]) -> Carrier | None:

@@ -188,3 +188,17 @@ def test_half_the_onesignal_settings_is_refused_by_name(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "ONESIGNAL_APP_ID is not set" in done.stderr
     assert "secret-k" not in done.stderr
+
+
+def test_what_the_server_holds_from_its_start_is_left_out_of_full_collections() -> None:
+    # In a process of its own: freezing is for the whole process, never for pytest's.
+    code = (
+        "import gc; from services.server.cli import settle_heap; "
+        "before = gc.get_freeze_count(); settle_heap(); print(before, gc.get_freeze_count())"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    before, after = map(int, done.stdout.split())
+    assert before == 0
+    assert after > 10_000  # the server's modules and their objects
