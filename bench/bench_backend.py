@@ -54,7 +54,8 @@ def server(db: Path) -> Iterator[str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     args = [sys.executable, "-m", "services.server", "--host", "127.0.0.1", "--port", str(port)]
-    args += ["--db", str(db), "--rate-limit", "0"]
+    # Warnings only: a line per request on this terminal buried the figures it prints.
+    args += ["--db", str(db), "--rate-limit", "0", "--log-level", "warning"]
     proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
