@@ -28,6 +28,7 @@ from services.server.app import DEFAULT_LATENCY_MS, create_app
 from services.server.auth import MAX_FAILURES
 from services.server.carriers.base import Carrier, CarrierError, ErrorKind
 from services.server.carriers.config import CarrierKind, make_carrier
+from services.server.coalesce import CoalescingProtocol
 from services.server.push.base import PushError, PushErrorKind, PushService
 from services.server.push.onesignal import OneSignalPush, settings_from_env
 
@@ -146,6 +147,7 @@ def main(argv: Sequence[str]) -> int:
         app,
         host=args.host,
         port=args.port,
+        http=CoalescingProtocol,  # an answer's head and body in one write
         log_config=None,  # logs.configure() set the format
         access_log=False,  # the middleware writes one line per request, with its id
         proxy_headers=bool(args.trusted_proxy),

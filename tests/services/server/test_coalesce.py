@@ -1,0 +1,160 @@
+"""An answer's head and body leave in one write; nothing is held past a turn of the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import uvicorn
+
+from services.server.coalesce import CoalescingProtocol, CoalescingTransport
+
+pytestmark = pytest.mark.anyio
+
+
+class Recorder(asyncio.Transport):
+    """A transport that keeps what is written to it (its peer never leaves unless told)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 5)}.get(name, default)
+
+
+async def test_writes_of_one_turn_leave_together_at_the_next() -> None:
+    real = Recorder()
+    joined = CoalescingTransport(real)
+    joined.write(b"HTTP/1.1 201 Created\r\n\r\n")
+    joined.write(b'{"ok":true}')
+    assert real.writes == []  # nothing until this turn ends
+    await asyncio.sleep(0)
+    assert real.writes == [b'HTTP/1.1 201 Created\r\n\r\n{"ok":true}']
+    joined.write(b"later")
+    await asyncio.sleep(0)
+    assert real.writes[1:] == [b"later"]  # in order, one write per turn
+
+
+async def test_closing_writes_what_was_waiting_first() -> None:
+    real = Recorder()
+    joined = CoalescingTransport(real)
+    joined.write(b"last words")
+    joined.close()
+    assert real.writes == [b"last words"]
+    assert real.closed
+    await asyncio.sleep(0)
+    assert real.writes == [b"last words"]  # not twice
+
+
+async def test_nothing_is_written_after_the_peer_has_gone() -> None:
+    real = Recorder()
+    joined = CoalescingTransport(real)
+    joined.write(b"too late")
+    real.closed = True  # the client left before the turn ended
+    await asyncio.sleep(0)
+    assert real.writes == []
+
+
+async def test_everything_else_is_the_transports_own() -> None:
+    real = Recorder()
+    joined = CoalescingTransport(real)
+    assert joined.get_extra_info("peername") == ("127.0.0.1", 5)
+    assert joined.is_closing() is False
+
+
+# --- under uvicorn ------------------------------------------------------------------------
+
+
+class Counted(CoalescingProtocol):
+    """The server's protocol, counting the writes that reach the socket."""
+
+    writes: list[bytes]
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        original = transport.write
+
+        def write(data: Any) -> None:
+            Counted.writes.append(bytes(data))
+            original(data)
+
+        transport.write = write  # type: ignore[method-assign]
+        super().connection_made(transport)
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    if scope["path"] == "/stream":  # two chunks, a turn of the loop apart
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"first", "more_body": True})
+        await asyncio.sleep(0.05)
+        await send({"type": "http.response.body", "body": b"second"})
+        return
+    body = b'{"conversationId":"c1","messageId":"m1","status":"queued"}'
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": 201, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+@pytest.fixture
+async def served() -> AsyncIterator[int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    Counted.writes = []
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, http=Counted, lifespan="off", log_config=None
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn says so by this flag only)
+        await asyncio.sleep(0.01)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_each_answer_reaches_the_socket_in_one_write(served: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", served)
+    try:
+        for _ in range(3):  # one keep-alive connection, as the app's client holds
+            writer.write(b"POST /conversations/messages HTTP/1.1\r\nHost: t\r\n\r\n")
+            head = await reader.readuntil(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 201")
+            assert (await reader.readexactly(58)).endswith(b'"status":"queued"}')
+    finally:
+        writer.close()
+    assert len(Counted.writes) == 3
+    assert all(w.startswith(b"HTTP/1.1 201") and w.endswith(b"}") for w in Counted.writes)
+
+
+async def test_a_stream_is_not_held_back_between_its_chunks(served: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", served)
+    try:
+        writer.write(b"GET /stream HTTP/1.1\r\nHost: t\r\n\r\n")
+        received = b""
+        while b"second" not in received:
+            received += await reader.read(1024)
+    finally:
+        writer.close()
+    # The head and the first chunk share a turn; the second chunk went out on its own.
+    assert len(Counted.writes) == 2
+    assert b"first" in Counted.writes[0]
+    assert b"second" in Counted.writes[1]
