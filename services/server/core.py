@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from services import limits
-from services.models import Contact, Conversation, GroupLimits, PhoneNumber, User
+from services.models import (
+    Contact,
+    Conversation,
+    GroupLimits,
+    Participant,
+    PhoneNumber,
+    User,
+)
 from services.server import accounts, clock, views
 from services.server.auth import Auth, ChangeWatch
 from services.server.carrier_queue import CarrierQueue
@@ -85,9 +92,10 @@ class MessagingServer:
         # Who each token signs in, as a model: every request asks. Dropped the same ways.
         self._users: dict[str, User] = {}
         self.db.watch("users", self._users.clear)
-        # A conversation's people as wire objects (they and their contacts change far
-        # less often than its messages come): every send reads them (issue 19).
-        self._people: dict[str, list[dict[str, Any]]] = {}
+        # A conversation's people as wire objects and as (frozen) models: they and their
+        # contacts change far less often than its messages come, and every send reads
+        # them (issue 19).
+        self._people: dict[str, tuple[list[dict[str, Any]], list[Participant]]] = {}
         for table in ("participants", "contacts", "users"):
             self.db.watch(table, self._people.clear)
         # Who may see what moves with contacts (assigned, deleted): a change made here
@@ -256,9 +264,15 @@ class MessagingServer:
         if people is None:
             if len(self._people) >= PEOPLE_KEPT:
                 self._people.clear()
-            people = self._people[conversation_id] = views.participants(self.db, conversation_id)
-        # The model copies what it reads: the kept wire objects are never handed out.
-        return Conversation.model_validate(views.conversation(self.db, row, people))
+            wire = views.participants(self.db, conversation_id)
+            models = [Participant.model_validate(p) for p in wire]
+            people = self._people[conversation_id] = (wire, models)
+        wire, models = people
+        # The kept wire objects are read, never handed out; the kept models are frozen and
+        # taken as they are (pydantic does not validate an instance again).
+        return Conversation.model_validate(
+            {**views.conversation(self.db, row, wire), "participants": models}
+        )
 
     def contacts_of(self, conversation: Conversation) -> dict[str, Contact]:
         """The current (not deleted) contacts of a conversation, by id."""

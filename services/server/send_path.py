@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from pydantic import ValidationError
-from starlette.requests import Request
 
 from services.server import routes_messages, web
 from services.server.problems import ApiProblem
@@ -101,9 +100,8 @@ def _parse(scope: Scope, body: bytes) -> tuple[SendMessage, str | None, str] | N
 
 
 async def _answer(scope: Scope, send: Send, body: SendMessage, key: str | None, token: str) -> None:
-    request = Request(scope)
     try:
-        ctx = web.authorize(request, token)
+        ctx = web.authorize_scope(scope, token)
         result = await routes_messages.send_message(ctx, body, key)
     except ApiProblem as problem:
         await web.problem_response(problem)(scope, _no_body, send)

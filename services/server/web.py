@@ -11,6 +11,7 @@ over it) and hands the route a ``Ctx``. Every refusal, raised anywhere as an
 from __future__ import annotations
 
 import logging
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -90,11 +91,19 @@ def bearer_token(authorization: str | None) -> str:
 
 def authorize(request: Request, token: str) -> Ctx:
     """Who asks (401 when nobody), counted against their rate limit (429 over it)."""
-    server = server_of(request)
+    return authorize_scope(request.scope, token)
+
+
+def authorize_scope(scope: MutableMapping[str, Any], token: str) -> Ctx:
+    """``authorize``, read from the request's ASGI scope alone. The send path asks this
+    way: Starlette's request, headers and state objects, built for every send, cost it
+    as much as its own checks under load (issue 19)."""
+    server: MessagingServer = scope["app"].state.server
     server.resume()
     if not token:
         raise unauthorized()  # no token is no guess: nothing to count
-    address = request.client.host if request.client else "unknown"
+    client = scope.get("client")
+    address = client[0] if client else "unknown"
     wait = server.auth.locked_out(address)
     if wait:
         raise ApiProblem(
@@ -107,28 +116,29 @@ def authorize(request: Request, token: str) -> Ctx:
         server.auth.failed(address)
         raise unauthorized()
     user, signed = found
-    request.state.user_id = user.id  # for the request's log line
+    state = scope.setdefault("state", {})  # what Starlette's ``request.state`` holds
+    state["user_id"] = user.id  # for the request's log line
     decision = server.limiter.check(signed.token_hash)
-    request.state.rate_headers = decision.headers
+    state[RATE_HEADERS] = decision.headers
     if not decision.allowed:
         raise ApiProblem(
             429,
             f"Too many requests. Wait {decision.retry_after} seconds and try again.",
             headers=decision.headers,
         )
-    return Ctx(server, user, base_url(request), signed)
+    return Ctx(server, user, base_url(scope), signed)
 
 
 _BASE_URLS: dict[tuple[Any, ...], str] = {}
 
 
-def base_url(request: Request) -> str:
+def base_url(scope: MutableMapping[str, Any]) -> str:
     """``str(request.base_url)``, kept per scheme, host and root path: building Starlette's
     URL took a tenth of a send's request path (issue 19)."""
-    scope = request.scope
+    host = next((value for name, value in scope["headers"] if name == b"host"), None)
     key = (
         scope.get("scheme"),
-        request.headers.get("host"),
+        host,
         scope.get("server"),
         scope.get("root_path"),
         scope.get("app_root_path"),
@@ -137,7 +147,7 @@ def base_url(request: Request) -> str:
     if found is None:
         if len(_BASE_URLS) > 1000:  # many Host headers: a client's, not ours to keep
             _BASE_URLS.clear()
-        found = _BASE_URLS[key] = str(request.base_url)
+        found = _BASE_URLS[key] = str(Request(scope).base_url)
     return found
 
 
