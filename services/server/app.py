@@ -115,21 +115,34 @@ def create_app(
         if isinstance(route, APIRoute)
     ]
     install_error_handlers(app)
-    app.add_middleware(SendPath)  # inside ServerMiddleware: added first
-    app.add_middleware(ServerMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 
 
 class _App(FastAPI):
-    """FastAPI, keeping the server's own ``send`` for event streams' body chunks
-    (services/server/sse.py): below here every layer (Starlette's error middleware
-    included) adds nothing to a chunk but its cost, paid by every stream at every event."""
+    """FastAPI behind the server's own two layers, which run before any of FastAPI's:
+    ``ServerMiddleware`` (body limits, request ids, the log line, rate-limit and security
+    headers, on every answer, FastAPI's 500s included) and ``SendPath`` (a send answered
+    without FastAPI's per-request work). A send thus skips FastAPI's and Starlette's own
+    layers too (error, telemetry and body-limit middlewares, each wrapping every message):
+    they cost a send more than its checks (issue 19).
+
+    The server's own ``send`` is kept in the scope for event streams' body chunks
+    (services/server/sse.py): every layer between adds nothing to a chunk but its cost,
+    paid by every stream at every event.
+    """
+
+    send_path = True  # False: sends go to FastAPI's route too (tests compare the two)
+    _outer: Any = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             scope[DIRECT_SEND] = send
-        await super().__call__(scope, receive, send)
+        scope["app"] = self  # as Starlette sets it: the send path finds the server there
+        if self._outer is None:
+            inner: Any = super().__call__
+            self._outer = ServerMiddleware(SendPath(inner) if self.send_path else inner)
+        await self._outer(scope, receive, send)
 
 
 def _routers(server: MessagingServer) -> list[Any]:

@@ -4,12 +4,14 @@ A send is the request a busy server answers most, and FastAPI's layers (routing 
 every route, solving dependencies, validating and serializing the answer twice, five
 middlewares of its own) cost more than the send's own checks and transaction together
 (issue 19). This middleware, inside ``ServerMiddleware`` (body limit, request id, log
-line, rate and security headers still apply), answers a well-formed send itself: the
-same bearer check and rate limit (``web.authorize``), the same body model, the same
-route function, the same refusals. Anything else it hands to FastAPI with the body it
-read, unchanged: a body that does not validate, another content type, an over-long
-header, so every error keeps FastAPI's exact answer. The route stays declared in
-FastAPI too, which is what ``/openapi.json`` describes.
+line, rate and security headers still apply) and before any layer of FastAPI's own
+(``app._App``), answers a well-formed send itself: the same bearer check and rate limit
+(``web.authorize_scope``), the same body model, the same route function, the same
+refusals, and an unforeseen failure answered as FastAPI's outermost layer answers it
+(``web.failed``). Anything else it hands to FastAPI with the body it read, unchanged: a
+body that does not validate, another content type, an over-long header, so every error
+keeps FastAPI's exact answer. The route stays declared in FastAPI too, which is what
+``/openapi.json`` describes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.requests import Request
 
 from services.server import routes_messages, web
 from services.server.problems import ApiProblem
@@ -105,6 +108,9 @@ async def _answer(scope: Scope, send: Send, body: SendMessage, key: str | None, 
         result = await routes_messages.send_message(ctx, body, key)
     except ApiProblem as problem:
         await web.problem_response(problem)(scope, _no_body, send)
+        return
+    except Exception as error:  # as FastAPI's outermost layer answers it, logged once
+        await (await web.failed(Request(scope), error))(scope, _no_body, send)
         return
     content = SendAnswer.model_validate(result).model_dump_json(by_alias=True).encode()
     headers = [(b"content-length", str(len(content)).encode()), *_JSON_HEADERS]

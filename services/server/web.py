@@ -186,7 +186,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(ClientDisconnect, _hung_up)
-    app.add_exception_handler(Exception, _failed)
+    app.add_exception_handler(Exception, failed)
 
 
 async def _api_problem(request: Request, exc: Exception) -> Response:
@@ -241,7 +241,8 @@ async def _hung_up(request: Request, exc: Exception) -> Response:
     return Response(status_code=499)
 
 
-async def _failed(request: Request, exc: Exception) -> Response:
+async def failed(request: Request, exc: Exception) -> Response:
+    """Anything not foreseen: logged with its traceback, 500 in the contract's words."""
     log.exception("server handler failed: %s %s", request.method, request.url.path)
     return problem_response(ApiProblem(500, "The server failed. Try again."))
 

@@ -26,8 +26,7 @@ STAFF = f"Bearer {seed.STAFF_TOKEN}"
 
 def _app(path: Path, *, send_path: bool) -> FastAPI:
     app = create_app(path, seed="demo", rate_limit=0, latency_ms=60_000)
-    if not send_path:  # before the first request, which builds the middleware stack
-        app.user_middleware = [m for m in app.user_middleware if m.cls is not SendPath]
+    app.send_path = send_path  # type: ignore[attr-defined]  # before the first request
     return app
 
 
@@ -257,3 +256,38 @@ async def test_a_body_in_pieces_is_a_send_and_a_client_that_leaves_sends_nothing
     await client.aclose()
     for a in (app, fastapi_alone):
         await a.state.server.aclose()
+
+
+async def test_a_send_that_fails_unforeseen_stores_nothing_and_is_answered_alike(
+    tmp_path: Path,
+) -> None:
+    """A fault in the middle of a send (here its carrier job's table is gone): a 500 in
+    the contract's words, with the request id and security headers, on both paths."""
+    answers = []
+    for send_path in (True, False):
+        app = _app(tmp_path / f"{send_path}.db", send_path=send_path)
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            crew = await _conversation(client, "Weekend crew")
+            server = app.state.server
+            before = server.db.scalar("SELECT COUNT(*) FROM messages")
+            with server.write() as conn:
+                conn.execute("ALTER TABLE carrier_jobs RENAME TO carrier_jobs_gone")
+            answer = await client.post(
+                PATH,
+                json={"conversationId": crew, "message": "lost?"},
+                headers={"Authorization": ADMIN},
+            )
+            assert server.db.scalar("SELECT COUNT(*) FROM messages") == before
+            assert answer.headers["x-request-id"] and answer.headers["x-frame-options"]
+            answers.append(_same(answer))
+            await server.aclose()
+    assert answers[0] == answers[1]
+    assert answers[0][:2] == (
+        500,
+        {
+            "statusCode": 500,
+            "message": "The server failed. Try again.",
+            "error": "Internal Server Error",
+        },
+    )
