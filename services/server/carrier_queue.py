@@ -88,8 +88,10 @@ def enqueue(
     message_id: str | None = None,
     *,
     now_ms: int,
-) -> None:
-    """Add a job inside the caller's transaction; ready at once when its conversation is idle."""
+) -> bool:
+    """Add a job inside the caller's transaction; ready at once when its conversation is
+    idle (True). Otherwise the job before it readies it when it finishes: the worker
+    needs no wake-up for it."""
     busy = conn.execute(
         "SELECT 1 FROM carrier_jobs WHERE conversation_id = ? AND state IN ('queued', 'running')"
         " LIMIT 1",
@@ -100,6 +102,7 @@ def enqueue(
         " VALUES (?, ?, ?, 'queued', ?, ?)",
         (kind, conversation_id, message_id, 0 if busy else 1, now_ms),
     )
+    return busy is None
 
 
 class CarrierQueue:

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, Response
 from services import rules
 from services.models import Conversation
 from services.server import carrier_queue, changes, clock, direct, push_queue, uploads, views
-from services.server.access import refuse, visible_conversation
+from services.server.access import conversation_to_send, refuse, visible_conversation
 from services.server.core import ATTACHMENT_PREFIX
 from services.server.db import Row
 from services.server.problems import ApiProblem, invalid, not_found
@@ -75,13 +75,13 @@ async def send_message(
     # nothing behind (not even the one-to-one conversation the contact form makes).
     with server.write() as conn:
         if body.conversation_id:
-            conversation = visible_conversation(server, body.conversation_id, ctx.user)
+            conversation = conversation_to_send(server, body.conversation_id, ctx.user)
         else:
             conversation = direct.conversation_for(conn, ctx, body.contact_id, body.from_number)
         client_id = body.client_message_id or key or None
         try:
             files = _checked(ctx, conversation, body)
-            answer = _store(conn, ctx, conversation, body, client_id, files)
+            answer, ready = _store(conn, ctx, conversation, body, client_id, files)
         except (ApiProblem, sqlite3.IntegrityError):
             # Sent before (a retry): the first answer, even if the send would now be
             # refused. Asked only then: a send's unique client id is its own check.
@@ -89,7 +89,8 @@ async def send_message(
             if replay is None:
                 raise
             return replay
-    server.queue.wake()
+    if ready:  # a job behind another of its conversation is readied when that one ends
+        server.queue.wake()
     return answer
 
 
@@ -142,8 +143,9 @@ def _store(
     body: SendMessage,
     client_id: str | None,
     files: list[Row],
-) -> dict[str, Any]:
-    """The message, its event and its carrier job, in the send's transaction."""
+) -> tuple[dict[str, Any], bool]:
+    """The message, its event and its carrier job, in the send's transaction; whether the
+    job is ready to go at once (see ``carrier_queue.enqueue``)."""
     server = ctx.server
     message_id = insert_message(
         conn,
@@ -161,9 +163,12 @@ def _store(
         recipients=[(p.id, p.phone) for p in conversation.participants],
     )
     changes.message_created(conn, server.db, message_id)
-    carrier_queue.enqueue(conn, "send", conversation.id, message_id, now_ms=server.queue.now_ms())
+    ready = carrier_queue.enqueue(
+        conn, "send", conversation.id, message_id, now_ms=server.queue.now_ms()
+    )
     push_queue.enqueue_message(conn, server, message_id)
-    return {"conversationId": conversation.id, "messageId": message_id, "status": "queued"}
+    answer = {"conversationId": conversation.id, "messageId": message_id, "status": "queued"}
+    return answer, ready
 
 
 def _url_path(row: Row) -> str:

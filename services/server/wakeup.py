@@ -24,8 +24,13 @@ class Wakeup:
         with self._lock:
             self._pending = True
             waiter = self._waiter
-        if waiter is not None and not waiter.done():
-            waiter.get_loop().call_soon_threadsafe(_resolve, waiter)
+        if waiter is None or waiter.done():
+            return
+        loop = waiter.get_loop()
+        if _running_loop() is loop:
+            waiter.set_result(None)  # on the worker's own loop: no wake-up of the loop needed
+        else:
+            loop.call_soon_threadsafe(_resolve, waiter)
 
     async def wait(self, seconds: float) -> None:
         """Return when woken (or already woken since the last wait), or after ``seconds``."""
@@ -43,6 +48,13 @@ class Wakeup:
             with self._lock:
                 self._waiter = None
                 self._pending = False
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:  # a thread without a loop
+        return None
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
