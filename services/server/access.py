@@ -18,7 +18,18 @@ def may_view(server: MessagingServer, conversation: Conversation, user: User) ->
 
 def visible_conversation(server: MessagingServer, conversation_id: str, user: User) -> Conversation:
     """The conversation, or 404 when it does not exist or this user may not see it."""
-    conversation = server.conversation(conversation_id)
+    return _visible(server, server.conversation(conversation_id), user)
+
+
+def conversation_to_send(server: MessagingServer, conversation_id: str, user: User) -> Conversation:
+    """``visible_conversation`` for a send: without its activity (``MessagingServer.
+    conversation_to_send``)."""
+    return _visible(server, server.conversation_to_send(conversation_id), user)
+
+
+def _visible(
+    server: MessagingServer, conversation: Conversation | None, user: User
+) -> Conversation:
     # The user's remembered answer (visibility.py), as their event streams have it.
     if conversation is None or not server.visibility(user).may_see(conversation):
         raise not_found("Conversation")

@@ -40,6 +40,8 @@ if TYPE_CHECKING:  # Redis is loaded only by a server that has one
 ATTACHMENT_PREFIX = "/attachments/"
 # Conversations whose people are kept (a few KB each); past it the memory starts afresh.
 PEOPLE_KEPT = 5000
+# A conversation's columns that each message changes (writes.insert_message).
+ACTIVITY = ("last_message_body", "last_message_date", "last_message_direction", "unread_count")
 # Where a carrier fetches our attachments when the server was given no public URL
 # (the simulated carrier fetches nothing).
 LOCAL_URL = "http://127.0.0.1"
@@ -96,8 +98,13 @@ class MessagingServer:
         # contacts change far less often than its messages come, and every send reads
         # them (issue 19).
         self._people: dict[str, tuple[list[dict[str, Any]], list[Participant]]] = {}
+        # A conversation as a send reads it, its activity left out: a message changes
+        # that, and only that (see ``conversation_to_send``).
+        self._to_send: dict[str, Conversation] = {}
+        self.db.watch("conversations", self._to_send.clear, ignoring=ACTIVITY)
         for table in ("participants", "contacts", "users"):
             self.db.watch(table, self._people.clear)
+            self.db.watch(table, self._to_send.clear)
         # Who may see what moves with contacts (assigned, deleted): a change made here
         # moves the access epoch as it is written, so a route's remembered answer needs no
         # look at the event log first (the log's events still move it for other processes').
@@ -148,6 +155,7 @@ class MessagingServer:
         self._numbers.clear()
         self._users.clear()
         self._people.clear()
+        self._to_send.clear()
         self.hub.access_changed()
         self.hub.wake()
 
@@ -273,6 +281,29 @@ class MessagingServer:
         return Conversation.model_validate(
             {**views.conversation(self.db, row, wire), "participants": models}
         )
+
+    def conversation_to_send(self, conversation_id: str) -> Conversation | None:
+        """The conversation as a send needs it: its people, number, kind and owner, and
+        whether it is blocked. Its activity is left out (no last message, no unread
+        count), so this one is never to be shown. Kept until any of the rest changes:
+        every send asks, and reading and validating the row cost a send more than its
+        checks under load (issue 19)."""
+        found = self._to_send.get(conversation_id)
+        if found is None:
+            full = self.conversation(conversation_id)
+            if full is None:
+                return None
+            if len(self._to_send) >= PEOPLE_KEPT:
+                self._to_send.clear()
+            found = self._to_send[conversation_id] = full.model_copy(
+                update={
+                    "last_message_body": None,
+                    "last_message_date": None,
+                    "last_message_direction": None,
+                    "unread_count": 0,
+                }
+            )
+        return found
 
     def contacts_of(self, conversation: Conversation) -> dict[str, Contact]:
         """The current (not deleted) contacts of a conversation, by id."""

@@ -432,29 +432,37 @@ class Database:
         row = self.one(sql, params)
         return None if row is None else row[0]
 
-    def watch(self, table: str, callback: Callable[[], None]) -> None:
-        """Call ``callback`` after any row of ``table`` is inserted, updated or deleted.
+    def watch(
+        self, table: str, callback: Callable[[], None], *, ignoring: Sequence[str] = ()
+    ) -> None:
+        """Call ``callback`` after any row of ``table`` is inserted, updated or deleted;
+        with ``ignoring``, an update that sets only those columns is no change (a cache
+        that keeps none of them).
 
         Temporary triggers on this connection (every server write goes through it), so
         a cache of the table can never miss a change, whichever endpoint made it. Any
         number of callbacks may watch a table; a transaction that changed it and then
         rolls back calls them again (a cache may have read the changes meanwhile).
         """
-        if not table.isidentifier():
-            raise ValueError(f"not a table name: {table!r}")
-        function = f"changed_{table}"
+        if not all(name.isidentifier() for name in (table, *ignoring)):
+            raise ValueError(f"not a table or column name: {table!r} {ignoring!r}")
+        topic = table if not ignoring else f"{table}__but__{'__'.join(sorted(ignoring))}"
+        function = f"changed_{topic}"
         with self._lock:
-            watchers = self._watchers.setdefault(table, [])
+            watchers = self._watchers.setdefault(topic, [])
             watchers.append(callback)
             if len(watchers) > 1:
                 return  # the table's triggers call every callback already
             self._conn.create_function(
-                function, 0, lambda: self._notify(table, touched=True), deterministic=False
+                function, 0, lambda: self._notify(topic, touched=True), deterministic=False
             )
+            columns = [row[1] for row in self._conn.execute(f"PRAGMA main.table_info({table})")]
+            watched = ", ".join(c for c in columns if c not in ignoring)
             for verb in ("INSERT", "UPDATE", "DELETE"):
+                event = f"UPDATE OF {watched}" if verb == "UPDATE" and ignoring else verb
                 self._conn.execute(
                     f"CREATE TEMP TRIGGER IF NOT EXISTS {function}_{verb.lower()}"
-                    f" AFTER {verb} ON main.{table} BEGIN SELECT {function}(); END"
+                    f" AFTER {event} ON main.{table} BEGIN SELECT {function}(); END"
                 )
 
     def _notify(self, *tables: str, touched: bool = False) -> None:

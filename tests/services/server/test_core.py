@@ -1,5 +1,5 @@
 """What the server keeps between requests follows the database: a conversation's people,
-a location's numbers, a token's user."""
+the conversation as a send reads it, a location's numbers, a token's user."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from services.server import clock
 from services.server.core import MessagingServer
 from services.server.seed import ADMIN_TOKEN, LOCATION, apply_seed
+from services.server.writes import NewMessage, insert_message
 
 
 @pytest.fixture
@@ -48,6 +50,46 @@ def test_a_conversation_s_people_follow_their_contacts(server: MessagingServer) 
         assert (_name_of(server, conversation, contact) or "").startswith("Never")
         raise RuntimeError("refused")
     assert _name_of(server, conversation, contact) == after
+
+
+def test_the_conversation_a_send_reads_is_kept_through_messages_not_through_changes(
+    server: MessagingServer,
+) -> None:
+    conversation_id, contact = _someone(server)
+    kept = server.conversation_to_send(conversation_id)
+    assert kept is not None
+    # Its activity is left out, so it is never shown stale.
+    assert (kept.last_message_body, kept.last_message_date, kept.unread_count) == (None, None, 0)
+    full = server.conversation(conversation_id)
+    assert full is not None
+    assert kept.participants == full.participants and kept.from_number == full.from_number
+    with server.write() as conn:  # a message changes only the activity: still kept
+        insert_message(
+            conn,
+            NewMessage(
+                conversation_id=conversation_id,
+                direction="inbound",
+                body="still kept?",
+                when=clock.now(),
+                status="received",
+            ),
+            recipients=[],
+        )
+    assert server.conversation_to_send(conversation_id) is kept
+    with server.write() as conn:  # its people's contacts are not
+        conn.execute("UPDATE contacts SET dnd_status = 'active' WHERE id = ?", (contact,))
+    blocked = server.conversation_to_send(conversation_id)
+    assert blocked is not None and blocked is not kept and blocked.blocked
+    with server.write() as conn:  # nor is the conversation's own row
+        conn.execute("UPDATE conversations SET name = 'Renamed' WHERE id = ?", (conversation_id,))
+    renamed = server.conversation_to_send(conversation_id)
+    assert renamed is not None and renamed.name == "Renamed"
+    # A change read inside a transaction that then rolls back is not kept either.
+    with pytest.raises(RuntimeError), server.write() as conn:
+        conn.execute("UPDATE conversations SET name = 'Never' WHERE id = ?", (conversation_id,))
+        assert getattr(server.conversation_to_send(conversation_id), "name", None) == "Never"
+        raise RuntimeError("refused")
+    assert getattr(server.conversation_to_send(conversation_id), "name", None) == "Renamed"
 
 
 def test_a_change_made_by_another_process_is_heard(server: MessagingServer) -> None:

@@ -50,6 +50,34 @@ def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
     assert db.scalar("SELECT COUNT(*) FROM users") == 0
 
 
+def test_a_watcher_ignoring_columns_hears_every_change_but_theirs(tmp_path: Path) -> None:
+    db = Database(tmp_path / "i.db")
+    heard: list[str] = []
+    db.watch("users", lambda: heard.append("all"))
+    db.watch("users", lambda: heard.append("names aside"), ignoring=("first_name", "last_name"))
+    with db.tx() as conn:
+        conn.execute(
+            "INSERT INTO users (id, location_id, first_name, last_name, role) VALUES"
+            " ('u', 'l', 'A', 'B', 'admin')"
+        )
+    assert heard == ["all", "names aside"]
+    heard.clear()
+    with db.tx() as conn:
+        conn.execute("UPDATE users SET first_name = 'C', last_name = 'D' WHERE id = 'u'")
+    assert heard == ["all"]
+    heard.clear()
+    with db.tx() as conn:
+        conn.execute("UPDATE users SET first_name = 'E', role = 'user' WHERE id = 'u'")
+    assert heard == ["all", "names aside"]
+    heard.clear()
+    with db.tx() as conn:
+        conn.execute("DELETE FROM users WHERE id = 'u'")
+    assert heard == ["all", "names aside"]
+    with pytest.raises(ValueError):
+        db.watch("users", lambda: None, ignoring=("first_name; DROP TABLE users",))
+    db.close()
+
+
 def test_every_watcher_of_a_table_hears_its_changes_and_a_rolled_back_one_again(
     tmp_path: Path,
 ) -> None:
