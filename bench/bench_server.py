@@ -8,7 +8,7 @@ Every figure is printed beside its baseline measured in the same run:
    and 32 concurrent senders (8 is the goal's figure; each a keep-alive connection
    written and read as raw HTTP/1.1, so the load is never the bottleneck), against the
    same write transaction done in-process without HTTP (message, recipients, events,
-   carrier job, push), the two taking turns three times (medians): the ratio, then
+   carrier job, push), the two taking turns five times (medians): the ratio, then
    where a send's time goes, layer by layer;
 2. fan-out: K clients follow ``GET /events`` as server-sent events (in a process of
    their own), for K = 0, 10 and 500; M messages are sent one after the other; the
@@ -583,7 +583,7 @@ SENDERS = (1, 8, 32)
 
 async def _server_sections(quick: bool) -> None:
     sends = 300 if quick else 1500
-    rounds = 1 if quick else 3
+    rounds = 1 if quick else 5
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write_rates: list[float] = []
