@@ -295,14 +295,9 @@ class MessagingServer:
                 return None
             if len(self._to_send) >= PEOPLE_KEPT:
                 self._to_send.clear()
-            found = self._to_send[conversation_id] = full.model_copy(
-                update={
-                    "last_message_body": None,
-                    "last_message_date": None,
-                    "last_message_direction": None,
-                    "unread_count": 0,
-                }
-            )
+            # The model's fields are named as the columns: the same list says what is left out.
+            blank = {**dict.fromkeys(ACTIVITY), "unread_count": 0}
+            found = self._to_send[conversation_id] = full.model_copy(update=blank)
         return found
 
     def contacts_of(self, conversation: Conversation) -> dict[str, Contact]:
