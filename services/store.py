@@ -649,7 +649,10 @@ class Store:
             )
         )
 
-    def _update_status(self, data: dict[str, Any]) -> None:
+    def _update_status(self, data: dict[str, Any], change: dict[str, Any] | None = None) -> None:
+        """A message's new status (``data``), and the one recipient's step that moved it
+        (``change``: the server names the step and the message's status after it, not
+        the whole message again)."""
         message_id = data.get("messageId") or data.get("id")
         if not isinstance(message_id, str):
             return
@@ -660,6 +663,8 @@ class Store:
             return
         old = LocalMessage.model_validate_json(row[1])
         update = {k: data[k] for k in ("status", "recipients") if k in data}
+        if change is not None and "recipients" not in update:
+            update["recipients"] = _with_step(old, change)
         new = LocalMessage.model_validate(old.model_dump(by_alias=True) | update)
         if new != old:
             self._write_message(row[0], new)
@@ -884,7 +889,7 @@ class Store:
             if "dateAdded" in inner and "conversationId" in inner and "id" in inner:
                 self._upsert_server_message(Message.model_validate(inner))
             else:
-                self._update_status(inner)
+                self._update_status(inner, data if inner is not data else None)
         elif kind is EventType.CONVERSATION_UPDATED:
             inner = _inner(data, "conversation")
             if "participants" in inner and "id" in inner:
@@ -1013,6 +1018,16 @@ class Store:
             ):
                 found[id_] = model.model_validate_json(raw)
         return [found[i] for i in ids if i in found]
+
+
+def _with_step(message: Message, change: dict[str, Any]) -> list[dict[str, Any]]:
+    """The message's recipients, the one ``change`` names at its new status."""
+    who = change.get("participantId")
+    step = {k: change[k] for k in ("status", "error") if k in change}
+    return [
+        r.model_dump(by_alias=True) | (step if r.participant_id == who else {})
+        for r in message.recipients
+    ]
 
 
 def _inner(data: dict[str, Any], name: str) -> dict[str, Any]:

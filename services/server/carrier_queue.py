@@ -283,7 +283,7 @@ class CarrierQueue:
         if accepted is None:
             accepted = await self._server.carrier.send(outbound.message)
         with self._server.write() as conn:
-            deliveries.accepted(conn, self._server.db, job.message_id, accepted)
+            deliveries.accepted(conn, job.message_id, accepted)
             self._finish(conn, job)
             following, all_due = self._following(conn)
         if all_due:  # committed, every due job claimed: the worker has nothing to find
@@ -369,7 +369,7 @@ class CarrierQueue:
                 for phone in error.opted_out:
                     optouts.opt_out(conn, self._server.db, phone)
             if job.kind == "send" and job.message_id:
-                deliveries.refused(conn, self._server.db, job.message_id, reason, error.opted_out)
+                deliveries.refused(conn, job.message_id, reason, error.opted_out)
             else:
                 self._fail_waiting_sends(conn, job, reason)
             _ready_next(conn, job.conversation_id)
@@ -386,7 +386,7 @@ class CarrierQueue:
                 "UPDATE carrier_jobs SET state = 'failed', last_error = ? WHERE id = ?",
                 (reason, row["id"]),
             )
-            deliveries.refused(conn, self._server.db, row["message_id"], reason, ())
+            deliveries.refused(conn, row["message_id"], reason, ())
 
 
 @dataclass(frozen=True)

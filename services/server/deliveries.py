@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from services.server import events, views
+from services.server import events
 from services.server.carriers.base import Accepted, DeliveryUpdate, RecipientStatus
-from services.server.db import Database
 
 FINAL = ("delivered", "read", "undelivered", "failed")
 _RANK = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "undelivered": 2, "failed": 2}
@@ -33,7 +32,7 @@ def overall(statuses: list[str]) -> str:
     return "read" if all(s == "read" for s in statuses) else "delivered"
 
 
-def accepted(conn: sqlite3.Connection, db: Database, message_id: str, answer: Accepted) -> None:
+def accepted(conn: sqlite3.Connection, message_id: str, answer: Accepted) -> None:
     """The carrier took the message: remember its ids, and what it said of each recipient."""
     for carrier_id in answer.carrier_message_ids:
         conn.execute(
@@ -42,12 +41,11 @@ def accepted(conn: sqlite3.Connection, db: Database, message_id: str, answer: Ac
             (carrier_id, message_id),
         )
     for phone, status in answer.recipients.items():
-        _set(conn, db, message_id, _participant_by_phone(conn, message_id, phone), status, None)
+        _set(conn, message_id, _participant_by_phone(conn, message_id, phone), status, None)
 
 
 def refused(
     conn: sqlite3.Connection,
-    db: Database,
     message_id: str,
     reason: str,
     opted_out: tuple[str, ...],
@@ -61,10 +59,10 @@ def refused(
         error = reason
         if opted_out and row["phone"] not in opted_out:
             error = "Not sent: someone in this group has opted out of texts."
-        _set(conn, db, message_id, row["participant_id"], RecipientStatus.FAILED, error)
+        _set(conn, message_id, row["participant_id"], RecipientStatus.FAILED, error)
 
 
-def update(conn: sqlite3.Connection, db: Database, change: DeliveryUpdate) -> str | None:
+def update(conn: sqlite3.Connection, change: DeliveryUpdate) -> str | None:
     """Apply one recipient's new state; the message's id, or None when it isn't ours."""
     row = conn.execute(
         "SELECT message_id FROM carrier_messages WHERE carrier_message_id = ?",
@@ -85,7 +83,7 @@ def update(conn: sqlite3.Connection, db: Database, change: DeliveryUpdate) -> st
         participant = _participant_by_phone(conn, message_id, change.phone)
     if participant is None:
         return message_id
-    _set(conn, db, message_id, participant, change.status, change.error)
+    _set(conn, message_id, participant, change.status, change.error)
     return message_id
 
 
@@ -99,7 +97,6 @@ def _participant_by_phone(conn: sqlite3.Connection, message_id: str, phone: str)
 
 def _set(
     conn: sqlite3.Connection,
-    db: Database,
     message_id: str,
     participant_id: str | None,
     status: RecipientStatus | str,
@@ -124,21 +121,26 @@ def _set(
         r[0]
         for r in conn.execute("SELECT status FROM recipients WHERE message_id = ?", (message_id,))
     ]
-    conn.execute("UPDATE messages SET status = ? WHERE id = ?", (overall(statuses), message_id))
-    wire = views.load_message(db, message_id)
-    assert wire is not None
+    (conversation_id, message_status), *_ = conn.execute(
+        "UPDATE messages SET status = ? WHERE id = ? RETURNING conversation_id, status",
+        (overall(statuses), message_id),
+    ).fetchall()
+    # The change and the message's status after it, not the whole message again: the
+    # devices have it from its MessageCreated, and each recipient's every step went to every
+    # stream with the message in full, about five times what a send itself put there
+    # (issue 19). A client that knows only the message form still reads its status here.
     events.record(
         conn,
         "MessageStatusUpdated",
         {
-            "conversationId": wire["conversationId"],
+            "conversationId": conversation_id,
             "messageId": message_id,
             "participantId": participant_id,
             "status": new,
             "error": error,
-            "message": wire,
+            "message": {"id": message_id, "status": message_status},
         },
-        conversation_id=wire["conversationId"],
+        conversation_id=conversation_id,
     )
 
 

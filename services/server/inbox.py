@@ -113,7 +113,7 @@ class CarrierInbox:
         server = self._server
         if isinstance(event, DeliveryUpdate):
             with server.write() as conn:
-                message_id = deliveries.update(conn, server.db, event)
+                message_id = deliveries.update(conn, event)
                 if message_id is not None and event.opted_out and event.phone:
                     optouts.opt_out(conn, server.db, event.phone)
                 elif message_id is not None and event.opted_out and event.member_ref:

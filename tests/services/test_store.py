@@ -14,6 +14,7 @@ from services.models import (
     Message,
     MessageStatus,
     Participant,
+    Recipient,
 )
 from services.store import Store
 from services.store_types import (
@@ -213,6 +214,58 @@ def test_status_event_updates_one_message() -> None:
     )
     assert store.messages("c1")[0].status is MessageStatus.DELIVERED
     assert [type(c) for c in seen] == [MessageUpdated]
+
+
+def test_a_recipients_step_moves_that_recipient_and_the_message() -> None:
+    store = Store()
+    sent = message("m1", "c1", 1, cmid="x").model_copy(
+        update={
+            "recipients": [
+                Recipient(participant_id="p1", phone="+14155550111", status="sent"),
+                Recipient(participant_id="p2", phone="+14155550112", status="sent"),
+            ],
+            "status": MessageStatus.SENT,
+        }
+    )
+    store.put_messages("c1", [sent])
+    step = {"conversationId": "c1", "messageId": "m1", "participantId": "p2"}
+    store.apply_event(
+        event(
+            "e1",
+            "MessageStatusUpdated",
+            step
+            | {
+                "status": "undelivered",
+                "error": "Carrier said no.",
+                "message": {"id": "m1", "status": "sent"},
+            },
+        )
+    )
+    shown = store.messages("c1")[0]
+    assert [(r.participant_id, r.phone, r.status, r.error) for r in shown.recipients] == [
+        ("p1", "+14155550111", MessageStatus.SENT, None),
+        ("p2", "+14155550112", MessageStatus.UNDELIVERED, "Carrier said no."),
+    ]
+    assert shown.status is MessageStatus.SENT  # the message's own, not the recipient's
+    store.apply_event(
+        event(
+            "e2",
+            "MessageStatusUpdated",
+            step
+            | {
+                "participantId": "p1",
+                "status": "delivered",
+                "error": None,
+                "message": {"id": "m1", "status": "undelivered"},
+            },
+        )
+    )
+    shown = store.messages("c1")[0]
+    assert [r.status for r in shown.recipients] == [
+        MessageStatus.DELIVERED,
+        MessageStatus.UNDELIVERED,
+    ]
+    assert shown.status is MessageStatus.UNDELIVERED
 
 
 def test_unknown_and_malformed_events_are_skipped_not_fatal() -> None:

@@ -417,6 +417,13 @@ async def test_each_recipient_goes_queued_sent_delivered(admin: ApiClient) -> No
         if e.type is EventType.MESSAGE_STATUS_UPDATED:
             steps.setdefault(e.data["participantId"], []).append(e.data["status"])
     assert all(s == ["sent", "delivered"] for s in steps.values()) and len(steps) == 4
+    # Each step names itself and the message's status after it, not the whole message again.
+    statuses = [e.data for e in events if e.type is EventType.MESSAGE_STATUS_UPDATED]
+    assert {tuple(sorted(d)) for d in statuses} == {
+        ("conversationId", "error", "message", "messageId", "participantId", "status")
+    }
+    assert all(d["message"].keys() == {"id", "status"} for d in statuses)
+    assert [d["message"]["status"] for d in statuses][-1] == "delivered"
     message = (await admin.get_messages(crew.id, limit=1)).messages[0]
     assert message.status is MessageStatus.DELIVERED
     assert {r.status for r in message.recipients} == {MessageStatus.DELIVERED}
