@@ -74,12 +74,20 @@ class ConversationsVM(ViewModel):
     PAGE = 30
 
     def __init__(
-        self, store: Any, sync: Any, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        store: Any,
+        sync: Any,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        *,
+        first: int | None = None,
     ) -> None:
         super().__init__()
         self.store, self.sync, self.now = store, sync, now
         self.query = ""
-        self.limit = self.PAGE
+        # The first window holds the rows the screen shows (``first``), the rest of the
+        # page follows once it is painted (``fill``): a cold start built and sent 30 tiles
+        # where a phone shows 13 (issue 19).
+        self.limit = min(first, self.PAGE) if first else self.PAGE
         self.rows: list[ConversationRow] = []
         self.has_more = False
         self.selected_id: str | None = None
@@ -123,6 +131,12 @@ class ConversationsVM(ViewModel):
         self.query = text.strip()
         self.limit = self.PAGE
         self.refresh()
+
+    def fill(self) -> None:
+        """Grow a first window smaller than a page to the whole page."""
+        if self.limit < self.PAGE:
+            self.limit = self.PAGE
+            self.refresh()
 
     def show_more(self) -> bool:
         """Grow the window by a page when the user scrolls near its end."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,15 @@ from app.components.avatar import avatar, group_avatar
 from app.components.connection import ConnectionIndicator
 from app.state.conversations import ConversationRow, ConversationsVM
 from app.views.ui import handle, refresh, search_field
+
+# A row of the list: a two-line Material list tile.
+ROW_PX = 72
+
+
+def rows_on_screen(height: float | None) -> int | None:
+    """The list's rows a window this tall shows, and one more (its header counted as rows
+    too: a few more than fit); None while its height is not known."""
+    return math.ceil(height / ROW_PX) + 1 if height else None
 
 
 class ConversationTile(ft.Semantics):

@@ -26,7 +26,7 @@ from app.state.base import user_message
 from app.state.conversations import ConversationsVM
 from app.state.push import PushVM, conversation_of
 from app.views.account import GROUPS_UNSUPPORTED, AccountFlow, UnsupportedView
-from app.views.conversations import ConversationsView
+from app.views.conversations import ConversationsView, rows_on_screen
 from app.views.settings import SettingsView
 from app.views.ui import handle, refresh, say
 from services import phones
@@ -116,8 +116,9 @@ class Shell:
         if what == "error":
             say(self.page, payload)
         elif what == "ready" and self.backend is not None:
-            # Settings now knows whether this phone pushes, and the user's preference.
-            self.settings_view = self._settings()
+            # Settings now knows whether this phone pushes, and the user's preference:
+            # made again when next shown.
+            self.settings_view = None
             if self.route == "settings":
                 self.layout()
 
@@ -172,7 +173,7 @@ class Shell:
     def _wire(self, b: Backend) -> None:
         self.cache = None  # made when a thread first needs it (_bytes_cache)
         self.file_picker = ft.FilePicker()
-        self.conv_vm = ConversationsVM(b.store, b.sync)
+        self.conv_vm = ConversationsVM(b.store, b.sync, first=rows_on_screen(self.page.height))
         self.conv_view = ConversationsView(
             self.conv_vm, on_open=self.open_thread, on_new=self.open_new, indicator=self.indicator
         )
@@ -182,13 +183,18 @@ class Shell:
         b.notifier.openers.append(self._open_from_notification)
         self.indicator.set_state(b.sync.connection_state)
         self.connection_bar.set_state(str(b.sync.connection_state))
-        self.settings_view = self._settings()
+        self.settings_view = None  # made when first opened (_detail)
         self.conv_vm.refresh()
         self.route, self.panel_open = "list", False
         self.wide = None
         self.layout()
+        self.page.run_task(self._fill_list)
         self.page.run_task(self.conv_vm.reload)
         self.page.run_task(self.push.signed_in, b.client, self._open_from_notification, b.quiet)
+
+    async def _fill_list(self) -> None:
+        """The rest of the list's first page, after the screen's rows went out."""
+        self.conv_vm.fill()
 
     def _detach(self) -> None:
         if self._unsubscribe:
@@ -279,7 +285,9 @@ class Shell:
             return self.thread_view.root
         if self.route == "new" and self.new_view:
             return self.new_view.root
-        if self.route == "settings" and self.settings_view:
+        if self.route == "settings" and self.backend is not None:
+            if self.settings_view is None:
+                self.settings_view = self._settings()
             return self.settings_view.root
         return handle(
             ft.Container(

@@ -359,6 +359,8 @@ async def test_no_push_setting_where_the_window_has_no_push(
     await shell.start()  # a desktop or browser window: door_for gives None here
     await until(lambda: shell.push.client is not None)
     await settle()
+    shell.route = "settings"  # the Settings tab
+    shell.layout()
     assert shell.push.door is None and shell.settings_view is not None
     with pytest.raises(LookupError):
         find(shell.settings_view.root, "push-staff-messages")

@@ -39,6 +39,21 @@ def test_newest_first_and_only_a_window():
     assert not vm.show_more()
 
 
+def test_a_first_window_the_screen_s_size_grows_to_a_page_once():
+    store = Store(":memory:")
+    store.put_conversations([summary(i) for i in range(75)])
+    vm = ConversationsVM(store, FakeSync(store), now=lambda: T0, first=13)
+    vm.refresh()
+    assert len(vm.rows) == 13 and vm.has_more
+    vm.fill()
+    assert len(vm.rows) == 30 and vm.limit == vm.PAGE
+    vm.show_more()
+    vm.fill()  # a window already a page or more stays as it is
+    assert len(vm.rows) == 60
+    tall = ConversationsVM(store, FakeSync(store), now=lambda: T0, first=45)
+    assert tall.limit == tall.PAGE  # never more than a page at first
+
+
 def test_search_filters_and_resets_the_window():
     vm = vm_with(40)
     vm.refresh()

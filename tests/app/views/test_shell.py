@@ -82,6 +82,26 @@ async def test_wide_shows_list_and_thread_side_by_side(fake_session: FakeSession
 
 
 @pytest.mark.anyio
+async def test_the_first_paint_holds_the_screen_s_rows_and_the_page_follows(
+    fake_session: FakeSession, demo
+):
+    cfg, b, _conv = demo
+    b.store.put_conversations([make_conversation(name=f"Group {i}") for i in range(40)])
+    fake_session.register(width=390, height=844)
+    shell = Shell(fake_session.page, cfg)
+    await shell.start()
+    # What went out with the first layout: the rows a 844-pixel phone shows, and one more.
+    assert len(shell.conv_view.tiles) == 13
+    assert shell.settings_view is None  # made when first opened
+    await settle()
+    assert len(shell.conv_view.tiles) == 30
+    shell.route = "settings"
+    shell.layout()
+    assert shell.settings_view is not None
+    assert any(c is shell.settings_view.root for c in walk(shell.root.content))
+
+
+@pytest.mark.anyio
 async def test_narrow_shows_one_screen_with_a_bottom_bar_and_back(fake_session, demo):
     cfg, _b, conv = demo
     shell = await start(fake_session, cfg, 390)
