@@ -840,6 +840,15 @@ class Store:
                 (cursor,),
             )
 
+    def start_new_log(self, cursor: str) -> None:
+        """The server's event log is another one (a database made anew or restored behind
+        the same address): its ids start again, so the ids applied from the old log are
+        forgotten, or they would hide the new log's events."""
+        with self._tx() as db:
+            db.execute("DELETE FROM applied_events")
+            self._applied = set()
+            self._write_cursor(db, cursor)
+
     def was_applied(self, event_id: str) -> bool:
         return event_id in self._applied
 

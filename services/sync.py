@@ -382,6 +382,15 @@ class Sync:
                 self._cursor_ready.set()
                 await self.refresh_conversations()
                 return
+            if _went_back(cursor, batch.cursor):
+                # A cursor past the end of the server's log comes back as the log's end: the
+                # log is a new one, its event ids start again. Start as on a first run.
+                log.warning(
+                    "the server's event log is a new one (%s after %s)", batch.cursor, cursor
+                )
+                self.store.start_new_log(batch.cursor or "0")
+                await self.refresh_conversations()
+                return
             await self._apply(batch.events, batch.cursor or cursor)
             if batch.events and self._mode is LiveMode.LONG_POLL:
                 # Events come in bursts (a send is followed by a delivery update per
@@ -529,3 +538,12 @@ def _default_files_dir(store: Store) -> Path:
     if store.path == ":memory:":
         return Path(tempfile.mkdtemp(prefix="gcs-outbox-"))
     return Path(store.path + ".files")
+
+
+def _went_back(sent: str, answered: str | None) -> bool:
+    """Whether the server answered a cursor before the one sent: then it is not the log
+    the cursor came from. Only this server's cursors (digits) can be compared; a cursor
+    never moves back in one log, not even past events this user may not see."""
+    if answered is None or not (sent.isdigit() and answered.isdigit()):
+        return False
+    return int(answered) < int(sent)

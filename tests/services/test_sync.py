@@ -229,6 +229,39 @@ async def test_resuming_from_the_cursor_misses_nothing_and_repeats_nothing(
         await sync.stop()
 
 
+async def test_a_server_with_a_new_log_behind_the_same_address_is_followed_from_its_start(
+    tmp_path: Path, admin: ApiClient
+) -> None:
+    """A server made anew (or restored) numbers its events from 1 again: the ids this
+    device applied from the old log must not hide the new log's events."""
+    group = (await admin.search_conversations(limit=1)).conversations[0]
+    store = Store(str(tmp_path / "device.db"))
+    sync = make_sync(admin, store)
+    await sync.start()
+    await eventually(lambda: sync.connection_state is ConnectionState.CONNECTED)
+    for i in range(12):
+        await admin.send_message(group.id, f"old log {i}")
+    await eventually(lambda: "old log 11" in bodies(store, group.id))
+    await sync.stop()
+    old_cursor = store.cursor()
+    assert old_cursor is not None and int(old_cursor) > 12
+
+    (tmp_path / "new").mkdir()
+    fresh = sandbox_app(tmp_path / "new")  # the same address, a new database
+    async with client_for(fresh, "demo-admin") as again:
+        sync = make_sync(again, store)
+        await sync.start()
+        try:
+            await eventually(lambda: sync.connection_state is ConnectionState.CONNECTED)
+            await eventually(lambda: int(store.cursor() or 0) < int(old_cursor))
+            new_group = (await again.search_conversations(limit=1)).conversations[0]
+            await again.send_message(new_group.id, "new log")
+            # Its MessageCreated has an id the old log's events had too.
+            await eventually(lambda: "new log" in bodies(store, new_group.id))
+        finally:
+            await sync.stop()
+
+
 async def test_a_send_that_gets_through_ends_the_wait_to_reconnect(
     app: Starlette, admin: ApiClient, staff: ApiClient
 ) -> None:
