@@ -91,7 +91,7 @@ async def test_the_first_paint_holds_the_screen_s_rows_and_the_page_follows(
     shell = Shell(fake_session.page, cfg)
     await shell.start()
     # What went out with the first layout: the rows a 844-pixel phone shows, and one more.
-    assert len(shell.conv_view.tiles) == 13
+    assert len(shell.conv_view.tiles) == 15
     assert shell.settings_view is None  # made when first opened
     await settle()
     assert len(shell.conv_view.tiles) == 30
