@@ -24,6 +24,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from services.models import PhoneNumber, User
 
@@ -77,20 +78,49 @@ def recall(
     fingerprint matches token, if any."""
     if not token:
         return None
-    for path in sorted((data_dir / "accounts").glob(f"*/*/{FILE_NAME}")):
+    for path in _files(data_dir):
         found = _read(path, backend, location, token)
         if found is not None:
             return path.parent, found
     return None
 
 
-def _read(path: Path, backend: str, location: str | None, token: str) -> Remembered | None:
+def likely_account(data_dir: Path, backend: str, location: str | None) -> Path | None:
+    """The account folder, when exactly one is remembered for backend (and location).
+
+    What a returning user's start opens while ``recall`` checks the token's fingerprint,
+    and uses only if the fingerprint then names the same folder."""
+    found = [path.parent for path in _files(data_dir) if _load(path, backend, location)]
+    return found[0] if len(found) == 1 else None
+
+
+def _files(data_dir: Path) -> list[Path]:
+    return sorted((data_dir / "accounts").glob(f"*/*/{FILE_NAME}"))
+
+
+def _load(
+    path: Path, backend: str, location: str | None, *, warn: bool = False
+) -> dict[str, Any] | None:
+    """The file's content when it is one of ours for backend (and location), else None."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        if data.get("version") != _VERSION or data.get("backend") != backend:
-            return None
-        if location and data.get("location") != location:
-            return None
+    except (OSError, ValueError) as exc:
+        # A damaged file only costs the offline start: the server is asked instead.
+        if warn:
+            log.warning("ignoring %s: %s", path, exc)
+        return None
+    if not isinstance(data, dict) or data.get("version") != _VERSION:
+        return None
+    if data.get("backend") != backend or (location and data.get("location") != location):
+        return None
+    return data
+
+
+def _read(path: Path, backend: str, location: str | None, token: str) -> Remembered | None:
+    data = _load(path, backend, location, warn=True)
+    if data is None:
+        return None
+    try:
         expected = fingerprint(token, bytes.fromhex(data["salt"]))
         if not hmac.compare_digest(expected, str(data["fingerprint"])):
             return None
@@ -99,7 +129,6 @@ def _read(path: Path, backend: str, location: str | None, token: str) -> Remembe
             numbers=[PhoneNumber.model_validate(n) for n in data.get("numbers", [])],
             teammates=[User.model_validate(u) for u in data.get("teammates", [])],
         )
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        # A damaged file only costs the offline start: the server is asked instead.
+    except (ValueError, KeyError, TypeError) as exc:
         log.warning("ignoring %s: %s", path, exc)
         return None

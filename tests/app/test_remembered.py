@@ -47,6 +47,17 @@ def test_another_token_backend_or_location_finds_nobody(tmp_path):
     assert remembered.recall(tmp_path, UNREACHABLE, "loc", "") is None
 
 
+def test_only_a_lone_account_is_guessed_before_the_token_is_checked(tmp_path):
+    assert remembered.likely_account(tmp_path, UNREACHABLE, "loc") is None
+    first = paths.account_dir(tmp_path, UNREACHABLE, "loc", ME.id)
+    remembered.remember(first, (UNREACHABLE, "loc"), "pit-a", _who())
+    assert remembered.likely_account(tmp_path, UNREACHABLE, "loc") == first
+    assert remembered.likely_account(tmp_path, UNREACHABLE, "other") is None
+    second = paths.account_dir(tmp_path, UNREACHABLE, "loc", "u_8")
+    remembered.remember(second, (UNREACHABLE, "loc"), "pit-b", _who())
+    assert remembered.likely_account(tmp_path, UNREACHABLE, "loc") is None
+
+
 def test_a_damaged_file_is_ignored(tmp_path):
     account = paths.account_dir(tmp_path, UNREACHABLE, "loc", ME.id)
     (account / remembered.FILE_NAME).write_text("{not json")
@@ -85,3 +96,26 @@ async def test_an_unknown_token_offline_still_fails_to_sign_in(tmp_path, monkeyp
     cfg = AppConfig(backend_url=UNREACHABLE, token="pit-new", location_id="loc", data_dir=tmp_path)
     with pytest.raises(ApiError):
         await backend_mod.connect(cfg)
+
+
+@pytest.mark.anyio
+async def test_another_token_never_opens_the_remembered_users_cache(tmp_path, monkeypatch):
+    # The start opens the one remembered cache while the fingerprint is checked: a token
+    # that is not the remembered one must end on its own user's cache, not that one.
+    monkeypatch.setattr(backend_mod, "_backends", {})
+    cfg = AppConfig(token="demo-admin", location_id="loc_demo", data_dir=tmp_path)
+    account = paths.account_dir(tmp_path, cfg.backend_name, "loc_demo", ME.id)
+    remembered.remember(account, (cfg.backend_name, "loc_demo"), "demo-old-token", _who())
+    assert remembered.likely_account(tmp_path, cfg.backend_name, "loc_demo") == account
+    cached = Store(str(paths.cache_db_path(account)))
+    cached.put_conversations([ConversationSummary(id="c1", name="Weekend crew")])
+    cached.close()
+
+    b = await backend_mod.connect(cfg)
+    try:
+        assert b.me.id != ME.id
+        assert b.account != account
+        assert b.store.path != str(paths.cache_db_path(account))
+        assert "Weekend crew" not in [s.name for s in b.store.conversations()]
+    finally:
+        await backend_mod.disconnect(cfg)
