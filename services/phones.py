@@ -25,9 +25,12 @@ import functools
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
+# phonenumbers is imported where a number is first parsed or shown (~14 ms): the app's
+# first screen usually shows none, and its cold start must not wait for it (issue 19).
+if TYPE_CHECKING:
+    import phonenumbers
 
 GROUP_REGIONS = frozenset({"US", "CA"})
 # phonenumbers refuses longer input anyway; checking first keeps the reason ours.
@@ -52,19 +55,12 @@ class NumberKind(StrEnum):
     UNKNOWN = "unknown"
 
 
-_KINDS = {
-    PhoneNumberType.FIXED_LINE: NumberKind.FIXED_LINE,
-    PhoneNumberType.MOBILE: NumberKind.MOBILE,
-    PhoneNumberType.FIXED_LINE_OR_MOBILE: NumberKind.FIXED_LINE_OR_MOBILE,
-    PhoneNumberType.TOLL_FREE: NumberKind.TOLL_FREE,
-    PhoneNumberType.PREMIUM_RATE: NumberKind.PREMIUM_RATE,
-    PhoneNumberType.SHARED_COST: NumberKind.SHARED_COST,
-    PhoneNumberType.VOIP: NumberKind.VOIP,
-    PhoneNumberType.PERSONAL_NUMBER: NumberKind.PERSONAL_NUMBER,
-    PhoneNumberType.PAGER: NumberKind.PAGER,
-    PhoneNumberType.UAN: NumberKind.UAN,
-    PhoneNumberType.VOICEMAIL: NumberKind.VOICEMAIL,
-}
+@functools.cache
+def _kinds() -> dict[int, NumberKind]:
+    """phonenumbers' PhoneNumberType values by our names for them (the same names)."""
+    from phonenumbers import PhoneNumberType
+
+    return {getattr(PhoneNumberType, k.name): k for k in NumberKind if k is not NumberKind.UNKNOWN}
 
 
 class PhoneProblem(StrEnum):
@@ -179,6 +175,9 @@ def parse_phone(text: str | None, default_region: str = "US") -> ParsedPhone | P
         # A long paste of prose is "not a number"; a long run of digits is "too long".
         too_long = len(digits(text)) > _MAX_E164_DIGITS
         return PhoneError(text, PhoneProblem.TOO_LONG if too_long else PhoneProblem.NOT_A_NUMBER)
+    import phonenumbers
+    from phonenumbers import NumberParseException, PhoneNumberFormat
+
     try:
         number = phonenumbers.parse(text, default_region)
     except NumberParseException as exc:
@@ -189,12 +188,14 @@ def parse_phone(text: str | None, default_region: str = "US") -> ParsedPhone | P
         e164=phonenumbers.format_number(number, PhoneNumberFormat.E164),
         region=phonenumbers.region_code_for_number(number) or "ZZ",
         national=phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL),
-        number_type=_KINDS.get(phonenumbers.number_type(number), NumberKind.UNKNOWN),
+        number_type=_kinds().get(phonenumbers.number_type(number), NumberKind.UNKNOWN),
         country_code=number.country_code or 0,
     )
 
 
-def _parse_failure(exc: NumberParseException) -> PhoneProblem:
+def _parse_failure(exc: phonenumbers.NumberParseException) -> PhoneProblem:
+    from phonenumbers import NumberParseException
+
     if exc.error_type == NumberParseException.TOO_LONG:
         return PhoneProblem.TOO_LONG
     if exc.error_type in (
@@ -207,6 +208,8 @@ def _parse_failure(exc: NumberParseException) -> PhoneProblem:
 
 def _invalid_reason(number: phonenumbers.PhoneNumber) -> PhoneProblem:
     # Tell "missing digits" apart from "wrong digits": the first is a typing slip.
+    import phonenumbers
+
     reason = phonenumbers.is_possible_number_with_reason(number)
     if reason in (
         phonenumbers.ValidationResult.TOO_SHORT,
@@ -250,6 +253,9 @@ def format_display(e164: str | None) -> str:
     text = (e164 or "").strip()
     if not text or len(text) > MAX_INPUT_LENGTH:
         return text
+    import phonenumbers
+    from phonenumbers import NumberParseException, PhoneNumberFormat
+
     try:
         number = phonenumbers.parse(text, "US")
     except NumberParseException:
