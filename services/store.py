@@ -856,11 +856,15 @@ class Store:
         """Apply a server event exactly once (by id); False when it was seen before."""
         return bool(self.apply_events([event], cursor))
 
-    def apply_events(self, events: Sequence[Event], cursor: str | None = None) -> list[Event]:
+    def apply_events(
+        self, events: Sequence[Event], cursor: str | None = None, *, reading: str | None = None
+    ) -> list[Event]:
         """Apply a batch and move the cursor in one commit; returns the events new to us.
 
         The cursor and the applied ids are written with the effects, so a crash
         either keeps all three or none, and a replay after it changes nothing.
+        ``reading`` is the conversation on screen: its messages are read as they come,
+        so the server's unread count for it is not taken (Sync marks it read there).
         """
         fresh: list[Event] = []
         with self._tx() as db:
@@ -868,7 +872,7 @@ class Store:
                 if event.id in self._applied:
                     continue
                 try:
-                    self._apply_one(event)
+                    self._apply_one(event, reading)
                 except (ValidationError, ValueError, TypeError, KeyError):
                     # A malformed event must not wedge the stream: skip it.
                     log.warning("skipping malformed event %s (%s)", event.id, event.type)
@@ -888,7 +892,7 @@ class Store:
         )
         self._applied = {row[0] for row in db.execute("SELECT id FROM applied_events")}
 
-    def _apply_one(self, event: Event) -> None:
+    def _apply_one(self, event: Event, reading: str | None = None) -> None:
         data = event.data
         kind = event.type
         if kind is EventType.MESSAGE_CREATED:
@@ -901,6 +905,8 @@ class Store:
                 self._update_status(inner, data if inner is not data else None)
         elif kind is EventType.CONVERSATION_UPDATED:
             inner = _inner(data, "conversation")
+            if reading is not None and reading in (inner.get("id"), inner.get("conversationId")):
+                inner = inner | {"unreadCount": 0}
             if "participants" in inner and "id" in inner:
                 # The whole conversation: also brings in one this device never saw.
                 self.put_conversation(Conversation.model_validate(inner))

@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -40,6 +40,7 @@ from services.pacing import Pacer
 from services.store import Store
 from services.store_types import ConnectionChanged, ConnectionState, LocalMessage
 
+_S = TypeVar("_S", bound=ConversationSummary)
 log = logging.getLogger(__name__)
 
 # Consecutive failures after which "reconnecting" becomes "offline".
@@ -416,7 +417,9 @@ class Sync:
                 self.user_id = (await self.client.me()).id
 
     async def _apply(self, events: Sequence[Event], cursor: str | None) -> None:
-        fresh = self.store.apply_events(events, cursor)
+        # The thread on screen never shows unread, not even for the moment before the
+        # server hears it was read: no bold row, badge or title flickering by one.
+        fresh = self.store.apply_events(events, cursor, reading=self._reading())
         for event in fresh:
             await self._after(event)
         await self._flush_notices()
@@ -435,7 +438,8 @@ class Sync:
             cid = (inner.get("id") or inner.get("conversationId")) if inner else None
             if isinstance(cid, str):
                 await self._ensure_conversation(cid)
-                await self._keep_open_thread_read(cid)
+                if cid == self._reading() and inner and inner.get("unreadCount"):
+                    await self.mark_read(cid)
         elif event.type in (
             EventType.CONTACT_UPDATED,
             EventType.CONTACT_DELETED,
@@ -448,7 +452,14 @@ class Sync:
         # list (no participants yet, so a notice could only name a phone number): fetch it.
         if self.store.conversation(conversation_id) is None:
             with contextlib.suppress(ApiError):
-                self.store.put_conversation(await self.client.get_conversation(conversation_id))
+                conversation = await self.client.get_conversation(conversation_id)
+                self.store.put_conversation(self._as_read(conversation))
+
+    def _as_read(self, summary: _S) -> _S:
+        """The thread on screen is read as its messages come (see ``_apply``)."""
+        if summary.id == self._reading() and summary.unread_count:
+            return summary.model_copy(update={"unread_count": 0})
+        return summary
 
     async def _on_new_message(self, message: Message) -> None:
         if not self._from_someone_else(message):
@@ -493,11 +504,6 @@ class Sync:
         """The thread the user is looking at right now, if any."""
         return self.open_conversation_id if self.visible else None
 
-    async def _keep_open_thread_read(self, conversation_id: str) -> None:
-        summary = self.store.summary(conversation_id)
-        if conversation_id == self._reading() and summary and summary.unread_count:
-            await self.mark_read(conversation_id)
-
     async def _refresh_participants(self, data: dict[str, Any]) -> None:
         # Participant tags (Updated, Deleted, DND) are the server's to compute.
         inner = data.get("contact") if isinstance(data.get("contact"), dict) else data
@@ -513,7 +519,9 @@ class Sync:
     async def _poll_once(self) -> None:
         before = {s.id: s.last_message_date for s in self.store.conversations()}
         page = await self.client.search_conversations(limit=_LIST_PAGE)
-        self.store.put_conversations(page.conversations)
+        reading = self._reading()
+        unread_on_screen = any(s.id == reading and s.unread_count for s in page.conversations)
+        self.store.put_conversations([self._as_read(s) for s in page.conversations])
         for summary in page.conversations:
             if before.get(summary.id) == summary.last_message_date:
                 continue
@@ -522,6 +530,8 @@ class Sync:
                 summary.id == self.open_conversation_id or self.store.messages(summary.id, 1)
             ):
                 await self._poll_thread(summary.id)
+        if reading is not None and unread_on_screen:
+            await self.mark_read(reading)
 
     async def _poll_thread(self, conversation_id: str) -> None:
         page = await self.client.get_messages(conversation_id, limit=_THREAD_PAGE)
@@ -530,8 +540,6 @@ class Sync:
         for message in reversed(new):
             await self._on_new_message(message)
         await self._flush_notices()
-        if conversation_id == self._reading() and new:
-            await self._keep_open_thread_read(conversation_id)
 
 
 def _default_files_dir(store: Store) -> Path:

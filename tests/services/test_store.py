@@ -205,6 +205,20 @@ def test_conversation_updated_event_moves_the_unread_total() -> None:
     assert store.summary("a").unread_count == 0  # type: ignore[union-attr]
 
 
+def test_the_conversation_being_read_takes_no_unread_count() -> None:
+    store = Store()
+    store.put_conversations([summary("a", 1), summary("b", 2)])
+    updated = [
+        event("e1", "ConversationUpdated", {"conversationId": "a", "unreadCount": 4}),
+        event("e2", "ConversationUpdated", {"id": "b", "unreadCount": 3, "lastMessageBody": "hi"}),
+    ]
+    store.apply_events(updated, reading="b")
+    assert store.summary("a").unread_count == 4  # type: ignore[union-attr]
+    assert store.summary("b").unread_count == 0  # type: ignore[union-attr]
+    assert store.summary("b").last_message_body == "hi"  # type: ignore[union-attr]
+    assert store.unread_total() == 4
+
+
 def test_status_event_updates_one_message() -> None:
     store = Store()
     store.put_messages("c1", [message("m1", "c1", 1, cmid="x")])
