@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from app.state import fmt
@@ -93,9 +93,24 @@ class ConversationsVM(ViewModel):
         self.selected_id: str | None = None
         self.loading = False
         self._read_at: int | None = None  # the store's version the rows were read at
+        # The window's rows by id, with what each was made from: a new text changes one
+        # conversation, and only its row is made again (issue 19).
+        self._made: dict[str, tuple[ConversationSummary, Any, date, ConversationRow]] = {}
 
-    def row_for(self, summary: ConversationSummary) -> ConversationRow:
-        title = title_of(summary, self.store.conversation(summary.id))
+    def row_for(self, summary: ConversationSummary, today: date | None = None) -> ConversationRow:
+        # The store keeps one object per conversation until it changes, and a row's time
+        # label depends on the day only: the same three, the same row.
+        conversation = self.store.conversation(summary.id)
+        today = today or fmt.local(self.now()).date()
+        made = self._made.get(summary.id)
+        if made and made[0] is summary and made[1] is conversation and made[2] == today:
+            return made[3]
+        row = self._make_row(summary, conversation)
+        self._made[summary.id] = (summary, conversation, today, row)
+        return row
+
+    def _make_row(self, summary: ConversationSummary, conversation: Any) -> ConversationRow:
+        title = title_of(summary, conversation)
         return ConversationRow(
             id=summary.id,
             title=title,
@@ -113,7 +128,11 @@ class ConversationsVM(ViewModel):
         self._read_at = getattr(self.store, "version", None)
         found = self.store.conversations(query=self.query or None, limit=self.limit + 1)
         self.has_more = len(found) > self.limit
-        self.rows = [self._matched(self.row_for(s)) for s in found[: self.limit]]
+        today = fmt.local(self.now()).date()
+        self.rows = [self._matched(self.row_for(s, today)) for s in found[: self.limit]]
+        if len(self._made) > 2 * len(self.rows) + self.PAGE:  # only the window's are kept
+            shown = {r.id for r in self.rows}
+            self._made = {k: v for k, v in self._made.items() if k in shown}
         self.emit("rows")
 
     def _matched(self, row: ConversationRow) -> ConversationRow:

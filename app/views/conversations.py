@@ -226,13 +226,15 @@ class ConversationsView:
             self.list.controls = controls
             if self.shown:
                 refresh(self.list)
-        self.empty.visible = not self.vm.rows
+        visible = not self.vm.rows
         if self.vm.query and not self.vm.rows:
-            self.empty.content.value = f"No conversations match “{self.vm.query}”."
+            text = f"No conversations match “{self.vm.query}”."
         else:
-            self.empty.content.value = "No conversations yet. Create New Message to start one."
-        if self.shown:
-            refresh(self.empty)
+            text = "No conversations yet. Create New Message to start one."
+        if (visible, text) != (self.empty.visible, self.empty.content.value):
+            self.empty.visible, self.empty.content.value = visible, text
+            if self.shown:
+                refresh(self.empty)
 
     def _on_vm(self, what: str, payload: Any) -> None:
         if what in ("rows", "selected"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from app.state.conversations import ConversationsVM
@@ -52,6 +54,32 @@ def test_a_first_window_the_screen_s_size_grows_to_a_page_once():
     assert len(vm.rows) == 60
     tall = ConversationsVM(store, FakeSync(store), now=lambda: T0, first=45)
     assert tall.limit == tall.PAGE  # never more than a page at first
+
+
+def test_a_change_to_one_conversation_makes_only_its_row_again_until_the_day_turns():
+    store = Store(":memory:")
+    store.put_conversations([summary(i) for i in range(40)])
+    now = [T0]
+    vm = ConversationsVM(store, FakeSync(store), now=lambda: now[0])
+    vm.refresh()
+    before = list(vm.rows)
+    made: list[str] = []
+    make_row = vm._make_row
+
+    def counted(s: ConversationSummary, conversation: object) -> object:
+        made.append(s.id)
+        return make_row(s, conversation)
+
+    vm._make_row = counted  # type: ignore[method-assign]
+    store.update_conversation("conv_020", last_message_body="moved on")
+    vm.refresh()
+    assert made == ["conv_020"]
+    assert [r.preview for r in vm.rows if r.id == "conv_020"] == ["moved on"]
+    assert all(a is b for a, b in zip(before, vm.rows, strict=True) if a.id != "conv_020")
+    now[0] = T0 + timedelta(days=1)  # a time shown as 9:41 AM yesterday reads "Yesterday"
+    vm.refresh()
+    assert len(made) == 1 + len(vm.rows)
+    assert {r.time for r in vm.rows} == {"Yesterday"}
 
 
 def test_search_filters_and_resets_the_window():
