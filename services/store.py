@@ -22,7 +22,7 @@ import json
 import logging
 import re
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -857,14 +857,18 @@ class Store:
         return bool(self.apply_events([event], cursor))
 
     def apply_events(
-        self, events: Sequence[Event], cursor: str | None = None, *, reading: str | None = None
+        self,
+        events: Sequence[Event],
+        cursor: str | None = None,
+        *,
+        reading: Collection[str] = (),
     ) -> list[Event]:
         """Apply a batch and move the cursor in one commit; returns the events new to us.
 
         The cursor and the applied ids are written with the effects, so a crash
         either keeps all three or none, and a replay after it changes nothing.
-        ``reading`` is the conversation on screen: its messages are read as they come,
-        so the server's unread count for it is not taken (Sync marks it read there).
+        ``reading`` are the conversations on screen: their messages are read as they come,
+        so the server's unread count for them is not taken (Sync marks them read there).
         """
         fresh: list[Event] = []
         with self._tx() as db:
@@ -892,7 +896,7 @@ class Store:
         )
         self._applied = {row[0] for row in db.execute("SELECT id FROM applied_events")}
 
-    def _apply_one(self, event: Event, reading: str | None = None) -> None:
+    def _apply_one(self, event: Event, reading: Collection[str] = ()) -> None:
         data = event.data
         kind = event.type
         if kind is EventType.MESSAGE_CREATED:
@@ -905,7 +909,7 @@ class Store:
                 self._update_status(inner, data if inner is not data else None)
         elif kind is EventType.CONVERSATION_UPDATED:
             inner = _inner(data, "conversation")
-            if reading is not None and reading in (inner.get("id"), inner.get("conversationId")):
+            if (inner.get("id") or inner.get("conversationId")) in reading:
                 inner = inner | {"unreadCount": 0}
             if "participants" in inner and "id" in inner:
                 # The whole conversation: also brings in one this device never saw.

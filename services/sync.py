@@ -13,9 +13,9 @@
   subscribers as ``ConnectionChanged``.
 - the outbox worker (see ``services.outbox``).
 
-The app tells Sync which thread is on screen (``open_conversation_id``): a new
-inbound message elsewhere raises a notification; the open thread is marked
-read instead.
+Each window of the app tells Sync which thread it shows and whether it can be
+seen (a ``Window``): a new inbound message elsewhere raises a notification; a
+thread open in a window on screen is read instead.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import contextlib
 import logging
 import tempfile
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -64,6 +65,16 @@ class LiveMode(StrEnum):
     POLL = "poll"
 
 
+@dataclass
+class Window:
+    """What one window of the app shows: its open thread, and whether it can be seen
+    (False while hidden or minimised: its thread is not being read then, so the thread's
+    messages notify and are not marked read)."""
+
+    conversation_id: str | None = None
+    visible: bool = True
+
+
 class Sync:
     def __init__(
         self,
@@ -82,10 +93,10 @@ class Sync:
         self.client = client
         self.store = store
         self.notifier: Notifier = notifier or NullNotifier()
-        self.open_conversation_id: str | None = None
-        # False while the window is hidden or minimised: the open thread is not being
-        # read then, so its messages notify and are not marked read.
-        self.visible = True
+        # Each window's thread and visibility (the web app serves a window per browser
+        # tab, all on this Sync: one tab hidden or closed must not stop another reading).
+        # The first is for a client with one window: ``open_conversation_id``, ``visible``.
+        self._windows: list[Window] = [Window()]
         self._asked_user = False
         self._notices: list[tuple[str, str, str]] = []
         self._user_id = user_id
@@ -285,6 +296,36 @@ class Sync:
     async def discard(self, local_id: str) -> None:
         self.outbox.discard(local_id)
 
+    # --- windows -----------------------------------------------------------------------
+
+    def window(self) -> Window:
+        """A new window's state, followed until ``close_window``."""
+        window = Window()
+        self._windows.append(window)
+        return window
+
+    def close_window(self, window: Window) -> None:
+        if window in self._windows[1:]:
+            self._windows.remove(window)
+
+    @property
+    def open_conversation_id(self) -> str | None:
+        """The thread open in the first window (a client with one window)."""
+        return self._windows[0].conversation_id
+
+    @open_conversation_id.setter
+    def open_conversation_id(self, conversation_id: str | None) -> None:
+        self._windows[0].conversation_id = conversation_id
+
+    @property
+    def visible(self) -> bool:
+        """Whether the first window can be seen (False hidden or minimised)."""
+        return self._windows[0].visible
+
+    @visible.setter
+    def visible(self, visible: bool) -> None:
+        self._windows[0].visible = visible
+
     async def mark_read(self, conversation_id: str) -> None:
         """Clear the unread badge now, and on the server (and so on every device)."""
         summary = self.store.summary(conversation_id)
@@ -438,7 +479,7 @@ class Sync:
             cid = (inner.get("id") or inner.get("conversationId")) if inner else None
             if isinstance(cid, str):
                 await self._ensure_conversation(cid)
-                if cid == self._reading() and inner and inner.get("unreadCount"):
+                if cid in self._reading() and inner and inner.get("unreadCount"):
                     await self.mark_read(cid)
         elif event.type in (
             EventType.CONTACT_UPDATED,
@@ -457,14 +498,14 @@ class Sync:
 
     def _as_read(self, summary: _S) -> _S:
         """The thread on screen is read as its messages come (see ``_apply``)."""
-        if summary.id == self._reading() and summary.unread_count:
+        if summary.unread_count and summary.id in self._reading():
             return summary.model_copy(update={"unread_count": 0})
         return summary
 
     async def _on_new_message(self, message: Message) -> None:
         if not self._from_someone_else(message):
             return
-        if message.conversation_id == self._reading():
+        if message.conversation_id in self._reading():
             return  # the open thread shows it; its ConversationUpdated marks it read
         summary = self.store.summary(message.conversation_id)
         title = (summary.name if summary else None) or "New message"
@@ -500,9 +541,11 @@ class Sync:
                     return participant.current_name or participant.name
         return message.from_ or ""
 
-    def _reading(self) -> str | None:
-        """The thread the user is looking at right now, if any."""
-        return self.open_conversation_id if self.visible else None
+    def _reading(self) -> frozenset[str]:
+        """The threads the user is looking at right now: open in a window on screen."""
+        return frozenset(
+            w.conversation_id for w in self._windows if w.visible and w.conversation_id
+        )
 
     async def _refresh_participants(self, data: dict[str, Any]) -> None:
         # Participant tags (Updated, Deleted, DND) are the server's to compute.
@@ -520,18 +563,17 @@ class Sync:
         before = {s.id: s.last_message_date for s in self.store.conversations()}
         page = await self.client.search_conversations(limit=_LIST_PAGE)
         reading = self._reading()
-        unread_on_screen = any(s.id == reading and s.unread_count for s in page.conversations)
+        unread_on_screen = [s.id for s in page.conversations if s.unread_count and s.id in reading]
         self.store.put_conversations([self._as_read(s) for s in page.conversations])
+        open_threads = {w.conversation_id for w in self._windows}
         for summary in page.conversations:
             if before.get(summary.id) == summary.last_message_date:
                 continue
             known = summary.id in before
-            if known and (
-                summary.id == self.open_conversation_id or self.store.messages(summary.id, 1)
-            ):
+            if known and (summary.id in open_threads or self.store.messages(summary.id, 1)):
                 await self._poll_thread(summary.id)
-        if reading is not None and unread_on_screen:
-            await self.mark_read(reading)
+        for conversation_id in unread_on_screen:
+            await self.mark_read(conversation_id)
 
     async def _poll_thread(self, conversation_id: str) -> None:
         page = await self.client.get_messages(conversation_id, limit=_THREAD_PAGE)

@@ -76,6 +76,9 @@ class Shell:
         self.participants_view: ParticipantsView | None = None
         self.settings_view: SettingsView | None = None
         self._unsubscribe: Any = None
+        # This window's open thread and visibility, as Sync follows them (services.sync.Window):
+        # each browser tab of the web app has its own.
+        self.window: Any = None
         self.file_picker: ft.FilePicker | None = None
         self.cache: BytesCache | None = None
         self.account = AccountFlow(self)  # sign-in, 401s and sign-out (app/views/account.py)
@@ -179,6 +182,7 @@ class Shell:
         )
         self.conv_vm.listen(self._on_conv_vm)
         self._unsubscribe = b.store.subscribe(self._on_change)
+        self.window = b.sync.window()
         b.notifier.listeners.append(self._on_notice)
         b.notifier.openers.append(self._open_from_notification)
         self.indicator.set_state(b.sync.connection_state)
@@ -204,8 +208,9 @@ class Shell:
             self.backend.notifier.listeners.remove(self._on_notice)
         if self.backend and self._open_from_notification in self.backend.notifier.openers:
             self.backend.notifier.openers.remove(self._open_from_notification)
-        if self.backend and self.thread_vm:
-            self.backend.sync.open_conversation_id = None
+        if self.backend and self.window is not None:
+            self.backend.sync.close_window(self.window)
+            self.window = None
 
     # --- layout -----------------------------------------------------------------------------
 
@@ -378,8 +383,8 @@ class Shell:
     def _close_thread(self) -> None:
         if self.thread_vm is not None:
             self.thread_vm.close()
-            if self.backend is not None:
-                self.backend.sync.open_conversation_id = None
+            if self.window is not None:
+                self.window.conversation_id = None
         self.thread_vm = None
         self.thread_view = None
         self.participants_view = None
@@ -419,7 +424,8 @@ class Shell:
             pick_files=self.pick_files,
             download=self.download,
         )
-        b.sync.open_conversation_id = conversation_id
+        if self.window is not None:
+            self.window.conversation_id = conversation_id
         self.route, self.panel_open = "thread", False
         self.conv_vm.select(conversation_id)
         self.layout()
@@ -655,11 +661,10 @@ class Shell:
 
     def _on_lifecycle(self, e: ft.AppLifecycleStateChangeEvent) -> None:
         """A hidden or minimised window is not reading its open thread (issue 6)."""
-        if self.backend is None:
+        if self.window is None:
             return
         visible = e.state not in (ft.AppLifecycleState.HIDE, ft.AppLifecycleState.PAUSE)
-        sync = self.backend.sync
-        was, sync.visible = getattr(sync, "visible", True), visible
+        was, self.window.visible = self.window.visible, visible
         if visible and not was and self.thread_vm is not None:
             # Back in front of an open thread: what arrived meanwhile is now read.
             self.page.run_task(self.thread_vm.mark_read)

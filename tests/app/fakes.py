@@ -24,6 +24,7 @@ from services.models import (
     Recipient,
     User,
 )
+from services.sync import Window
 from tests.factories import make_contact, make_conversation, make_participant
 
 _seq = itertools.count(1)
@@ -135,7 +136,14 @@ class FakeSync:
         self.read: list[str] = []
         self.older: dict[str, list[Message]] = {}
         self.connection_state = "connected"
-        self.open_conversation_id: str | None = None
+        self.windows: list[Window] = []
+
+    def window(self) -> Window:
+        self.windows.append(Window())
+        return self.windows[-1]
+
+    def close_window(self, window: Window) -> None:
+        self.windows.remove(window)
 
     def _maybe_fail(self, name: str) -> None:
         if name in self.errors:

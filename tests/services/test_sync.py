@@ -430,6 +430,35 @@ async def test_a_hidden_window_notifies_even_for_the_open_thread(
         await sync.stop()
 
 
+async def test_each_window_reads_its_own_thread_whatever_another_window_does(
+    admin: ApiClient, staff: ApiClient
+) -> None:
+    # The web app serves a window per browser tab, all on one Sync: a tab hidden, then
+    # closed, must not stop another tab on screen from reading the same thread.
+    group = await shared_group(admin, staff)
+    store, notifier = Store(), RecordingNotifier()
+    sync = make_sync(staff, store, notifier=notifier)
+    first, second = sync.window(), sync.window()
+    first.conversation_id = second.conversation_id = group.id
+    first.visible = False  # a tab in the background
+    await sync.start()
+    try:
+        await eventually(lambda: sync.connection_state is ConnectionState.CONNECTED)
+        sender, *others = group.participants
+        to = [group.from_number or "", *(p.phone for p in others)]
+        await admin.sandbox_inbound(sender.phone, to, "Read in the second tab")
+        await eventually(lambda: "Read in the second tab" in bodies(store, group.id))
+        await asyncio.sleep(0.3)  # the notice would follow the message at once
+        assert notifier.shown == []
+        summary = store.summary(group.id)
+        assert summary is not None and summary.unread_count == 0
+        sync.close_window(second)  # the tab that showed it is closed: the next text is news
+        await admin.sandbox_inbound(sender.phone, to, "Nobody is looking")
+        await eventually(lambda: len(notifier.shown) == 1)
+    finally:
+        await sync.stop()
+
+
 async def test_catching_up_on_many_messages_makes_one_summary_notice(
     tmp_path: Path, admin: ApiClient, staff: ApiClient
 ) -> None:

@@ -30,7 +30,6 @@ def demo(tmp_path: Path):
         store.put_messages(conv.id, [make_message(conv, body="hello")])
     cfg = AppConfig(data_dir=tmp_path)
     sync = FakeSync(store, me)
-    sync.visible = True  # type: ignore[attr-defined]
     b = Backend(cfg, FakeClient(people), store, sync, me, [make_number()], [me], InAppNotifier())
     backend_mod._backends[(None, "demo-admin")] = b
     yield cfg, b, convs
@@ -59,14 +58,15 @@ async def test_a_hidden_window_is_not_reading_and_showing_it_marks_the_thread_re
     await shell.open_thread(convs[0].id)
     await settle()
     b.sync.read.clear()
+    assert b.sync.windows == [shell.window]
     await lifecycle(fake_session, "hide")
-    assert b.sync.visible is False
+    assert shell.window.visible is False
     assert b.sync.read == []
     await lifecycle(fake_session, "show")
-    assert b.sync.visible is True
+    assert shell.window.visible is True
     assert b.sync.read == [convs[0].id]
     await lifecycle(fake_session, "inactive")  # lost focus but still on screen
-    assert b.sync.visible is True
+    assert shell.window.visible is True
 
 
 @pytest.mark.anyio
@@ -81,9 +81,10 @@ async def test_unread_shows_in_the_title_and_a_system_notification_click_opens_t
     b.notifier.open(convs[1].id)
     await settle()
     assert shell.thread_vm is not None and shell.thread_vm.conversation_id == convs[1].id
-    assert b.sync.open_conversation_id == convs[1].id
+    assert shell.window.conversation_id == convs[1].id
     shell._detach()
     assert b.notifier.openers == [] and b.notifier.listeners == []
+    assert b.sync.windows == []  # a closed window reads nothing
 
 
 @pytest.mark.anyio
