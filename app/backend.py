@@ -298,7 +298,8 @@ async def _build(cfg: AppConfig) -> Backend:
         if guess != account:  # another user's cache: never shown, closed unread
             store.close()
             store = None
-    store = store or Store(str(paths.cache_db_path(account)))
+    if store is None:
+        store = Store(str(paths.cache_db_path(account)))
     notifier = InAppNotifier()
     quiet = Quiet()
     # The in-app notice in every open window, and the system's where it has one.
