@@ -211,12 +211,21 @@ class Sync:
             last = page.conversations[-1]
             after = (last.last_message_date, last.id)
         # Only a complete answer may drop conversations this user no longer sees.
-        self.store.put_conversations(found, replace=len(found) >= total)
+        await self._put_listed(found, replace=len(found) >= total)
+
+    async def _put_listed(self, found: list[ConversationSummary], *, replace: bool) -> None:
+        """The server's list into the cache, the threads on screen as read (``_apply``),
+        and the server told so when it counted them unread."""
+        reading = self._reading()
+        unread_on_screen = [s.id for s in found if s.unread_count and s.id in reading]
+        self.store.put_conversations([self._as_read(s) for s in found], replace=replace)
+        for conversation_id in unread_on_screen:
+            await self.mark_read(conversation_id)
 
     async def load_conversation(self, conversation_id: str) -> None:
         """Fetch a thread's details and its newest page of messages."""
         conversation = await self.client.get_conversation(conversation_id)
-        self.store.put_conversation(conversation)
+        self.store.put_conversation(self._as_read(conversation))
         page = await self.client.get_messages(conversation_id, limit=_THREAD_PAGE)
         self.store.put_messages(conversation_id, page.messages)
         if conversation_id not in self._older:
@@ -562,9 +571,7 @@ class Sync:
     async def _poll_once(self) -> None:
         before = {s.id: s.last_message_date for s in self.store.conversations()}
         page = await self.client.search_conversations(limit=_LIST_PAGE)
-        reading = self._reading()
-        unread_on_screen = [s.id for s in page.conversations if s.unread_count and s.id in reading]
-        self.store.put_conversations([self._as_read(s) for s in page.conversations])
+        await self._put_listed(list(page.conversations), replace=False)
         open_threads = {w.conversation_id for w in self._windows}
         for summary in page.conversations:
             if before.get(summary.id) == summary.last_message_date:
@@ -572,8 +579,6 @@ class Sync:
             known = summary.id in before
             if known and (summary.id in open_threads or self.store.messages(summary.id, 1)):
                 await self._poll_thread(summary.id)
-        for conversation_id in unread_on_screen:
-            await self.mark_read(conversation_id)
 
     async def _poll_thread(self, conversation_id: str) -> None:
         page = await self.client.get_messages(conversation_id, limit=_THREAD_PAGE)

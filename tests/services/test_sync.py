@@ -430,6 +430,28 @@ async def test_a_hidden_window_notifies_even_for_the_open_thread(
         await sync.stop()
 
 
+async def test_a_list_refresh_takes_the_thread_a_window_shows_as_read(
+    admin: ApiClient, staff: ApiClient
+) -> None:
+    group = await shared_group(admin, staff)
+    sender, *others = group.participants
+    to = [group.from_number or "", *(p.phone for p in others)]
+    await admin.sandbox_inbound(sender.phone, to, "Came in before the window showed it")
+
+    async def unread_on_server() -> int:
+        page = await admin.search_conversations(limit=50)
+        return {c.id: c.unread_count for c in page.conversations}[group.id]
+
+    assert await unread_on_server() > 0
+    store = Store()
+    sync = make_sync(staff, store)
+    sync.window().conversation_id = group.id
+    await sync.refresh_conversations()
+    summary = store.summary(group.id)
+    assert summary is not None and summary.unread_count == 0
+    assert await unread_on_server() == 0
+
+
 async def test_each_window_reads_its_own_thread_whatever_another_window_does(
     admin: ApiClient, staff: ApiClient
 ) -> None:
