@@ -154,6 +154,11 @@ async def test_a_notice_names_the_sender_of_a_thread_known_only_from_the_list(
     assert sender.name in notifier.shown[0][1]
 
 
+async def unread_on_server(client: ApiClient, conversation_id: str) -> int:
+    page = await client.search_conversations(limit=50)
+    return {c.id: c.unread_count for c in page.conversations}[conversation_id]
+
+
 async def test_the_open_thread_is_marked_read_instead_of_notified(
     admin: ApiClient, staff: ApiClient
 ) -> None:
@@ -178,15 +183,11 @@ async def test_the_open_thread_is_marked_read_instead_of_notified(
         )
         await eventually(lambda: "Are you there?" in bodies(store, group.id))
 
-        async def unread_on_server() -> int:
-            page = await admin.search_conversations(limit=50)
-            return {c.id: c.unread_count for c in page.conversations}[group.id]
-
         for _ in range(500):  # bounded: the read mark follows the event within moments
-            if await unread_on_server() == 0:
+            if await unread_on_server(admin, group.id) == 0:
                 break
             await asyncio.sleep(0.02)
-        assert await unread_on_server() == 0
+        assert await unread_on_server(admin, group.id) == 0
         assert notifier.shown == []
         summary = store.summary(group.id)
         assert summary is not None and summary.unread_count == 0
@@ -438,18 +439,14 @@ async def test_a_list_refresh_takes_the_thread_a_window_shows_as_read(
     to = [group.from_number or "", *(p.phone for p in others)]
     await admin.sandbox_inbound(sender.phone, to, "Came in before the window showed it")
 
-    async def unread_on_server() -> int:
-        page = await admin.search_conversations(limit=50)
-        return {c.id: c.unread_count for c in page.conversations}[group.id]
-
-    assert await unread_on_server() > 0
+    assert await unread_on_server(admin, group.id) > 0
     store = Store()
     sync = make_sync(staff, store)
     sync.window().conversation_id = group.id
     await sync.refresh_conversations()
     summary = store.summary(group.id)
     assert summary is not None and summary.unread_count == 0
-    assert await unread_on_server() == 0
+    assert await unread_on_server(admin, group.id) == 0
 
 
 async def test_each_window_reads_its_own_thread_whatever_another_window_does(
