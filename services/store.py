@@ -482,13 +482,19 @@ class Store:
         merged = old.model_dump(by_alias=True) | _fields_of(ConversationSummary, fields)
         new = ConversationSummary.model_validate(merged)
         full = self._full.get(conversation_id)
+        new_full = None
+        if full is not None:
+            full_data = full.model_dump(by_alias=True) | _fields_of(Conversation, fields)
+            new_full = Conversation.model_validate(full_data | new.model_dump(by_alias=True))
+        if new == old and new_full == full:
+            # The server repeats what a text's own event already said (its preview, an
+            # unread count of 0 for the thread on screen): no write, and no listener runs
+            # for it. Each such change redrew the list and the thread (issue 19).
+            return True
         with self._tx():
-            if full is not None:
-                full_data = full.model_dump(by_alias=True) | _fields_of(Conversation, fields)
-                self._full[conversation_id] = Conversation.model_validate(
-                    full_data | new.model_dump(by_alias=True)
-                )
-                self._put_summary(new, full=self._full[conversation_id])
+            if new_full is not None:
+                self._full[conversation_id] = new_full
+                self._put_summary(new, full=new_full)
             else:
                 self._put_summary(new)
         return True

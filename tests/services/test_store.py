@@ -219,6 +219,26 @@ def test_the_conversation_being_read_takes_no_unread_count() -> None:
     assert store.unread_total() == 4
 
 
+def test_an_update_that_changes_nothing_emits_nothing_even_for_the_open_thread() -> None:
+    """The server repeats what a text's own event said (its preview; unread 0 for the
+    thread on screen): listeners would redraw the list and the thread for nothing."""
+    store = Store()
+    store.put_conversations([summary("a", 1), summary("b", 2)])
+    opened = Conversation(
+        **dict(summary("a", 1)), participants=[Participant(id="p1", phone="+15550100")]
+    )
+    store.put_conversation(opened)  # the thread on screen: its full record is kept
+    seen = recorder(store)
+    same = {"conversationId": "a", "unreadCount": 0, "lastMessageDate": opened.last_message_date}
+    store.apply_events([event("e1", "ConversationUpdated", same)], reading="a")
+    store.apply_event(event("e2", "ConversationUpdated", {"id": "b", "unreadCount": 0}))
+    assert seen == []
+    store.apply_event(event("e3", "ConversationUpdated", {**same, "name": "Porch crew"}))
+    assert seen == [ConversationChanged("a")]
+    assert store.conversation("a").name == "Porch crew"  # type: ignore[union-attr]
+    assert store.conversation("a").participants[0].phone == "+15550100"  # type: ignore[union-attr]
+
+
 def test_status_event_updates_one_message() -> None:
     store = Store()
     store.put_messages("c1", [message("m1", "c1", 1, cmid="x")])
