@@ -405,6 +405,7 @@ class Event(Wire):
 class EventBatch(Wire):
     events: list[Event] = Field(default_factory=list)
     cursor: str | None = None
+    log_id: str | None = None  # which event log the cursor belongs to (None: not told)
 
 
 # --- search answers --------------------------------------------------------------

@@ -846,7 +846,24 @@ class Store:
                 (cursor,),
             )
 
-    def start_new_log(self, cursor: str) -> None:
+    def event_log(self) -> str | None:
+        """The identity of the server's event log the cursor belongs to (None: not told)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'event_log'").fetchone()
+        return None if row is None else str(row[0])
+
+    def set_event_log(self, log_id: str) -> None:
+        with self._tx() as db:
+            self._write_event_log(db, log_id)
+
+    @staticmethod
+    def _write_event_log(db: sqlite3.Connection, log_id: str) -> None:
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES ('event_log', ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (log_id,),
+        )
+
+    def start_new_log(self, cursor: str, log_id: str | None = None) -> None:
         """The server's event log is another one (a database made anew or restored behind
         the same address): its ids start again, so the ids applied from the old log are
         forgotten, or they would hide the new log's events."""
@@ -854,6 +871,8 @@ class Store:
             db.execute("DELETE FROM applied_events")
             self._applied = set()
             self._write_cursor(db, cursor)
+            if log_id is not None:
+                self._write_event_log(db, log_id)
 
     def was_applied(self, event_id: str) -> bool:
         return event_id in self._applied

@@ -34,7 +34,15 @@ import httpx
 
 from services.api import ApiClient, ApiError, NotFoundError, UnsupportedFeatureError
 from services.backoff import Backoff
-from services.models import Contact, ConversationSummary, Direction, Event, EventType, Message
+from services.models import (
+    Contact,
+    ConversationSummary,
+    Direction,
+    Event,
+    EventBatch,
+    EventType,
+    Message,
+)
 from services.notify import Notifier, NullNotifier, safe_notify
 from services.outbox import Outbox, OutgoingFile
 from services.pacing import Pacer
@@ -429,19 +437,20 @@ class Sync:
             self._set_state(ConnectionState.CONNECTED)
             if cursor is None:
                 # First run: follow from now, and take the list as it is now.
-                self.store.set_cursor(batch.cursor or "0")
+                self.store.start_new_log(batch.cursor or "0", batch.log_id)
                 self._cursor_ready.set()
                 await self.refresh_conversations()
                 return
-            if _went_back(cursor, batch.cursor):
-                # A cursor past the end of the server's log comes back as the log's end: the
-                # log is a new one, its event ids start again. Start as on a first run.
-                log.warning(
-                    "the server's event log is a new one (%s after %s)", batch.cursor, cursor
-                )
-                self.store.start_new_log(batch.cursor or "0")
+            if self._another_log(cursor, batch):
+                # The server's log is a new one, its event ids start again, and what this
+                # answer holds is of that log, not after this cursor: start as on a first run.
+                log.warning("the server's event log is a new one (after cursor %s)", cursor)
+                now = await self.client.events(after=None, wait=0)
+                self.store.start_new_log(now.cursor or "0", now.log_id or batch.log_id)
                 await self.refresh_conversations()
                 return
+            if batch.log_id is not None and self.store.event_log() is None:
+                self.store.set_event_log(batch.log_id)  # a cursor kept before logs had ids
             await self._apply(batch.events, batch.cursor or cursor)
             if batch.events and self._mode is LiveMode.LONG_POLL:
                 # Events come in bursts (a send is followed by a delivery update per
@@ -450,6 +459,14 @@ class Sync:
                 await asyncio.sleep(_COALESCE_S)
             if not batch.events or self._mode is LiveMode.LONG_POLL:
                 return
+
+    def _another_log(self, cursor: str, batch: EventBatch) -> bool:
+        """Whether the server answered from another log than the cursor's: it names
+        another one, or its cursor came back lower (a server that names none, or a file
+        put back in place of its database by hand, keeping the name)."""
+        kept = self.store.event_log()
+        renamed = batch.log_id is not None and kept is not None and batch.log_id != kept
+        return renamed or _went_back(cursor, batch.cursor)
 
     async def _stream(self) -> bool:
         """Follow the stream until the server closes it; whether any event came."""

@@ -11,6 +11,7 @@ A backup is written beside its final name and renamed into place, so a half-writ
 backup never looks like a whole one. A restore writes through the backup API too, into
 the target under an exclusive lock: it is refused while anything (the server) has the
 target open, and a stale write-ahead log a killed server left is not replayed over it.
+The restored event log gets an identity of its own: devices then start it afresh.
 """
 
 from __future__ import annotations
@@ -73,10 +74,19 @@ def restore(backup_path: Path, target: Path, *, force: bool = False) -> int:
                 f"{target} is in use (is the server running?): stop the server, then restore."
             ) from None
         source.backup(into)
+        _new_event_log(into)
     finally:
         into.close()
         source.close()
     return _copy_files(files_dir(backup_path), files_dir(target))
+
+
+def _new_event_log(db: sqlite3.Connection) -> None:
+    """The restored log goes on from the backup's moment with events devices never saw
+    under ids they may have applied since: it gets an identity of its own, so they start
+    it afresh (a backup made before version 8 gets one when the server opens it)."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'event_log'").fetchone():
+        db.execute("UPDATE event_log SET id = lower(hex(randomblob(16)))")
 
 
 def _copy_database(source: Path, dest: Path) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 from services.server.checkpoints import Checkpointer
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 _SCHEMA_V1 = """
 CREATE TABLE schema_version (version INTEGER NOT NULL);
@@ -319,6 +319,18 @@ def _schema_v7(conn: sqlite3.Connection, db: Database) -> None:
         conn.execute(statement)
 
 
+# Version 8: the event log's identity, given out with every long-poll answer. A device
+# keeps it beside its cursor, so a cursor from another log (a database made anew, or
+# restored from a backup, behind the same address) is told apart even when that log is
+# already longer than the cursor, where the cursor alone gives no sign. A restore gives
+# the restored log a new one (backups.restore): its events after the backup's moment
+# are not the ones devices saw.
+_SCHEMA_V8 = """
+CREATE TABLE event_log (id TEXT NOT NULL);
+INSERT INTO event_log (id) VALUES (lower(hex(randomblob(16))))
+"""
+
+
 Migration = str | Callable[[sqlite3.Connection, "Database"], None]
 # Index = version reached by applying that step; append, never edit.
 _MIGRATIONS: Sequence[Migration] = (
@@ -329,6 +341,7 @@ _MIGRATIONS: Sequence[Migration] = (
     _SCHEMA_V5,
     _SCHEMA_V6,
     _schema_v7,
+    _SCHEMA_V8,
 )
 
 Row = sqlite3.Row

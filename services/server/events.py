@@ -142,6 +142,8 @@ class EventHub:
         self._recent: list[StoredEvent] = []  # newest events, in seq order
         self._loaded = self._db_head()  # everything up to here is in _recent or older
         self._access_epoch = 0  # moves whenever who may see what may have changed
+        # Which log this is (db.py, version 8): given with every long-poll answer.
+        self.log_id = str(self._db.scalar("SELECT id FROM event_log"))
 
     @property
     def access_epoch(self) -> int:

@@ -65,7 +65,11 @@ async def events(
         )
     batch, cursor = await long_poll(ctx, cursor, min(wait, MAX_WAIT_S))
     base = ctx.base_url
-    body = {"events": [views.absolute_urls(e, base) for e in batch], "cursor": str(cursor)}
+    body = {
+        "events": [views.absolute_urls(e, base) for e in batch],
+        "cursor": str(cursor),
+        "logId": ctx.server.hub.log_id,
+    }
     return JSONResponse(body)
 
 

@@ -395,6 +395,12 @@ class UploadAnswer(Out):
 class EventsAnswer(Out):
     events: list[EventOut]
     cursor: str
+    log_id: str = Field(
+        description="Which event log the cursor belongs to. Another one (a database made"
+        " anew or restored behind the same address) numbers its events again: a client"
+        " that kept a cursor of another log starts from the new log's end and fetches"
+        " what it shows anew."
+    )
 
 
 class InboundAnswer(Out):

@@ -272,6 +272,61 @@ async def test_a_server_with_a_new_log_behind_the_same_address_is_followed_from_
             await sync.stop()
 
 
+async def test_a_new_log_already_longer_than_the_device_s_cursor_is_told_by_its_name(
+    tmp_path: Path, admin: ApiClient
+) -> None:
+    """A database made anew that has logged more events than this device applied gives
+    no sign by its cursor: the device would take the new log's later events and never
+    see its earlier ones (their ids are ones it had). The log's name tells them apart."""
+    store = Store(str(tmp_path / "device.db"))
+    sync = make_sync(admin, store)
+    await sync.start()
+    await eventually(lambda: sync.connection_state is ConnectionState.CONNECTED)
+    group = (await admin.search_conversations(limit=1)).conversations[0]
+    await admin.send_message(group.id, "old log")
+    await eventually(lambda: "old log" in bodies(store, group.id))
+    await sync.stop()
+    old_cursor, old_log = int(store.cursor() or 0), store.event_log()
+    assert old_log is not None
+
+    (tmp_path / "new").mkdir()
+    fresh = sandbox_app(tmp_path / "new")  # the same address, a new database
+    async with client_for(fresh, "demo-admin") as again:
+        early, other = (await again.search_conversations(limit=2)).conversations
+        await again.send_message(early.id, "early in the new log")  # an id the device had
+        while int((await again.events(wait=0)).cursor or 0) <= old_cursor + 2:
+            await again.send_message(other.id, "the new log passes the old cursor")
+        sync = make_sync(again, store)
+        await sync.start()
+        try:
+            await eventually(lambda: store.event_log() == fresh.state.server.hub.log_id)
+            summary = store.summary(early.id)
+            assert summary is not None and summary.last_message_body == "early in the new log"
+            await again.send_message(early.id, "after the switch")
+            await eventually(lambda: "after the switch" in bodies(store, early.id))
+        finally:
+            await sync.stop()
+
+
+async def test_a_cursor_kept_before_logs_had_names_takes_the_name_and_goes_on(
+    tmp_path: Path, admin: ApiClient
+) -> None:
+    """A device that followed this server before it named its log is not sent back to
+    the start: it takes the name and applies what it missed, no more."""
+    group = (await admin.search_conversations(limit=1)).conversations[0]
+    store = Store(str(tmp_path / "device.db"))
+    store.set_cursor((await admin.events(wait=0)).cursor)
+    await admin.send_message(group.id, "missed while away")
+    sync = make_sync(admin, store)
+    await sync.start()
+    try:
+        # Had it started the log afresh, it would follow from now and never get this.
+        await eventually(lambda: "missed while away" in bodies(store, group.id))
+        assert store.event_log() is not None
+    finally:
+        await sync.stop()
+
+
 async def test_a_send_that_gets_through_ends_the_wait_to_reconnect(
     app: Starlette, admin: ApiClient, staff: ApiClient
 ) -> None:

@@ -335,6 +335,7 @@ async def test_backup_and_restore_with_attachments(
     server = app.state.server
     admin = Admin(db, capsys)
     messages = server.db.scalar("SELECT COUNT(*) FROM messages")
+    log_before = server.hub.log_id
     attachments = sorted(p.name for p in files_dir(db).iterdir())
     assert attachments
 
@@ -359,14 +360,22 @@ async def test_backup_and_restore_with_attachments(
     (files_dir(db) / attachments[0]).unlink()
     assert "already exists" in admin.refused("restore", str(tmp_path / "nightly.db"))
     admin.ok("restore", str(tmp_path / "nightly.db"), "--force")
+    logs = {log_before}
     for path in (db, tmp_path / "restored.db"):
         store = Database(path)
         try:
             assert store.scalar("SELECT COUNT(*) FROM messages") == messages
             assert store.scalar("PRAGMA quick_check") == "ok"
+            logs.add(store.scalar("SELECT id FROM event_log"))
         finally:
             store.close()
         assert sorted(p.name for p in files_dir(path).iterdir()) == attachments
+    # Each restore is a log of its own: devices that saw events after the backup's
+    # moment start it afresh instead of taking its new events for ones they applied.
+    assert len(logs) == 3
+    backup = Database(tmp_path / "nightly.db")
+    assert backup.scalar("SELECT id FROM event_log") == log_before  # the backup itself kept
+    backup.close()
 
     not_a_backup = tmp_path / "notes.txt"
     not_a_backup.write_text("hello", encoding="utf-8")

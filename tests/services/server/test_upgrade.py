@@ -118,6 +118,11 @@ def _version_6_data(conn: sqlite3.Connection) -> None:
     _version_5_data(conn)
 
 
+def _version_7_data(conn: sqlite3.Connection) -> None:
+    """Version 7 rekeyed the message index; its event log had no identity yet."""
+    _version_6_data(conn)
+
+
 MADE_BY = {
     1: _version_1_data,
     2: _version_2_data,
@@ -125,6 +130,7 @@ MADE_BY = {
     4: _version_4_data,
     5: _version_5_data,
     6: _version_6_data,
+    7: _version_7_data,
 }
 
 
@@ -160,6 +166,10 @@ async def test_an_earlier_database_upgrades_with_everything_in_it(
         numbers = (await c.get("/phone-system/numbers/location/loc_old")).json()["numbers"]
         assert [n["phoneNumber"] for n in numbers] == ["+14155550100"]
     assert server.db.scalar("SELECT COUNT(*) FROM locations WHERE id = 'loc_old'") == 1
+    # Version 8 named the event log: every long-poll answer carries its name.
+    async with httpx.AsyncClient(transport=transport, base_url="http://s", headers=headers) as c:
+        answer = (await c.get("/events", params={"after": "0"})).json()
+        assert answer["logId"] == server.hub.log_id and len(answer["logId"]) == 32
     async with httpx.AsyncClient(transport=transport, base_url="http://s", headers=headers) as c:
         # The indexes of version 4 were built from the rows already there.
         found = (await c.get("/conversations/search", params={"query": "hello"})).json()
