@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import os
+import socket
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import httpx
 import uvicorn
@@ -33,6 +35,8 @@ from services.server.push.base import PushError, PushErrorKind, PushService
 from services.server.push.onesignal import OneSignalPush, settings_from_env
 
 CARRIERS = ("simulated", "twilio", "telnyx")
+# The exit code uvicorn.run gives a server that could not start (its port taken).
+STARTUP_FAILURE = 3
 
 
 def broker_url(env: Mapping[str, str]) -> str | None:
@@ -143,7 +147,7 @@ def main(argv: Sequence[str]) -> int:
     )
     app.state.server.auth.max_failures = args.max_failed_sign_ins
     settle_heap()
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=args.host,
         port=args.port,
@@ -154,12 +158,31 @@ def main(argv: Sequence[str]) -> int:
         forwarded_allow_ips=",".join(args.trusted_proxy) or None,
         ssl_certfile=args.ssl_certfile,
         ssl_keyfile=args.ssl_keyfile,
-        # Requests in flight get a few seconds; open event streams are then cut (clients
-        # reconnect). Sends already handed to the carrier finish after that, in the
+        # Requests in flight get a few seconds (open event streams end at once: see
+        # GracefulServer). Sends already handed to the carrier finish after that, in the
         # lifespan's shutdown (carrier_queue.DRAIN_S), since they run outside requests.
         timeout_graceful_shutdown=3,
     )
-    return 0
+    server = GracefulServer(config, on_stop=app.state.server.hub.end_streams)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    # A server that could not start (its port taken) said why in the log, as uvicorn does.
+    return 0 if server.started else STARTUP_FAILURE
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn's server, which ends the app's event streams as it begins to stop: they end
+    as answers do (every event logged has gone out) and devices reconnect at once, to the
+    next server, instead of being cut when the graceful stop's time is up, each with a
+    traceback in the log."""
+
+    def __init__(self, config: uvicorn.Config, on_stop: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_stop = on_stop
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._on_stop()
+        await super().shutdown(sockets)
 
 
 def settle_heap() -> None:

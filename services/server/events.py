@@ -144,6 +144,7 @@ class EventHub:
         self._access_epoch = 0  # moves whenever who may see what may have changed
         # Which log this is (db.py, version 8): given with every long-poll answer.
         self.log_id = str(self._db.scalar("SELECT id FROM event_log"))
+        self._closing = False
 
     @property
     def access_epoch(self) -> int:
@@ -205,6 +206,22 @@ class EventHub:
             if not loop.is_closed():
                 loop.call_soon_threadsafe(self._schedule_flush, loop)
 
+    @property
+    def closing(self) -> bool:
+        """The server is stopping: streams end, long polls answer, no wait begins."""
+        return self._closing
+
+    def end_streams(self) -> None:
+        """The server is stopping: every reader's wait ends now. Streams then end as
+        answers do (clients reconnect at once, to the next server) instead of being cut
+        when the graceful stop's time is up, each with a traceback in the log."""
+        with self._lock:
+            self._closing = True
+            loops = list(self._loops)
+        for loop in loops:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self._flush, loop)
+
     async def wait(self, seq: int, seconds: float) -> None:
         """Return after the next flush once the log holds something after ``seq``, or after
         ``seconds``.
@@ -216,6 +233,8 @@ class EventHub:
         cancelled by every stream at every event, was a tenth of the server's time per
         event with hundreds of streams open (issue 19).
         """
+        if self._closing:
+            return
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[None] = loop.create_future()
         shared = seconds >= SHARED_TIMER_S

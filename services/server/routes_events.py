@@ -89,7 +89,7 @@ async def long_poll(ctx: Ctx, cursor: int, wait: float) -> tuple[list[dict[str, 
     while True:
         found, cursor = visible_after(ctx, cursor)
         remaining = deadline - time.monotonic()
-        if found or remaining <= 0:
+        if found or remaining <= 0 or ctx.server.hub.closing:
             return [event.wire() for event in found], cursor
         await ctx.server.hub.wait(cursor, remaining)
 
@@ -130,6 +130,8 @@ async def _stream(request: Request, ctx: Ctx, cursor: int, gzip: bool) -> AsyncI
                     yield chunk
                 if len(stored) == MAX_BATCH:
                     continue  # far behind: catch up without waiting for flushes
+            if hub.closing:
+                return  # the server is stopping: all it logged has gone out; clients reconnect
             # Whatever committed meanwhile comes with the hub's next flush, so a burst
             # reaches each stream in a few writes, not one per message. A client that
             # leaves is noticed by the response itself (it listens for the disconnect and
@@ -139,7 +141,7 @@ async def _stream(request: Request, ctx: Ctx, cursor: int, gzip: bool) -> AsyncI
             await hub.wait(cursor, KEEPALIVE_S)
             if revoked.is_set():
                 return
-            if hub.head() == before:
+            if hub.head() == before and not hub.closing:
                 yield keepalive
     finally:
         if ctx.signed is not None:

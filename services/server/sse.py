@@ -88,7 +88,8 @@ class EventStreamResponse(Response):
                     await task
             await self._chunks.aclose()  # type: ignore[attr-defined]
         if streaming.done() and not streaming.cancelled() and streaming.exception() is None:
-            # The stream ended on its own (its token revoked): end the response properly.
+            # The stream ended on its own (its token revoked, the server stopping): end the
+            # response properly.
             last = DEFLATE_END if self._gzip else b""
             with contextlib.suppress(OSError):
                 await send({"type": "http.response.body", "body": last, "more_body": False})

@@ -37,15 +37,17 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, db: Path, port: int) -> None:
-        self.db, self.port = db, port
+    def __init__(self, db: Path, port: int, log: Path | None = None) -> None:
+        self.db, self.port, self.log = db, port, log
         self.url = f"http://127.0.0.1:{port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Server:
         args = [sys.executable, "-m", "services.server", "--port", str(self.port)]
         args += ["--db", str(self.db), "--seed", "demo", "--rate-limit", "0", "--latency-ms", "20"]
-        self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL)
+        with contextlib.ExitStack() as files:
+            stderr = files.enter_context(self.log.open("wb")) if self.log else None
+            self.proc = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=stderr)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             assert self.proc.poll() is None, "the messaging server exited at start-up"
@@ -122,6 +124,55 @@ async def test_server_sent_events_follow_a_send(api: ApiClient) -> None:
         if event.id == received[-1].id:
             break
     assert [e.id for e in again] == [e.id for e in received[2:]]
+
+
+async def test_a_stop_ends_every_open_stream_as_an_answer_after_all_it_logged(
+    tmp_path: Path,
+) -> None:
+    """SIGTERM with devices following: each stream ends as an answer does (the chunked
+    body closed), after every event logged, so a device reconnects at once to the next
+    server; none is cut when the graceful stop's time is up, with a traceback in the log."""
+    log = tmp_path / "server.log"
+    running = Server(tmp_path / "stop.db", free_port(), log=log).start()
+    try:
+        async with ApiClient(running.url, seed.ADMIN_TOKEN, retry=RetryPolicy.never()) as api:
+            conversation = await crew_id(api)
+            start = (await api.events(wait=0)).cursor
+        headers = {**AUTH, "Accept": "text/event-stream"}
+        seen: list[list[str]] = [[] for _ in range(3)]
+
+        async def follow(client: httpx.AsyncClient, mine: list[str]) -> None:
+            params = {"after": start}
+            async with client.stream("GET", "/events", params=params, headers=headers) as r:
+                async for line in r.aiter_lines():  # raises if the body is cut short
+                    if line.startswith("event:"):
+                        mine.append(line.removeprefix("event:").strip())
+
+        async with httpx.AsyncClient(base_url=running.url, timeout=30) as client:
+            followers = [asyncio.create_task(follow(client, mine)) for mine in seen]
+            await client.post(
+                "/conversations/messages",
+                headers=AUTH,
+                json={"type": "SMS", "conversationId": conversation, "message": "before the stop"},
+            )
+            for _ in range(200):
+                if all("MessageCreated" in mine for mine in seen):
+                    break
+                await asyncio.sleep(0.05)
+            assert running.proc is not None
+            running.proc.terminate()
+            # A guard against hanging, not a measure of time: each must end on its own.
+            done, _ = await asyncio.wait(followers, timeout=20)
+            assert len(done) == 3
+            for follower in done:
+                assert follower.exception() is None
+        # uvicorn raises the signal it stopped on again once stopped: the usual exit.
+        assert running.proc.wait(20) == -signal.SIGTERM
+        assert all("MessageCreated" in mine for mine in seen)
+        text = log.read_text(encoding="utf-8")
+        assert "Traceback" not in text and "graceful shutdown exceeded" not in text
+    finally:
+        running.stop()
 
 
 async def test_a_stream_is_gzipped_for_a_client_that_accepts_it(
