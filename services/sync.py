@@ -441,7 +441,8 @@ class Sync:
                 self._cursor_ready.set()
                 await self.refresh_conversations()
                 return
-            if self._another_log(cursor, batch):
+            kept = self.store.event_log()
+            if _another_log(cursor, kept, batch):
                 # The server's log is a new one, its event ids start again, and what this
                 # answer holds is of that log, not after this cursor: start as on a first run.
                 log.warning("the server's event log is a new one (after cursor %s)", cursor)
@@ -449,7 +450,7 @@ class Sync:
                 self.store.start_new_log(now.cursor or "0", now.log_id or batch.log_id)
                 await self.refresh_conversations()
                 return
-            if batch.log_id is not None and self.store.event_log() is None:
+            if batch.log_id is not None and kept is None:
                 self.store.set_event_log(batch.log_id)  # a cursor kept before logs had ids
             await self._apply(batch.events, batch.cursor or cursor)
             if batch.events and self._mode is LiveMode.LONG_POLL:
@@ -459,14 +460,6 @@ class Sync:
                 await asyncio.sleep(_COALESCE_S)
             if not batch.events or self._mode is LiveMode.LONG_POLL:
                 return
-
-    def _another_log(self, cursor: str, batch: EventBatch) -> bool:
-        """Whether the server answered from another log than the cursor's: it names
-        another one, or its cursor came back lower (a server that names none, or a file
-        put back in place of its database by hand, keeping the name)."""
-        kept = self.store.event_log()
-        renamed = batch.log_id is not None and kept is not None and batch.log_id != kept
-        return renamed or _went_back(cursor, batch.cursor)
 
     async def _stream(self) -> bool:
         """Follow the stream until the server closes it; whether any event came."""
@@ -610,6 +603,14 @@ def _default_files_dir(store: Store) -> Path:
     if store.path == ":memory:":
         return Path(tempfile.mkdtemp(prefix="gcs-outbox-"))
     return Path(store.path + ".files")
+
+
+def _another_log(cursor: str, kept: str | None, batch: EventBatch) -> bool:
+    """Whether the server answered from another log than the cursor's (``kept`` names
+    it): it names another one, or its cursor came back lower (a server that names none,
+    or a file put back in place of its database by hand, keeping the name)."""
+    renamed = batch.log_id is not None and kept is not None and batch.log_id != kept
+    return renamed or _went_back(cursor, batch.cursor)
 
 
 def _went_back(sent: str, answered: str | None) -> bool:

@@ -239,20 +239,27 @@ async def test_resuming_from_the_cursor_misses_nothing_and_repeats_nothing(
         await sync.stop()
 
 
-async def test_a_server_with_a_new_log_behind_the_same_address_is_followed_from_its_start(
-    tmp_path: Path, admin: ApiClient
-) -> None:
-    """A server made anew (or restored) numbers its events from 1 again: the ids this
-    device applied from the old log must not hide the new log's events."""
+async def device_that_followed(tmp_path: Path, admin: ApiClient, *, texts: int) -> Store:
+    """A device's cache that followed this server's log through ``texts`` texts into its
+    first group, then stopped (the server is then replaced behind the same address)."""
     group = (await admin.search_conversations(limit=1)).conversations[0]
     store = Store(str(tmp_path / "device.db"))
     sync = make_sync(admin, store)
     await sync.start()
     await eventually(lambda: sync.connection_state is ConnectionState.CONNECTED)
-    for i in range(12):
+    for i in range(texts):
         await admin.send_message(group.id, f"old log {i}")
-    await eventually(lambda: "old log 11" in bodies(store, group.id))
+    await eventually(lambda: f"old log {texts - 1}" in bodies(store, group.id))
     await sync.stop()
+    return store
+
+
+async def test_a_server_with_a_new_log_behind_the_same_address_is_followed_from_its_start(
+    tmp_path: Path, admin: ApiClient
+) -> None:
+    """A server made anew (or restored) numbers its events from 1 again: the ids this
+    device applied from the old log must not hide the new log's events."""
+    store = await device_that_followed(tmp_path, admin, texts=12)
     old_cursor = store.cursor()
     assert old_cursor is not None and int(old_cursor) > 12
 
@@ -278,14 +285,7 @@ async def test_a_new_log_already_longer_than_the_device_s_cursor_is_told_by_its_
     """A database made anew that has logged more events than this device applied gives
     no sign by its cursor: the device would take the new log's later events and never
     see its earlier ones (their ids are ones it had). The log's name tells them apart."""
-    store = Store(str(tmp_path / "device.db"))
-    sync = make_sync(admin, store)
-    await sync.start()
-    await eventually(lambda: sync.connection_state is ConnectionState.CONNECTED)
-    group = (await admin.search_conversations(limit=1)).conversations[0]
-    await admin.send_message(group.id, "old log")
-    await eventually(lambda: "old log" in bodies(store, group.id))
-    await sync.stop()
+    store = await device_that_followed(tmp_path, admin, texts=1)
     old_cursor, old_log = int(store.cursor() or 0), store.event_log()
     assert old_log is not None
 
