@@ -577,7 +577,8 @@ def _run_child(*args: str) -> dict[str, Any]:
 
 
 def verdict(value: float, budget: float) -> str:
-    return "met" if value <= budget else f"MISSED by {value / budget:.1f}x"
+    # Two decimals: a cold start of 0.51 s against 0.5 read "MISSED by 1.0x" with one.
+    return "met" if value <= budget else f"MISSED by {value / budget:.2f}x"
 
 
 def main(argv: list[str] | None = None) -> None:
