@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import flet as ft
+
+from app import theme_values
 
 SEED = "#1A73E8"  # a calm messaging blue; bubbles take the primary colour
 WIDE = 900  # side-by-side list and thread at this width and wider
@@ -30,34 +33,36 @@ def fonts() -> dict[str, str]:
     return {EMOJI_FONT: EMOJI_ASSET} if (ASSETS / EMOJI_ASSET).is_file() else {}
 
 
-def _text_theme(fallback: list[str], color: str) -> ft.TextTheme:
+def _text_theme(kinds: Any, fallback: list[str], color: str) -> Any:
     """Every text style in the scheme's text colour (the one its contrast is checked
     against; the renderer otherwise drew a dark theme's titles in black), with the
     font fallbacks."""
     style = ft.TextStyle(color=color, font_family_fallback=fallback or None)
-    names = [f.name for f in dataclasses.fields(ft.TextTheme) if not f.name.startswith("_")]
-    return ft.TextTheme(**{name: style for name in names})
+    names = [f.name for f in dataclasses.fields(kinds.TextTheme) if not f.name.startswith("_")]
+    return kinds.TextTheme(**{name: style for name in names})
 
 
-def themes(fallback: list[str] | None = None) -> tuple[ft.Theme, ft.Theme]:
-    return _theme(LIGHT, fallback or []), _theme(DARK, fallback or [])
+def themes(fallback: list[str] | None = None, kinds: Any = theme_values) -> tuple[Any, Any]:
+    """The light and dark themes, made of ``kinds``: app.theme_values (Flet's own theme
+    classes, ``ft``, only where a test compares the two)."""
+    return _theme(kinds, LIGHT, fallback or []), _theme(kinds, DARK, fallback or [])
 
 
-def _theme(palette: dict[str, str], fallback: list[str]) -> ft.Theme:
-    return ft.Theme(
+def _theme(kinds: Any, palette: dict[str, str], fallback: list[str]) -> Any:
+    return kinds.Theme(
         color_scheme_seed=SEED,
-        color_scheme=ft.ColorScheme(**palette),
+        color_scheme=kinds.ColorScheme(**palette),
         use_material3=True,
-        text_theme=_text_theme(fallback, palette["on_surface"]),
-        primary_text_theme=_text_theme(fallback, palette["on_primary"]),
+        text_theme=_text_theme(kinds, fallback, palette["on_surface"]),
+        primary_text_theme=_text_theme(kinds, fallback, palette["on_primary"]),
         # Lists' rows and tappable areas (bubbles, pictures) show the keyboard focus in this
         # colour: the default 12% tint was hard to see, above all on a bubble.
         focus_color=focus_color(palette),
-        **_focus_rings(palette),
+        **_focus_rings(kinds, palette),
     )
 
 
-def _focus_rings(palette: dict[str, str]) -> dict[str, object]:
+def _focus_rings(kinds: Any, palette: dict[str, str]) -> dict[str, object]:
     """Buttons show the keyboard focus as a ring in the text colour (3:1 or more on every
     surface), over Material's faint focus tint; the radios' focus halo is as strong."""
 
@@ -68,12 +73,13 @@ def _focus_rings(palette: dict[str, str]) -> dict[str, object]:
             side={ft.ControlState.FOCUSED: ft.BorderSide(2, palette["on_surface"])}
         )
 
+    focused = {ft.ControlState.FOCUSED: focus_color(palette)}
     return {
-        "filled_button_theme": ft.FilledButtonTheme(style=ring()),
-        "outlined_button_theme": ft.OutlinedButtonTheme(style=ring()),
-        "text_button_theme": ft.TextButtonTheme(style=ring()),
-        "icon_button_theme": ft.IconButtonTheme(style=ring()),
-        "radio_theme": ft.RadioTheme(overlay_color={ft.ControlState.FOCUSED: focus_color(palette)}),
+        "filled_button_theme": kinds.FilledButtonTheme(style=ring()),
+        "outlined_button_theme": kinds.OutlinedButtonTheme(style=ring()),
+        "text_button_theme": kinds.TextButtonTheme(style=ring()),
+        "icon_button_theme": kinds.IconButtonTheme(style=ring()),
+        "radio_theme": kinds.RadioTheme(overlay_color=focused),
     }
 
 
