@@ -26,13 +26,13 @@ from app.config import AppConfig, forget_backend, remember_backend
 from app.secure_storage import credential_store_for_platform
 from app.state.features import GROUPS_UNSUPPORTED
 from app.state.settings import sign_out, storage_words
-from app.state.signin import SignInResult, SignInVM
-from app.views.signin import SignInView
 from app.views.ui import handle, mounted, say
 from services.credentials import NO_SECURE_STORAGE_MESSAGE, CredentialError, CredentialStore
 
 if TYPE_CHECKING:
+    from app.state.signin import SignInResult
     from app.views.shell import Shell
+    from app.views.signin import SignInView
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,10 @@ class AccountFlow:
     # --- the sign-in screen --------------------------------------------------------------------
 
     def show_signin(self, notice: str | None = None) -> None:
+        # Imported when first shown: a returning user's start never shows it (issue 19).
+        from app.state.signin import SignInVM
+        from app.views.signin import SignInView
+
         shell = self.shell
         shell.backend = None
         vm = SignInVM(

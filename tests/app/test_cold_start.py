@@ -14,6 +14,8 @@ LATER = (
     "app.views.participants",
     "app.components.attachments",
     "app.components.bubble",
+    "app.views.signin",  # a returning user's start never shows it
+    "app.state.signin",
     "services.server.app",
     "services.server.embedded",
     "keyring",
