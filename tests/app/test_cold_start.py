@@ -23,15 +23,21 @@ LATER = (
 )
 
 
+def fresh(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter (nothing imported before it)."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    return out.stdout + out.stderr
+
+
 def test_the_shell_imports_nothing_the_list_does_not_show():
     code = (
         "import sys, json, app.views.shell, app.backend; "
         f"print(json.dumps([m for m in {list(LATER)!r} if m in sys.modules]))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert out.stdout.strip() == "[]", out.stdout
+    printed = fresh(code)
+    assert printed.strip() == "[]", printed
 
 
 def test_the_demo_backend_is_not_started_before_its_first_request():
@@ -44,7 +50,17 @@ def test_the_demo_backend_is_not_started_before_its_first_request():
         "client = backend._client(cfg)\n"
         "print('services.server.embedded' in sys.modules, client.in_process)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    printed = fresh(code)
+    assert printed.split() == ["False", "True"], printed
+
+
+def test_making_the_themes_does_not_import_flets_theme_module():
+    # app/theme_values.py stands in for it: ~80 ms of every start (tests/app/test_theme_values.py).
+    code = (
+        "import sys\n"
+        "from app import theme\n"
+        "theme.themes(['Roboto'])\n"
+        "print('flet.controls.theme' in sys.modules)\n"
     )
-    assert out.stdout.split() == ["False", "True"], out.stdout + out.stderr
+    printed = fresh(code)
+    assert printed.strip() == "False", printed

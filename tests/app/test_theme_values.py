@@ -2,13 +2,13 @@
 
 app/theme_values.py stands in for ``flet.controls.theme`` so a cold start does not build
 Flet's forty theme classes (issue 19). These tests hold it to that: the same fields,
-defaults and order as Flet's classes, and the same bytes for the themes the app makes."""
+defaults and order as Flet's classes, and the same bytes for the themes the app makes.
+That making them leaves Flet's module unimported is checked with the rest of the cold
+start, in tests/app/test_cold_start.py."""
 
 from __future__ import annotations
 
 import dataclasses
-import subprocess
-import sys
 
 import flet as ft
 import pytest
@@ -53,16 +53,3 @@ def test_the_apps_themes_encode_to_the_bytes_flets_classes_would(fallback):
         assert encode(lean) == encode(real)
         # Not an empty theme on both sides: the scheme and the focus rings are in it.
         assert b"#435E91" in encode(lean) or b"#ADC7FF" in encode(lean)
-
-
-def test_making_the_themes_does_not_import_flets_theme_module():
-    code = (
-        "import sys\n"
-        "from app import theme\n"
-        "theme.themes(['Roboto'])\n"
-        "print('flet.controls.theme' in sys.modules)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert out.stdout.strip() == "False", out.stdout + out.stderr
