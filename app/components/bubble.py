@@ -135,46 +135,86 @@ class MessageBubble(Spoken):
         self.line.controls = [spacer, box] if self.item.outbound else [box, spacer]
 
     def _state_controls(self) -> None:
-        """The time line and what a failure adds; _place puts in the tree those that show."""
+        """The time line; what a failure adds is made when first shown (the properties
+        below), and _place puts in the tree those that show. A message received, the most
+        common, has no failure: making its Retry, Delete, note and Compress (seven controls
+        it never shows) was a third of making its bubble (issue 19)."""
         # Shown, not read: the message's label says it (_speak).
         self.meta_text = ft.Text("", size=11)
-        self.state_icon = ft.Icon(ft.Icons.SCHEDULE, size=14)
-        self.retry = ft.TextButton(
-            "Retry",
-            icon=ft.Icons.REFRESH,
-            visible=False,
-            on_click=lambda _: self._on_retry(self.item),
-            tooltip=quiet_tooltip("Send this message again"),
-        )
-        self.delete = ft.TextButton(
-            "Delete",
-            icon=ft.Icons.DELETE_OUTLINE,
-            visible=False,
-            on_click=lambda _: self._delete(),
-            tooltip=quiet_tooltip("Delete this message: it was never sent"),
-        )
-        self.too_large = ft.Text(
-            "", size=12, color=ft.Colors.ERROR, visible=False, text_align=ft.TextAlign.RIGHT
-        )
-        self.compress = ft.Semantics(
-            identifier="compress-resend",
-            visible=False,
-            content=ft.FilledTonalButton(
-                "Compress and resend",
-                icon=ft.Icons.COMPRESS,
-                on_click=lambda _: self.hooks.on_compress(self.item) if self.hooks else None,
-                tooltip=quiet_tooltip(
-                    "Make the pictures smaller and send them again as a new message"
+        self._state_icon: ft.Icon | None = None
+        self._retry: ft.TextButton | None = None
+        self._delete_button: ft.TextButton | None = None
+        self._refusal: ft.Column | None = None
+
+    @property
+    def state_icon(self) -> ft.Icon:
+        if self._state_icon is None:
+            self._state_icon = ft.Icon(ft.Icons.SCHEDULE, size=14)
+        return self._state_icon
+
+    @property
+    def retry(self) -> ft.TextButton:
+        if self._retry is None:
+            self._retry = ft.TextButton(
+                "Retry",
+                icon=ft.Icons.REFRESH,
+                visible=False,
+                on_click=lambda _: self._on_retry(self.item),
+                tooltip=quiet_tooltip("Send this message again"),
+            )
+        return self._retry
+
+    @property
+    def delete(self) -> ft.TextButton:
+        if self._delete_button is None:
+            self._delete_button = ft.TextButton(
+                "Delete",
+                icon=ft.Icons.DELETE_OUTLINE,
+                visible=False,
+                on_click=lambda _: self._delete(),
+                tooltip=quiet_tooltip("Delete this message: it was never sent"),
+            )
+        return self._delete_button
+
+    @property
+    def refusal(self) -> ft.Column:
+        """Under the bubble, on its side: the carrier's refusal and Compress and resend."""
+        if self._refusal is None:
+            too_large = ft.Text(
+                "", size=12, color=ft.Colors.ERROR, visible=False, text_align=ft.TextAlign.RIGHT
+            )
+            compress = ft.Semantics(
+                identifier="compress-resend",
+                visible=False,
+                content=ft.FilledTonalButton(
+                    "Compress and resend",
+                    icon=ft.Icons.COMPRESS,
+                    on_click=lambda _: self.hooks.on_compress(self.item) if self.hooks else None,
+                    tooltip=quiet_tooltip(
+                        "Make the pictures smaller and send them again as a new message"
+                    ),
                 ),
-            ),
-        )
-        # Under the bubble, on its side.
-        self.refusal = ft.Column(
-            [self.too_large, self.compress],
-            horizontal_alignment=ft.CrossAxisAlignment.END,
-            spacing=4,
-            tight=True,
-        )
+            )
+            self._refusal = ft.Column(
+                [too_large, compress],
+                horizontal_alignment=ft.CrossAxisAlignment.END,
+                spacing=4,
+                tight=True,
+            )
+        return self._refusal
+
+    @property
+    def too_large(self) -> ft.Text:
+        text: ft.Text = self.refusal.controls[0]  # type: ignore[assignment]
+        return text
+
+    @property
+    def compress(self) -> ft.Semantics:
+        button: ft.Semantics = self.refusal.controls[1]  # type: ignore[assignment]
+        return button
+
+    def _shows(self, made: ft.Control | None) -> bool:
+        return made is not None and bool(made.visible)
 
     def _box(self, item: MessageItem, whole: bool) -> ft.Control:
         """The coloured bubble (inside the spoken node when it holds only words and the
@@ -234,8 +274,11 @@ class MessageBubble(Spoken):
 
     def _place(self) -> None:
         """Put in the tree what shows now: hidden buttons cost bytes in every new message."""
-        own_buttons = self.retry.visible or self.delete.visible or self.compress.visible
-        whole = self.files is None and not own_buttons and not self.too_large.visible
+        refusal = self._refusal
+        too_large = refusal is not None and self._shows(refusal.controls[0])
+        compress = refusal is not None and self._shows(refusal.controls[1])
+        own_buttons = self._shows(self._retry) or self._shows(self._delete_button) or compress
+        whole = self.files is None and not own_buttons and not too_large
         if whole != self._whole or not self.line.controls:
             # Shown before as the other shape: the caller makes a new bubble instead
             # (``reshaped``). Flutter's web engine drops the handle's identifier when a
@@ -249,9 +292,11 @@ class MessageBubble(Spoken):
             column.controls = [*self.top, self.when]
             return
         self.meta.controls = [
-            c for c in (self.when, self.state_icon, self.retry, self.delete) if c.visible
+            c
+            for c in (self.when, self._state_icon, self._retry, self._delete_button)
+            if c is not None and c.visible
         ]
-        refused = self.too_large.visible or self.compress.visible
+        refused = too_large or compress
         column.controls = [*self.top, self.meta, *([self.refusal] if refused else [])]
 
     def _speak(self, whole: bool) -> None:
@@ -321,10 +366,11 @@ class MessageBubble(Spoken):
 
     def _apply_state(self, item: MessageItem) -> None:
         icon, color = _STATE_ICONS.get(item.state, (None, None))
-        self.state_icon.visible = icon is not None
-        if icon is not None:
+        if icon is not None and item.outbound:  # a state shows beside one's own messages only
             self.state_icon.icon = icon
             self.state_icon.color = color or ft.Colors.ON_SURFACE_VARIANT
+        if self._state_icon is not None:
+            self._state_icon.visible = icon is not None
         words = item.time if not item.outbound else f"{item.time} · {item.state_label}"
         if item.state == "failed" and item.error:
             words = f"{item.time} · {item.error}"
@@ -332,13 +378,18 @@ class MessageBubble(Spoken):
         self.meta_text.color = (
             ft.Colors.ERROR if item.state == "failed" else ft.Colors.ON_SURFACE_VARIANT
         )
-        self.retry.visible = item.state == "failed" and not item.can_compress
-        self.delete.visible = (
-            item.state == "failed" and item.unsent and bool(self.hooks and self.hooks.on_delete)
-        )
-        self.too_large.value = item.too_large_note or ""
-        self.too_large.visible = item.too_large_note is not None
-        self.compress.visible = item.can_compress and self.hooks is not None
+        retry = item.state == "failed" and not item.can_compress
+        if retry or self._retry is not None:
+            self.retry.visible = retry
+        deletable = bool(self.hooks and self.hooks.on_delete)
+        delete = item.state == "failed" and item.unsent and deletable
+        if delete or self._delete_button is not None:
+            self.delete.visible = delete
+        compress = item.can_compress and self.hooks is not None
+        if item.too_large_note is not None or compress or self._refusal is not None:
+            self.too_large.value = item.too_large_note or ""
+            self.too_large.visible = item.too_large_note is not None
+            self.compress.visible = compress
         self._place()
 
     def is_isolated(self) -> bool:
