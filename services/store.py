@@ -310,6 +310,11 @@ class Store:
                     break
         return found
 
+    def conversation_ids(self, limit: int) -> list[str]:
+        """The ids of the first ``limit`` conversations, newest activity first: where each
+        row of a window of the list stands, without reading its summary."""
+        return [cid for _, cid in self._order[:limit]]
+
     def _matching(self, query: str) -> set[str]:
         found: set[str] = set()
         words = word_query(query)

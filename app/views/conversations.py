@@ -236,9 +236,22 @@ class ConversationsView:
             if self.shown:
                 refresh(self.empty)
 
+    def show_row(self, at: int) -> None:
+        """One row changed in place (the rows around it did not move): its tile alone."""
+        row = self.vm.rows[at]
+        tile = self.tiles.get(row.id)
+        if tile is None or self.list.controls[at] is not tile:
+            self.render()
+            return
+        tile.show(row, row.id == self.vm.selected_id)
+        if self.shown:
+            refresh(tile)
+
     def _on_vm(self, what: str, payload: Any) -> None:
         if what in ("rows", "selected"):
             self.render()
+        elif what == "row":
+            self.show_row(payload)
 
     async def _new(self, _: ft.Event) -> None:
         await self.on_new()

@@ -142,20 +142,83 @@ async def test_a_failed_refresh_is_said_but_offline_is_left_to_the_indicator():
     assert vm.error == ServerError("boom").user_message
 
 
-def test_one_commit_s_changes_read_the_list_once_and_the_next_commit_again():
-    vm = vm_with(5)
-    subscribed = vm.store.subscribe(vm.on_store_change)
+def listening(vm: ConversationsVM) -> tuple[list[str], list[tuple[str, object]], object]:
+    """The summaries the view-model reads from here on ("window" for a whole window), what
+    it says, and how to stop."""
+    read: list[str] = []
+    said: list[tuple[str, object]] = []
+    summary, conversations = vm.store.summary, vm.store.conversations
+    vm.store.summary = lambda cid: read.append(cid) or summary(cid)
+    vm.store.conversations = lambda **kw: read.append("window") or conversations(**kw)
+    vm.listen(lambda what, payload: said.append((what, payload)))
+    return read, said, vm.store.subscribe(vm.on_store_change)
+
+
+def in_store_order(vm: ConversationsVM) -> list[str]:
+    return [s.id for s in Store.conversations(vm.store, limit=vm.limit)]
+
+
+def test_a_text_in_the_top_conversation_makes_its_row_alone():
+    vm = vm_with(40)
     vm.refresh()
-    reads: list[int] = []
-    conversations = vm.store.conversations
-    vm.store.conversations = lambda **kw: reads.append(1) or conversations(**kw)
-    # A new text: the message and its conversation's new preview, in one commit.
-    newest = summary(2, last_message_body="Running late", last_message_date=10**13)
+    before = list(vm.rows)
+    read, said, stop = listening(vm)
+    top = summary(39, last_message_body="Running late", last_message_date=10**13)
+    vm.store.put_conversations([top])
+    assert read == ["conv_039"]  # no other row is read again
+    assert said == [("row", 0)]  # the view updates that tile alone
+    assert vm.rows[0].preview == "Running late" and vm.rows[1:] == before[1:]
+    stop()
+
+
+def test_one_commit_moving_two_conversations_shows_the_store_s_order():
+    vm = vm_with(40)
+    vm.refresh()
+    read, said, stop = listening(vm)
+    # The 4th and the 3rd newest take the top in one commit, the 3rd above the 4th: each
+    # change moves its row to where the store's order puts it.
     with vm.store._tx():
-        vm.store.put_conversations([newest])
-        vm.store.put_conversations([summary(3, last_message_body="Saved")])
-    assert len(reads) == 1  # two changes went out together: one read of the window
-    assert vm.rows[0].preview == "Running late"
-    vm.store.put_conversations([summary(4, last_message_body="Later", last_message_date=10**14)])
-    assert len(reads) == 2 and vm.rows[0].preview == "Later"
-    subscribed()
+        vm.store.put_conversations([summary(36, last_message_date=10**13)])
+        vm.store.put_conversations([summary(37, last_message_date=10**14)])
+    assert [r.id for r in vm.rows] == in_store_order(vm)
+    assert [r.id for r in vm.rows[:4]] == ["conv_037", "conv_036", "conv_039", "conv_038"]
+    assert sorted(read) == ["conv_036", "conv_037"] and ("rows", None) in said
+    stop()
+
+
+def test_a_conversation_from_outside_the_window_reads_the_window_again():
+    vm = vm_with(40)
+    vm.refresh()
+    assert "conv_003" not in {r.id for r in vm.rows}
+    vm.store.subscribe(vm.on_store_change)
+    vm.store.put_conversations([summary(3, last_message_date=10**13)])
+    assert [r.id for r in vm.rows] == in_store_order(vm)
+    assert vm.rows[0].id == "conv_003" and len(vm.rows) == 30 and vm.has_more
+
+
+def test_a_text_outside_the_window_changes_nothing_shown():
+    vm = vm_with(40)
+    vm.refresh()
+    before = list(vm.rows)
+    read, said, stop = listening(vm)
+    vm.store.put_conversations([summary(2, last_message_body="Old news")])
+    assert vm.rows == before and said == [] and read == []
+    stop()
+
+
+def test_a_new_day_or_a_search_reads_the_window_again():
+    now = [T0]
+    store = Store(":memory:")
+    store.put_conversations([summary(i) for i in range(5)])
+    vm = ConversationsVM(store, FakeSync(store), now=lambda: now[0])
+    vm.refresh()
+    store.subscribe(vm.on_store_change)
+    today = [r.time for r in vm.rows]
+    now[0] = T0 + timedelta(days=1)  # every row's time label says another day now
+    store.put_conversations([summary(4, last_message_body="Next day")])
+    fresh = ConversationsVM(store, FakeSync(store), now=lambda: now[0])
+    fresh.refresh()
+    assert vm.rows == fresh.rows and [r.time for r in vm.rows] != today
+    vm.set_query("Group 3")
+    store.put_conversations([summary(3, last_message_body="Found")])
+    assert [r.id for r in vm.rows] == ["conv_003"] and vm.rows[0].preview == "Found"
