@@ -530,7 +530,9 @@ class Sync:
         title = (summary.name if summary else None) or "New message"
         sender = self._sender_name(message)
         body = message.body or ("Sent an attachment" if message.attachments else "")
-        text = f"{sender}: {body}" if sender else body
+        # A group's notice says who wrote; a one-to-one one's title already does (the
+        # walk's "Chloe Martin: Chloe Martin: …").
+        text = f"{sender}: {body}" if sender and sender != title else body
         self._notices.append((title, text, message.conversation_id))
 
     async def _flush_notices(self) -> None:

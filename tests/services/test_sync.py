@@ -154,6 +154,25 @@ async def test_a_notice_names_the_sender_of_a_thread_known_only_from_the_list(
     assert sender.name in notifier.shown[0][1]
 
 
+async def test_a_one_to_one_notice_names_the_sender_once(admin: ApiClient) -> None:
+    """The title is the person; the body is what they wrote (a group's says who)."""
+    direct = next(
+        c for c in (await admin.search_conversations(limit=50)).conversations if not c.is_group
+    )
+    conversation = await admin.get_conversation(direct.id)
+    store, notifier = Store(), RecordingNotifier()
+    sync = make_sync(admin, store, notifier=notifier)
+    await sync.refresh_conversations()
+    await sync.load_conversation(direct.id)
+    cursor = (await admin.events(after=None, wait=0)).cursor
+    person = conversation.participants[0]
+    await admin.sandbox_inbound(person.phone, [conversation.from_number or ""], "Running late")
+    batch = await admin.events(after=cursor, wait=0)
+    await sync._apply(batch.events, batch.cursor)
+    assert notifier.shown == [(direct.name, "Running late", direct.id)]
+    assert direct.name == (person.current_name or person.name)
+
+
 async def unread_on_server(client: ApiClient, conversation_id: str) -> int:
     page = await client.search_conversations(limit=50)
     return {c.id: c.unread_count for c in page.conversations}[conversation_id]
