@@ -274,9 +274,9 @@ class MessageBubble(Spoken):
 
     def _place(self) -> None:
         """Put in the tree what shows now: hidden buttons cost bytes in every new message."""
-        refusal = self._refusal
-        too_large = refusal is not None and self._shows(refusal.controls[0])
-        compress = refusal is not None and self._shows(refusal.controls[1])
+        refused_made = self._refusal is not None  # asking before would make it
+        too_large = refused_made and bool(self.too_large.visible)
+        compress = refused_made and bool(self.compress.visible)
         own_buttons = self._shows(self._retry) or self._shows(self._delete_button) or compress
         whole = self.files is None and not own_buttons and not too_large
         if whole != self._whole or not self.line.controls:
