@@ -32,6 +32,7 @@ class ConversationTile(ft.Semantics):
         self.row = row
         self._on_open = on_open
         self._lead: tuple[Any, ...] | None = None
+        self._shape: tuple[Any, ...] = ()  # what the whole tile was last drawn for
         self.title_text = ft.Text(
             "", size=15, max_lines=1, overflow=ft.TextOverflow.ELLIPSIS, expand=True
         )
@@ -89,8 +90,34 @@ class ConversationTile(ft.Semantics):
     async def _click(self, _: ft.Event) -> None:
         await self._on_open(self.row.id)
 
-    def show(self, row: ConversationRow, selected: bool) -> None:
-        self.row = row
+    def show(self, row: ConversationRow, selected: bool) -> list[ft.Control]:
+        """Show ``row``; returns what to send: the whole tile when its shape changed (the
+        avatar, the icon, unread or not, selected), else only the texts whose words did.
+        A new text in a conversation changes its preview and time alone: sending those two
+        walks two controls, not the tile's eleven (issue 19)."""
+        was, self.row = self.row, row
+        shape = (row.is_group, row.blocked, row.initials, row.color, bool(row.unread), selected)
+        if shape != self._shape:
+            self._shape = shape
+            self._show_all(row, selected)
+            return [self]
+        texts: list[ft.Control] = []
+        if (row.title, row.title_label) != (was.title, was.title_label):
+            self.title_text.value = row.title
+            self.title_text.semantics_label = row.title_label
+            texts.append(self.title_text)
+        if (row.preview, row.highlights) != (was.preview, was.highlights):
+            self._show_preview(row)
+            texts.append(self.preview)
+        if row.time != was.time:
+            self.time_text.value = row.time
+            texts.append(self.time_text)
+        if row.unread != was.unread:
+            self.unread_text.value = str(row.unread)
+            texts.append(self.unread_text)
+        return texts
+
+    def _show_all(self, row: ConversationRow, selected: bool) -> None:
         self.title_text.semantics_label = row.title_label
         lead = (row.is_group, row.blocked, row.initials, row.color)
         if lead != self._lead:  # rare: a new avatar only when it looks different
@@ -104,11 +131,7 @@ class ConversationTile(ft.Semantics):
         self.title_text.value = row.title
         self.title_text.weight = ft.FontWeight.W_700 if unread else ft.FontWeight.W_500
         self.title_row.controls = [self.title_text, self.blocked_icon][: 2 if row.blocked else 1]
-        self.preview.value = row.preview or " "
-        # A search's matching words stand out in the preview (bold, in the accent colour).
-        self.preview.spans = _marked(row.preview, row.highlights) if row.highlights else None
-        if row.highlights:
-            self.preview.value = ""
+        self._show_preview(row)
         self.preview.weight = ft.FontWeight.W_600 if unread else None
         self.preview.color = ft.Colors.ON_SURFACE if unread else ft.Colors.ON_SURFACE_VARIANT
         self.time_text.value = row.time
@@ -116,6 +139,11 @@ class ConversationTile(ft.Semantics):
         self.unread_text.value = str(row.unread)
         self.trailing.controls = [self.time_text, self.unread_box][: 2 if unread else 1]
         self.tile.selected = selected
+
+    def _show_preview(self, row: ConversationRow) -> None:
+        # A search's matching words stand out in the preview (bold, in the accent colour).
+        self.preview.spans = _marked(row.preview, row.highlights) if row.highlights else None
+        self.preview.value = "" if row.highlights else (row.preview or " ")
 
 
 def _marked(text: str, highlights: tuple[tuple[int, int], ...]) -> list[ft.TextSpan]:
@@ -202,16 +230,15 @@ class ConversationsView:
     def render(self) -> None:
         controls: list[ft.Control] = []
         keep: dict[str, ConversationTile] = {}
-        changed: list[ConversationTile] = []
+        changed: list[ft.Control] = []
         for row in self.vm.rows:
             tile = self.tiles.get(row.id)
             selected = row.id == self.vm.selected_id
             if tile is None:
                 tile = ConversationTile(row, self.on_open)
                 tile.show(row, selected)
-            elif tile.row != row or bool(tile.content.selected) != selected:
-                tile.show(row, selected)
-                changed.append(tile)
+            else:
+                changed += tile.show(row, selected)
             keep[row.id] = tile
             controls.append(tile)
         self.tiles = keep
@@ -243,9 +270,9 @@ class ConversationsView:
         if tile is None or self.list.controls[at] is not tile:
             self.render()
             return
-        tile.show(row, row.id == self.vm.selected_id)
+        changed = tile.show(row, row.id == self.vm.selected_id)
         if self.shown:
-            refresh(tile)
+            refresh(*changed)
 
     def _on_vm(self, what: str, payload: Any) -> None:
         if what in ("rows", "selected"):

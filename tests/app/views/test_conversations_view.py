@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import flet as ft
 import pytest
 
 from app.components.connection import ConnectionIndicator
@@ -134,9 +135,60 @@ async def test_a_conversation_moving_to_the_top_sends_that_row_and_the_order(fak
         [oldest.model_copy(update={"last_message_body": "moved", "last_message_date": newest})]
     )
     assert vm.rows[0].id == oldest.id and view.list.controls[0] is view.tiles[oldest.id]
-    # The list's new order and the moved row; the 29 other tiles are not diffed or sent.
+    # The list's new order and the moved row's new words; the 29 other tiles are not
+    # diffed or sent, nor the rest of the moved one (its look did not change).
+    tile = view.tiles[oldest.id]
     patched = {m.body.id for m in fake_session.messages_since_mark()}
-    assert patched <= {view.list._i, view.tiles[oldest.id]._i, view.empty._i}
-    assert view.list._i in patched and view.tiles[oldest.id]._i in patched
+    assert patched == {view.list._i, tile.preview._i, tile.time_text._i}
+    assert tile.preview.value == "moved"
     # The tile changes its texts in place: a few values, not a new tile (~1 KB).
     assert fake_session.bytes_since_mark() < 600
+
+
+def _list_of(store: Store, fake_session: FakeSession) -> ConversationsView:
+    vm = ConversationsVM(store, FakeSync(store), now=lambda: T0)
+    store.subscribe(vm.on_store_change)
+
+    async def noop(*_: object) -> None:
+        return None
+
+    view = ConversationsView(vm, on_open=noop, on_new=noop, indicator=ConnectionIndicator())
+    fake_session.register()
+    fake_session.page.add(view.root)
+    vm.refresh()
+    return view
+
+
+@pytest.mark.anyio
+async def test_a_new_text_sends_the_rows_words_and_a_new_look_sends_the_row(fake_session):
+    store = Store(":memory:")
+    store.put_conversations(summaries(5))
+    view = _list_of(store, fake_session)
+    top = summaries(5)[-1]
+    tile = view.tiles[top.id]
+    assert view.list.controls[0] is tile
+    later = int(T0.timestamp() * 1000) + 3_600_000
+    fake_session.mark()
+    store.put_conversations(
+        [top.model_copy(update={"last_message_body": "see you at 6", "last_message_date": later})]
+    )
+    # Read, it stays as it looked: its preview and time alone go, not the tile around them.
+    patched = {m.body.id for m in fake_session.messages_since_mark()}
+    assert patched == {tile.preview._i, tile.time_text._i}
+    assert (tile.preview.value, tile.time_text.value) == ("see you at 6", view.vm.rows[0].time)
+    fake_session.mark()
+    store.update_conversation(top.id, unread_count=2)
+    # Unread: the title and the preview turn bold and a count appears beside the time.
+    patched = {m.body.id for m in fake_session.messages_since_mark()}
+    assert patched == {tile._i}
+    assert tile.trailing.controls == [tile.time_text, tile.unread_box]
+    assert tile.unread_text.value == "2" and tile.title_text.weight == ft.FontWeight.W_700
+    fake_session.mark()
+    store.update_conversation(top.id, unread_count=3)
+    # One more unread: its count and the title's spoken label ("3 unread").
+    patched = {m.body.id for m in fake_session.messages_since_mark()}
+    assert patched == {tile.title_text._i, tile.unread_text._i}
+    assert tile.title_text.semantics_label == "Group Group 4, 3 unread"
+    fake_session.mark()
+    store.update_conversation(top.id, unread_count=3)
+    assert fake_session.messages_since_mark() == []  # nothing it shows changed
