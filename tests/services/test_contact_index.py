@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -165,3 +166,20 @@ def test_set_intersections_agree_with_candidate_checks(people, query):
         assert ids(ContactIndex(people), query) == reference(people, query)
     finally:
         module._VERIFY_BELOW = saved
+
+
+def test_a_one_or_two_letter_query_sorts_its_matches_once_and_pages_them():
+    people = [
+        IndexedContact(id=f"c{n:03d}", name=name)
+        for n, name in enumerate(["Maria Lopez", "Omar Marsh", "Ann Lee", "Mark Ma", "Lee Ann"])
+    ]
+    index = ContactIndex(people)
+    first = index.search("M", limit=2)
+    assert first.ids == ["c000", "c003"] and first.total == 3  # Maria Lopez, Mark Ma
+    # Kept in order: the next keystroke of the same letters and the next page only slice it
+    # (the postings are not read again).
+    index._prefixed = None  # type: ignore[assignment]
+    assert index.search("m ", limit=2, after=first.keys[-1]).ids == ["c001"]
+    assert ids(index, "m") == ["c000", "c003", "c001"]
+    with pytest.raises(TypeError):  # a longer word still reads the postings
+        index.search("mar")
