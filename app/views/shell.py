@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
+from app import collector, theme
 from app import push as push_door
-from app import theme
 from app.backend import Backend, connect
 from app.components.connection import ConnectionBar, ConnectionIndicator
 from app.config import AppConfig
@@ -101,6 +101,7 @@ class Shell:
         page.add(ft.SafeArea(self.root, expand=True))
         self.start_push()
         await self.account.begin()
+        collector.keep_what_started()  # the first screen is drawn
 
     def start_push(self, door: Any = None) -> None:
         """The push door goes in before sign-in, so the tap that launched the app (a cold

@@ -249,3 +249,21 @@ async def test_ctrl_v_with_text_on_the_clipboard_says_nothing(fake_session: Fake
     # The paste button, by contrast, says why nothing was attached.
     await fake_session.event(shell.thread_view.paste_button, "click")
     assert any(isinstance(c, ft.SnackBar) for c in fake_session.page._dialogs.controls)
+
+
+@pytest.mark.anyio
+async def test_the_start_leaves_its_objects_out_of_the_collector_once_drawn(
+    fake_session: FakeSession, demo, monkeypatch: pytest.MonkeyPatch
+):
+    from app import collector
+    from app.views.conversations import ConversationTile
+
+    rows_then: list[int] = []
+
+    def kept() -> None:
+        rows_then.append(sum(isinstance(c, ConversationTile) for c in walk(fake_session.page)))
+
+    monkeypatch.setattr(collector, "keep_what_started", kept)
+    cfg, _, _ = demo
+    await start(fake_session, cfg, 1280)
+    assert rows_then == [1]  # once, with the list's row already on the page
