@@ -17,7 +17,6 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
-import pydantic
 from httpx_sse import SSEError, aconnect_sse
 from pydantic.alias_generators import to_camel
 
@@ -32,6 +31,7 @@ from services.api.errors import (
 )
 from services.api.events import event_from_sse
 from services.api.responses import (
+    Shape,
     field,
     json_body,
     raise_for_status,
@@ -79,19 +79,19 @@ MAX_LONG_POLL_WAIT = 30
 
 _IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 
-_USER = pydantic.TypeAdapter(User)
-_USERS = pydantic.TypeAdapter(list[User])
-_NUMBERS = pydantic.TypeAdapter(list[PhoneNumber])
-_CONTACT = pydantic.TypeAdapter(Contact)
-_CONTACT_PAGE = pydantic.TypeAdapter(ContactPage)
-_CONVERSATION = pydantic.TypeAdapter(Conversation)
-_CONVERSATION_PAGE = pydantic.TypeAdapter(ConversationPage)
-_MESSAGES_PAGE = pydantic.TypeAdapter(MessagesPage)
-_SEND_RESULT = pydantic.TypeAdapter(SendResult)
-_EVENT_BATCH = pydantic.TypeAdapter(EventBatch)
-_DEVICE = pydantic.TypeAdapter(Device)
-_DEVICES = pydantic.TypeAdapter(list[Device])
-_NOTIFICATION_SETTINGS = pydantic.TypeAdapter(NotificationSettings)
+_USER: Shape[User] = Shape(User)
+_USERS: Shape[list[User]] = Shape(list[User])
+_NUMBERS: Shape[list[PhoneNumber]] = Shape(list[PhoneNumber])
+_CONTACT: Shape[Contact] = Shape(Contact)
+_CONTACT_PAGE: Shape[ContactPage] = Shape(ContactPage)
+_CONVERSATION: Shape[Conversation] = Shape(Conversation)
+_CONVERSATION_PAGE: Shape[ConversationPage] = Shape(ConversationPage)
+_MESSAGES_PAGE: Shape[MessagesPage] = Shape(MessagesPage)
+_SEND_RESULT: Shape[SendResult] = Shape(SendResult)
+_EVENT_BATCH: Shape[EventBatch] = Shape(EventBatch)
+_DEVICE: Shape[Device] = Shape(Device)
+_DEVICES: Shape[list[Device]] = Shape(list[Device])
+_NOTIFICATION_SETTINGS: Shape[NotificationSettings] = Shape(NotificationSettings)
 
 
 @dataclass(frozen=True)

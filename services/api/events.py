@@ -9,9 +9,10 @@ import pydantic
 from httpx_sse import ServerSentEvent
 
 from services.api.errors import MalformedResponseError
+from services.api.responses import Shape
 from services.models import Event
 
-_EVENT = pydantic.TypeAdapter(Event)
+_EVENT: Shape[Event] = Shape(Event)  # made on first use (responses.Shape)
 
 
 def event_from_sse(sse: ServerSentEvent) -> Event | None:
@@ -34,6 +35,6 @@ def event_from_sse(sse: ServerSentEvent) -> Event | None:
     else:
         whole = {"id": sse.id, "type": sse.event, "data": payload}
     try:
-        return _EVENT.validate_python(whole)
+        return _EVENT.adapter.validate_python(whole)
     except pydantic.ValidationError:
         raise MalformedResponseError(f"event {sse.id!r}: not an event") from None

@@ -20,6 +20,9 @@ LATER = (
     "services.server.embedded",
     "keyring",
     "phonenumbers",  # until a number is parsed or shown (services/phones.py)
+    # Loaded when pydantic first builds a validator: the client's answer shapes are made on
+    # first use (services/api/responses.Shape), not at import (~20 ms of every start).
+    "pydantic.plugin._loader",
 )
 
 
