@@ -113,10 +113,7 @@ async def test_a_search_previews_the_matching_message_with_its_words_marked(
     assert view.tiles["conv_002"].preview.value == "last message of group 2"
 
 
-@pytest.mark.anyio
-async def test_a_conversation_moving_to_the_top_sends_that_row_and_the_order(fake_session):
-    store = Store(":memory:")
-    store.put_conversations(summaries(30))
+def _list_of(store: Store, fake_session: FakeSession) -> ConversationsView:
     vm = ConversationsVM(store, FakeSync(store), now=lambda: T0)
     store.subscribe(vm.on_store_change)
 
@@ -127,6 +124,15 @@ async def test_a_conversation_moving_to_the_top_sends_that_row_and_the_order(fak
     fake_session.register()
     fake_session.page.add(view.root)
     vm.refresh()
+    return view
+
+
+@pytest.mark.anyio
+async def test_a_conversation_moving_to_the_top_sends_that_row_and_the_order(fake_session):
+    store = Store(":memory:")
+    store.put_conversations(summaries(30))
+    view = _list_of(store, fake_session)
+    vm = view.vm
     oldest = summaries(1)[0]
     assert vm.rows[-1].id == oldest.id
     fake_session.mark()
@@ -143,20 +149,6 @@ async def test_a_conversation_moving_to_the_top_sends_that_row_and_the_order(fak
     assert tile.preview.value == "moved"
     # The tile changes its texts in place: a few values, not a new tile (~1 KB).
     assert fake_session.bytes_since_mark() < 600
-
-
-def _list_of(store: Store, fake_session: FakeSession) -> ConversationsView:
-    vm = ConversationsVM(store, FakeSync(store), now=lambda: T0)
-    store.subscribe(vm.on_store_change)
-
-    async def noop(*_: object) -> None:
-        return None
-
-    view = ConversationsView(vm, on_open=noop, on_new=noop, indicator=ConnectionIndicator())
-    fake_session.register()
-    fake_session.page.add(view.root)
-    vm.refresh()
-    return view
 
 
 @pytest.mark.anyio
