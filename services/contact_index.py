@@ -205,12 +205,12 @@ class ContactIndex:
     prefix covers are one slice of it (one- and two-letter prefixes too, so nothing is
     precomputed per prefix; those keep their matches in order once asked, _short_prefix).
     The contacts are read once, in any order, one at a time (no list of them, no sorted
-    copy), and the per-contact texts (id, sort name,
-    email address, tokens; not the digits) are kept as ``_Texts``, not ``str``: at 50,040
-    contacts the index keeps ~11.5 MB (23.5 MB before) and its build peaks at ~23 MB
-    traced (63 MB). Whole email addresses, nearly all unique, are not tokens: a
-    sorted list of them serves the query words that hold a separator, the only words
-    an address can match that its first word does not."""
+    copy), and the per-contact texts (id, sort name, email address, tokens; not the
+    digits) are kept as ``_Texts``, not ``str``: at 50,040 contacts the index keeps
+    ~11.5 MB (23.5 MB before) and its build peaks at ~23 MB traced (63 MB). Whole email
+    addresses, nearly all unique, are not tokens: a sorted list of them serves the query
+    words that hold a separator, the only words an address can match that its first word
+    does not."""
 
     def __init__(self, contacts: Iterable[IndexedContact]) -> None:
         read = _Reading(contacts)
