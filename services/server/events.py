@@ -20,6 +20,7 @@ import bisect
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -112,11 +113,28 @@ def _stored(row: sqlite3.Row) -> StoredEvent:
     )
 
 
+# Hands a caught-up stream its new events (none, on a flush with nothing new for it); False
+# when it cannot take them now (its socket full, its sign-in revoked, its client gone): its
+# task then takes them itself.
+Deliver = Callable[[list["StoredEvent"]], bool]
+
+
+@dataclass(eq=False)
+class _Follower:
+    """A caught-up stream whose new events each flush hands over itself (``follow``)."""
+
+    cursor: int
+    deliver: Deliver
+    deadline: float  # the loop's clock: when its task goes on (a keepalive may be due)
+    waiter: asyncio.Future[None]
+
+
 @dataclass
 class _Readers:
     """The readers waiting on one event loop, and when the loop may next wake them."""
 
     waiting: dict[asyncio.Future[None], float] = field(default_factory=dict)  # → deadline
+    following: dict[asyncio.Future[None], _Follower] = field(default_factory=dict)
     ticker: asyncio.TimerHandle | None = None
     flush_asked: bool = False  # a flush is scheduled, or the call that schedules it is on its way
     not_before: float = 0.0  # the loop's clock: no flush starts before this
@@ -187,13 +205,9 @@ class EventHub:
 
     def after(self, seq: int, limit: int = MAX_BATCH) -> list[StoredEvent]:
         """Events after ``seq``, oldest first: from memory, or the table when far behind."""
-        self._load()
-        with self._lock:
-            recent = self._recent
-            first_in_memory = recent[0].seq if recent else self._loaded + 1
-            if seq + 1 >= first_in_memory:
-                start = bisect.bisect_right(self._seqs, seq)
-                return recent[start : start + limit]
+        kept = self._kept_after(seq, limit)
+        if kept is not None:
+            return kept
         rows = self._db.all("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit))
         return [_stored(row) for row in rows]
 
@@ -205,7 +219,7 @@ class EventHub:
             asking = [
                 loop
                 for loop, readers in self._loops.items()
-                if readers.waiting and not readers.flush_asked
+                if (readers.waiting or readers.following) and not readers.flush_asked
             ]
             for loop in asking:
                 self._loops[loop].flush_asked = True
@@ -265,6 +279,39 @@ class EventHub:
                 timer.cancel()
             self._forget(loop, waiter)
 
+    async def follow(self, cursor: int, deliver: Deliver, seconds: float) -> int:
+        """Wait as ``wait`` does, for a stream that can be written without its task: each
+        flush hands it the events after its cursor by ``deliver`` (which writes them to its
+        socket at once), and its task sleeps on. Returns the cursor past all it delivered,
+        once its task must go on: ``seconds`` after the call (on the shared tick), once
+        ``deliver`` refuses (the task then sends those events itself, from the cursor
+        returned), when it falls behind what the hub keeps, or when the server stops.
+
+        Waking 500 streams' tasks at every event, each to write one shared chunk, was about
+        two thirds of the server's Python time per stream (issue 19).
+        """
+        if self._closing:
+            return cursor
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        follower = _Follower(cursor, deliver, loop.time() + seconds, waiter)
+        with self._lock:
+            readers = self._loops.get(loop) or self._loops.setdefault(loop, _Readers())
+            readers.following[waiter] = follower
+            if readers.ticker is None:
+                readers.ticker = loop.call_later(TICK_S, self._tick, loop)
+        if self.head() > cursor:
+            with self._lock:
+                ask, readers.flush_asked = not readers.flush_asked, True
+            if ask:
+                self._schedule_flush(loop)
+        try:
+            await waiter
+        finally:
+            with self._lock:
+                readers.following.pop(waiter, None)
+        return follower.cursor
+
     def _schedule_flush(self, loop: asyncio.AbstractEventLoop) -> None:
         readers = self._loops[loop]
         delay = readers.not_before - loop.time()
@@ -274,15 +321,64 @@ class EventHub:
             self._flush(loop)
 
     def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Wake every reader of the loop; once they have all run, note how long they took."""
+        """Wake every reader of the loop and hand the followers their events; once the
+        woken have all run, note how long the whole took."""
+        started = loop.time()
         with self._lock:
             readers = self._loops[loop]
             readers.flush_asked = False
             woken, readers.waiting = readers.waiting, {}
+            following = list(readers.following.values())
         _resolve_all(woken)
+        if following:
+            self._hand_over(readers, following)
         # The woken readers' steps were queued by the futures just resolved: this runs
         # after all of them.
-        loop.call_soon(self._flushed, loop, loop.time())
+        loop.call_soon(self._flushed, loop, started)
+
+    def _hand_over(self, readers: _Readers, following: list[_Follower]) -> None:
+        """Each follower's new events, read once per cursor (a user's streams share their
+        chunk, visibility.py); a follower that cannot take them goes back to its task. One
+        with nothing new is still asked (with none): a flush may be for a change made
+        elsewhere, such as its sign-in revoked."""
+        batches: dict[int, list[StoredEvent] | None] = {}
+
+        def batch(cursor: int) -> list[StoredEvent] | None:
+            if cursor not in batches:
+                batches[cursor] = self._kept_after(cursor)
+            return batches[cursor]
+
+        released: list[_Follower] = []
+        for follower in following:
+            stored = batch(follower.cursor)
+            while True:
+                if stored is None or self._closing or not _taken(follower, stored):
+                    released.append(follower)  # far behind, stopping, or refused
+                    break
+                if not stored:
+                    break  # caught up
+                follower.cursor = stored[-1].seq
+                stored = batch(follower.cursor)
+                if not stored:
+                    break
+        if released:
+            with self._lock:
+                for follower in released:
+                    readers.following.pop(follower.waiter, None)
+            for follower in released:
+                _resolve(follower.waiter)
+
+    def _kept_after(self, seq: int, limit: int = MAX_BATCH) -> list[StoredEvent] | None:
+        """Events after ``seq`` from memory, up to ``limit``; None if it no longer holds
+        them all (the table has them)."""
+        self._load()
+        with self._lock:
+            recent = self._recent
+            first_in_memory = recent[0].seq if recent else self._loaded + 1
+            if seq + 1 < first_in_memory:
+                return None
+            start = bisect.bisect_right(self._seqs, seq)
+            return recent[start : start + limit]
 
     def _flushed(self, loop: asyncio.AbstractEventLoop, started: float) -> None:
         now = loop.time()
@@ -297,7 +393,12 @@ class EventHub:
             due = [waiter for waiter, deadline in readers.waiting.items() if deadline <= now]
             for waiter in due:
                 del readers.waiting[waiter]
-            readers.ticker = loop.call_later(TICK_S, self._tick, loop) if readers.waiting else None
+            for waiter, follower in list(readers.following.items()):
+                if follower.deadline <= now:
+                    del readers.following[waiter]
+                    due.append(waiter)
+            still = readers.waiting or readers.following
+            readers.ticker = loop.call_later(TICK_S, self._tick, loop) if still else None
         for waiter in due:
             _resolve(waiter)
 
@@ -306,6 +407,15 @@ class EventHub:
             readers = self._loops.get(loop)
             if readers is not None:
                 readers.waiting.pop(waiter, None)
+
+
+def _taken(follower: _Follower, stored: list[StoredEvent]) -> bool:
+    try:
+        return follower.deliver(stored)
+    except Exception:
+        # Its task meets the same trouble and ends its stream alone, as it would have
+        # without a follower; the flush goes on for the others.
+        return False
 
 
 def _resolve_all(waiters: dict[asyncio.Future[None], float]) -> None:

@@ -21,7 +21,7 @@ from services.server import views
 from services.server.events import MAX_BATCH, StoredEvent
 from services.server.problems import invalid
 from services.server.schemas import EventsAnswer
-from services.server.sse import EventStreamResponse, accepts_gzip, deflated
+from services.server.sse import ChunkWriter, EventStreamResponse, accepts_gzip, deflated
 from services.server.visibility import Visibility
 from services.server.web import Context, Ctx
 
@@ -59,7 +59,7 @@ async def events(
         # HTTP's own negotiation, as for any answer (not a parameter of this route).
         gzip = accepts_gzip(request.headers.get("accept-encoding", ""))
         return EventStreamResponse(
-            _stream(request, ctx, cursor, gzip),
+            lambda write: _stream(request, ctx, cursor, gzip, write),
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             gzip=gzip,
         )
@@ -105,11 +105,17 @@ def visible_after(
     )
 
 
-async def _stream(request: Request, ctx: Ctx, cursor: int, gzip: bool) -> AsyncIterator[bytes]:
+async def _stream(
+    request: Request, ctx: Ctx, cursor: int, gzip: bool, write: ChunkWriter | None
+) -> AsyncIterator[bytes]:
     """The stream itself; it ends when the token stops signing the user in (the client's
     reconnect then gets its 401). Each event's bytes are built once and shared by every
     stream (``StoredEvent.frame``), deflated ones too (``gzip``). One generator, not two
-    nested: every level is paid by every stream at every event."""
+    nested: every level is paid by every stream at every event.
+
+    With a ``write``r (uvicorn's connection), a caught-up stream is followed: the hub's
+    flushes write its events themselves (``EventHub.follow``) and this task runs only for
+    what they cannot do: a keepalive, a full socket, a revoked sign-in, catching up."""
     auth = ctx.server.auth
     revoked = auth.watch_stream(ctx.signed) if ctx.signed is not None else asyncio.Event()
     hub = ctx.server.hub
@@ -117,6 +123,23 @@ async def _stream(request: Request, ctx: Ctx, cursor: int, gzip: bool) -> AsyncI
     # Asked once: it keeps its answers until who may see what changes (its epoch), and
     # asking the server each time compared this request's user with the cached one's.
     judge = ctx.server.visibility(ctx.user)
+    loop = asyncio.get_running_loop()
+    written_at = loop.time()  # when this stream last wrote (a keepalive is due 15 s after)
+
+    def deliver(stored: list[StoredEvent]) -> bool:
+        nonlocal written_at
+        if revoked.is_set() or write is None:
+            return False
+        if not stored:
+            return True
+        chunk = judge.chunk(stored, base, gzip)
+        if not chunk:
+            return True
+        if not write(chunk):
+            return False
+        written_at = loop.time()
+        return True
+
     try:
         opening = f"retry: 2000\n: cursor {cursor}\n\n".encode()
         yield deflated(opening) if gzip else opening
@@ -127,6 +150,7 @@ async def _stream(request: Request, ctx: Ctx, cursor: int, gzip: bool) -> AsyncI
                 cursor = stored[-1].seq
                 chunk = judge.chunk(stored, base, gzip)
                 if chunk:
+                    written_at = loop.time()
                     yield chunk
                 if len(stored) == MAX_BATCH:
                     continue  # far behind: catch up without waiting for flushes
@@ -137,11 +161,18 @@ async def _stream(request: Request, ctx: Ctx, cursor: int, gzip: bool) -> AsyncI
             # leaves is noticed by the response itself (it listens for the disconnect and
             # cancels this generator): asking here would cost every stream a receive()
             # per event.
-            before = cursor
-            await hub.wait(cursor, KEEPALIVE_S)
+            if write is not None:
+                quiet = loop.time() - written_at
+                cursor = await hub.follow(cursor, deliver, KEEPALIVE_S - quiet)
+                due = loop.time() - written_at >= KEEPALIVE_S
+            else:
+                before = cursor
+                await hub.wait(cursor, KEEPALIVE_S)
+                due = hub.head() == before
             if revoked.is_set():
                 return
-            if hub.head() == before and not hub.closing:
+            if due and hub.head() == cursor and not hub.closing:
+                written_at = loop.time()
                 yield keepalive
     finally:
         if ctx.signed is not None:

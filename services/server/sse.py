@@ -19,6 +19,12 @@ never ends on its own but when its sign-in is
 revoked: it then ends its deflate data without gzip's checksum (a running CRC would
 cost every stream a pass over every event); clients that decode as they read, as
 httpx does, take what came.
+
+Behind uvicorn's own HTTP protocol a stream also gets a ``ChunkWriter``: it writes a body
+chunk to the connection at once, without a turn of the stream's task, so the event hub's
+flush can hand a caught-up stream its events itself (``EventHub.follow``). It refuses
+(False) whenever a plain send would have to wait or fail: the socket's buffer full, the
+client gone, the answer ended; the stream's task then sends as above.
 """
 
 from __future__ import annotations
@@ -26,12 +32,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import zlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 DIRECT_SEND = "groupchat.direct_send"
+
+# Writes one body chunk now; False if it cannot (see the module's note).
+ChunkWriter = Callable[[bytes], bool]
+# The stream's chunks, given the writer its events may also go through (None: none here).
+Chunks = Callable[[ChunkWriter | None], AsyncIterator[bytes]]
+# The one server whose connection this writes to (its send's own object, read not changed).
+_UVICORN_CYCLE = "uvicorn.protocols.http.httptools_impl"
 
 # A gzip member's header: deflate, no name, no time, unknown system.
 GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"
@@ -57,14 +71,34 @@ def accepts_gzip(accept_encoding: str) -> bool:
     return False
 
 
+def chunk_writer(send: Send) -> ChunkWriter | None:
+    """A writer of this answer's body chunks straight to its connection, for an answer
+    uvicorn's httptools protocol has started in chunked encoding; None for any other
+    server (the app's own in-process one, h11), whose streams send as usual."""
+    cycle: Any = getattr(send, "__self__", None)
+    if type(cycle).__module__ != _UVICORN_CYCLE or cycle.chunked_encoding is not True:
+        return None
+    transport, flow = cycle.transport, cycle.flow
+
+    def write(body: bytes) -> bool:
+        if flow.write_paused or cycle.disconnected or cycle.response_complete:
+            return False
+        if transport.is_closing():
+            return False
+        # uvicorn's own framing of a chunk (its send writes the same bytes).
+        transport.write(b"%x\r\n%b\r\n" % (len(body), body))
+        return True
+
+    return write
+
+
 class EventStreamResponse(Response):
     media_type = "text/event-stream"
 
-    def __init__(
-        self, chunks: AsyncIterator[bytes], headers: Mapping[str, str], *, gzip: bool = False
-    ) -> None:
+    def __init__(self, chunks: Chunks, headers: Mapping[str, str], *, gzip: bool = False) -> None:
         super().__init__(status_code=200, media_type=self.media_type)
-        self._chunks = chunks
+        self._make_chunks = chunks
+        self._chunks: AsyncIterator[bytes] | None = None
         self._gzip = gzip
         extra = {**headers, "Vary": "Accept-Encoding"}
         if gzip:
@@ -76,6 +110,7 @@ class EventStreamResponse(Response):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": self._start_headers})
         direct: Send = scope.get(DIRECT_SEND) or send
+        self._chunks = self._make_chunks(chunk_writer(direct))
         streaming = asyncio.ensure_future(self._stream(direct))
         leaving = asyncio.ensure_future(_disconnect(receive))
         try:
@@ -95,6 +130,7 @@ class EventStreamResponse(Response):
                 await send({"type": "http.response.body", "body": last, "more_body": False})
 
     async def _stream(self, direct: Send) -> None:
+        assert self._chunks is not None
         if self._gzip:
             await direct({"type": "http.response.body", "body": GZIP_HEADER, "more_body": True})
         async for chunk in self._chunks:

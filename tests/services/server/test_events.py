@@ -121,3 +121,122 @@ def test_the_app_s_own_server_keeps_a_device_s_worth_of_events(tmp_path: Path) -
     hub.head()
     assert len(hub._recent) <= 2 * events.KEEP_EMBEDDED < events.KEEP_IN_MEMORY
     transport.server.db.close()
+
+
+# --- followers: caught-up streams the flush writes to itself ------------------------------
+
+
+class Sink:
+    """A stream's delivery as the hub sees it: what it took, and whether it takes more."""
+
+    def __init__(self, takes: bool = True) -> None:
+        self.batches: list[list[int]] = []
+        self.takes = takes
+
+    def __call__(self, stored: list[events.StoredEvent]) -> bool:
+        if not self.takes:
+            return False
+        self.batches.append([event.data["i"] for event in stored])
+        return True
+
+
+async def _flushed(hub: EventHub) -> None:
+    """Let the flush the commits asked for run (the first after a quiet spell runs at once)."""
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def test_a_follower_is_handed_each_flush_s_events_while_its_task_sleeps_on(
+    hub: EventHub,
+) -> None:
+    sink = Sink()
+    follower = asyncio.create_task(hub.follow(hub.head(), sink, 3600))
+    await asyncio.sleep(0)
+    _commit(hub, hub._db, 2)
+    await _flushed(hub)
+    assert sink.batches == [[0, 1]]
+    hub._loops[asyncio.get_running_loop()].not_before = 0.0  # the pause after it is over
+    _commit(hub, hub._db, 1)
+    await _flushed(hub)
+    assert sink.batches == [[0, 1], [0]], "each event once, in order"
+    assert not follower.done(), "its task was not woken for them"
+    follower.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await follower
+    assert hub._loops[asyncio.get_running_loop()].following == {}
+
+
+async def test_a_follower_that_cannot_take_its_events_gets_them_back(hub: EventHub) -> None:
+    start = hub.head()
+    follower = asyncio.create_task(hub.follow(start, Sink(takes=False), 3600))
+    await asyncio.sleep(0)
+    _commit(hub, hub._db, 2)
+    cursor = await asyncio.wait_for(follower, timeout=10)
+    assert cursor == start, "its task sends them itself, from where it was"
+    assert [e.data["i"] for e in hub.after(cursor)] == [0, 1]
+
+
+async def test_one_follower_s_failure_is_its_own(hub: EventHub) -> None:
+    def broken(stored: list[events.StoredEvent]) -> bool:
+        raise RuntimeError("a stream's own trouble")
+
+    sink = Sink()
+    failing = asyncio.create_task(hub.follow(hub.head(), broken, 3600))
+    healthy = asyncio.create_task(hub.follow(hub.head(), sink, 3600))
+    await asyncio.sleep(0)
+    _commit(hub, hub._db, 1)
+    await asyncio.wait_for(failing, timeout=10)  # back to its task, which meets it alone
+    assert sink.batches == [[0]]
+    assert not healthy.done()
+    healthy.cancel()
+
+
+async def test_a_follower_behind_what_the_hub_keeps_goes_back_to_its_task() -> None:
+    db = Database(":memory:")
+    hub = EventHub(db, keep=3)
+    start = hub.head()
+    _commit(hub, db, 10)
+    hub.head()  # read in: only the newest are kept
+    sink = Sink()
+    cursor = await asyncio.wait_for(hub.follow(start, sink, 3600), timeout=10)
+    assert (cursor, sink.batches) == (start, []), "its task reads the table"
+
+
+async def test_a_follower_far_behind_in_memory_is_handed_every_batch(hub: EventHub) -> None:
+    start = hub.head()
+    _commit(hub, hub._db, events.MAX_BATCH + 5)
+    sink = Sink()
+    follower = asyncio.create_task(hub.follow(start, sink, 3600))
+    await _flushed(hub)
+    assert [len(batch) for batch in sink.batches] == [events.MAX_BATCH, 5]
+    follower.cancel()
+
+
+async def test_a_follower_s_wait_ends_on_the_shared_tick(hub: EventHub, quick_ticks: None) -> None:
+    loop = asyncio.get_running_loop()
+    follower = asyncio.create_task(hub.follow(hub.head(), Sink(), 0.1))
+    await asyncio.sleep(0)
+    assert hub._loops[loop].ticker is not None
+    # A guard against hanging for ever, not a measure of time.
+    assert await asyncio.wait_for(follower, timeout=10) == hub.head()
+    await asyncio.sleep(0.2)
+    assert hub._loops[loop].ticker is None
+
+
+async def test_a_stop_sends_every_follower_back_to_its_task(hub: EventHub) -> None:
+    followers = [asyncio.create_task(hub.follow(hub.head(), Sink(), 3600)) for _ in range(3)]
+    await asyncio.sleep(0)
+    hub.end_streams()
+    done, _ = await asyncio.wait(followers, timeout=10)
+    assert len(done) == 3
+    assert await hub.follow(hub.head(), Sink(), 3600) == hub.head(), "none begins after"
+
+
+async def test_a_flush_with_nothing_new_still_asks_each_follower(hub: EventHub) -> None:
+    """As after a change made elsewhere (a sign-in revoked by the admin command): a
+    follower that no longer takes anything goes back to its task at once."""
+    sink = Sink(takes=False)
+    follower = asyncio.create_task(hub.follow(hub.head(), sink, 3600))
+    await asyncio.sleep(0)
+    hub.wake()  # no commit
+    assert await asyncio.wait_for(follower, timeout=10) == hub.head()

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 import zlib
+from collections.abc import AsyncIterator
+from typing import Any
 
+import httpx
 import pytest
+import uvicorn
 
+from services.server.coalesce import CoalescingProtocol
 from services.server.events import StoredEvent
-from services.server.sse import DEFLATE_END, GZIP_HEADER, accepts_gzip, deflated
+from services.server.sse import (
+    DEFLATE_END,
+    GZIP_HEADER,
+    ChunkWriter,
+    accepts_gzip,
+    chunk_writer,
+    deflated,
+)
 
 BASE = "http://127.0.0.1:8000/"
 
@@ -75,3 +89,113 @@ def test_deflated_pieces_refer_to_nothing_before_them() -> None:
 )
 def test_gzip_is_used_only_when_the_client_accepts_it(header: str, gzip: bool) -> None:
     assert accepts_gzip(header) is gzip
+
+
+# --- a stream's chunks written without its task (under uvicorn, as the server runs) -------
+
+
+class Answer:
+    """What the app below saw of its writer, and when the test may look."""
+
+    def __init__(self) -> None:
+        self.writer: ChunkWriter | None = None
+        self.ready = asyncio.Event()
+        self.refused_after: int | None = None  # chunks written before the first refusal
+        self.done = asyncio.Event()
+
+
+answer = Answer()
+BIG = b"x" * 65536
+
+
+async def writing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    answer.writer = write = chunk_writer(send)
+    answer.ready.set()
+    if write is None:
+        await send({"type": "http.response.body", "body": b""})
+        return
+    if scope["path"] == "/two":
+        assert write(b"one ") and write(b"two")
+        await send({"type": "http.response.body", "body": b" end"})
+        return
+    # /until-refused: the client reads nothing (or leaves); a guard, not a measure.
+    for written in range(2000):
+        chunk = BIG if scope["path"] == "/until-refused" else b"."
+        if not write(chunk):
+            answer.refused_after = written
+            break
+        await asyncio.sleep(0.01 if chunk == b"." else 0)
+    answer.done.set()
+    await receive()  # until the client leaves
+
+
+@pytest.fixture
+async def uvicorn_port() -> AsyncIterator[int]:
+    global answer
+    answer = Answer()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    config = uvicorn.Config(
+        writing_app,
+        host="127.0.0.1",
+        port=port,
+        http=CoalescingProtocol,  # the server's own (cli.py)
+        lifespan="off",
+        log_config=None,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn says so by this flag only)
+        await asyncio.sleep(0.01)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.mark.anyio
+async def test_behind_uvicorn_a_stream_writes_its_chunks_in_order_without_a_send(
+    uvicorn_port: int,
+) -> None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{uvicorn_port}") as client:
+        answered = await client.get("/two", timeout=10)
+    assert answer.writer is not None, "uvicorn's httptools protocol, as the server runs"
+    assert answered.text == "one two end"
+
+
+@pytest.mark.anyio
+async def test_the_writer_refuses_once_the_socket_is_full(uvicorn_port: int) -> None:
+    """A client that reads nothing: the writer stops (its stream's task then waits to
+    send), instead of piling its events up in the server's memory."""
+    _reader, writer = await asyncio.open_connection("127.0.0.1", uvicorn_port)
+    try:
+        writer.write(b"GET /until-refused HTTP/1.1\r\nHost: t\r\n\r\n")
+        await asyncio.wait_for(answer.done.wait(), timeout=30)
+    finally:
+        writer.close()
+    assert answer.refused_after is not None and answer.refused_after > 0
+
+
+@pytest.mark.anyio
+async def test_the_writer_refuses_once_the_client_has_gone(uvicorn_port: int) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", uvicorn_port)
+    writer.write(b"GET /until-gone HTTP/1.1\r\nHost: t\r\n\r\n")
+    await reader.readuntil(b"\r\n\r\n")
+    writer.close()
+    await asyncio.wait_for(answer.done.wait(), timeout=30)
+    assert answer.refused_after is not None
+
+
+@pytest.mark.anyio
+async def test_in_the_app_s_own_process_a_stream_has_no_writer() -> None:
+    global answer
+    answer = Answer()
+    transport = httpx.ASGITransport(app=writing_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+        assert (await client.get("/two")).status_code == 200
+    assert answer.ready.is_set() and answer.writer is None
