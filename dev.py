@@ -31,7 +31,7 @@ def _pyproject_digest() -> str:
     return hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
 
 
-def ensure_venv(extras: str = "dev") -> None:
+def ensure_venv(extras: str = "dev,server") -> None:
     """Create .venv and install the project into it when pyproject.toml changed."""
     if not PY.exists():
         print("== creating .venv", flush=True)
