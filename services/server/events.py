@@ -143,9 +143,11 @@ class _Readers:
 class EventHub:
     """Reads the log and lets readers wait for the next commit, on any event loop.
 
-    Readers are woken by flushes, each waking all of a loop's readers with one call. The
-    first commit after a quiet spell is flushed at once; during a burst, after a flush
-    whose woken readers took T, the next waits ``FLUSH_SHARE`` × T, so every stream gets
+    Readers are woken by flushes, each waking all of a loop's readers with one call, and
+    handing followers (caught-up streams that can be written directly, ``follow``) their
+    events without waking them. The first commit after a quiet spell is flushed at once;
+    during a burst, after a flush that took T (its followers and the readers it woke),
+    the next waits ``FLUSH_SHARE`` × T, so every stream gets
     the burst's messages in a few writes and the fan-out takes at most about
     1 / (1 + ``FLUSH_SHARE``) of the loop, however many streams are open (issue 19); the
     pause is at most ``MAX_PAUSE_S``.
