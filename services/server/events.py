@@ -267,12 +267,7 @@ class EventHub:
             readers.waiting[waiter] = loop.time() + seconds
             if shared and readers.ticker is None:
                 readers.ticker = loop.call_later(TICK_S, self._tick, loop)
-        if self.head() > seq:
-            # Already something to read: it comes with the next flush, with everyone's.
-            with self._lock:
-                ask, readers.flush_asked = not readers.flush_asked, True
-            if ask:
-                self._schedule_flush(loop)
+        self._flush_if_behind(loop, readers, seq)
         timer = None if shared else loop.call_later(max(seconds, 0.0), _resolve, waiter)
         try:
             await waiter
@@ -302,17 +297,23 @@ class EventHub:
             readers.following[waiter] = follower
             if readers.ticker is None:
                 readers.ticker = loop.call_later(TICK_S, self._tick, loop)
-        if self.head() > cursor:
-            with self._lock:
-                ask, readers.flush_asked = not readers.flush_asked, True
-            if ask:
-                self._schedule_flush(loop)
+        self._flush_if_behind(loop, readers, cursor)
         try:
             await waiter
         finally:
             with self._lock:
                 readers.following.pop(waiter, None)
         return follower.cursor
+
+    def _flush_if_behind(
+        self, loop: asyncio.AbstractEventLoop, readers: _Readers, seq: int
+    ) -> None:
+        """Already something after ``seq``: it comes with the next flush, with everyone's."""
+        if self.head() > seq:
+            with self._lock:
+                ask, readers.flush_asked = not readers.flush_asked, True
+            if ask:
+                self._schedule_flush(loop)
 
     def _schedule_flush(self, loop: asyncio.AbstractEventLoop) -> None:
         readers = self._loops[loop]

@@ -10,8 +10,9 @@ import socket
 import ssl
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 
@@ -121,3 +122,23 @@ class ServerProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+
+@contextlib.asynccontextmanager
+async def served_here(app: Any, protocol: type[asyncio.Protocol]) -> AsyncIterator[int]:
+    """``app`` under uvicorn with ``protocol``, in this test's own loop, on a free
+    127.0.0.1 port (yielded); stopped at the end."""
+    import uvicorn
+
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=free_port(), http=protocol, lifespan="off", log_config=None
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 (uvicorn says so by this flag only)
+        await asyncio.sleep(0.01)
+    try:
+        yield config.port
+    finally:
+        server.should_exit = True
+        await task

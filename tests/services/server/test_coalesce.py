@@ -4,14 +4,13 @@ and a stream's later events are not held at all."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from services.server.coalesce import CoalescingProtocol, CoalescingTransport
+from tests.services.server_process import served_here
 
 pytestmark = pytest.mark.anyio
 
@@ -120,22 +119,9 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 @pytest.fixture
 async def served() -> AsyncIterator[int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
     Counted.writes = []
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, http=Counted, lifespan="off", log_config=None
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn says so by this flag only)
-        await asyncio.sleep(0.01)
-    try:
+    async with served_here(app, Counted) as port:
         yield port
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def test_each_answer_reaches_the_socket_in_one_write(served: int) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from services.server.coalesce import CoalescingProtocol
 from services.server.events import StoredEvent
@@ -22,6 +20,7 @@ from services.server.sse import (
     chunk_writer,
     deflated,
 )
+from tests.services.server_process import served_here
 
 BASE = "http://127.0.0.1:8000/"
 
@@ -136,26 +135,8 @@ async def writing_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 async def uvicorn_port() -> AsyncIterator[int]:
     global answer
     answer = Answer()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    config = uvicorn.Config(
-        writing_app,
-        host="127.0.0.1",
-        port=port,
-        http=CoalescingProtocol,  # the server's own (cli.py)
-        lifespan="off",
-        log_config=None,
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 (uvicorn says so by this flag only)
-        await asyncio.sleep(0.01)
-    try:
+    async with served_here(writing_app, CoalescingProtocol) as port:  # the server's own
         yield port
-    finally:
-        server.should_exit = True
-        await task
 
 
 @pytest.mark.anyio
