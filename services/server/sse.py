@@ -76,9 +76,17 @@ def chunk_writer(send: Send) -> ChunkWriter | None:
     uvicorn's httptools protocol has started in chunked encoding; None for any other
     server (the app's own in-process one, h11), whose streams send as usual."""
     cycle: Any = getattr(send, "__self__", None)
-    if type(cycle).__module__ != _UVICORN_CYCLE or cycle.chunked_encoding is not True:
+    if type(cycle).__module__ != _UVICORN_CYCLE:
+        return None
+    # What it reads of uvicorn's request cycle; a uvicorn that changed it gets no writer
+    # (its streams send as usual), never a failing stream.
+    if getattr(cycle, "chunked_encoding", None) is not True or not all(
+        hasattr(cycle, name) for name in ("transport", "flow", "disconnected", "response_complete")
+    ):
         return None
     transport, flow = cycle.transport, cycle.flow
+    if not hasattr(flow, "write_paused"):
+        return None
 
     def write(body: bytes) -> bool:
         if flow.write_paused or cycle.disconnected or cycle.response_complete:

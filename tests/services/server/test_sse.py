@@ -180,3 +180,17 @@ async def test_in_the_app_s_own_process_a_stream_has_no_writer() -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
         assert (await client.get("/two")).status_code == 200
     assert answer.ready.is_set() and answer.writer is None
+
+
+def test_a_uvicorn_whose_request_cycle_changed_gets_no_writer() -> None:
+    """Its streams then send as any other server's do, instead of failing."""
+
+    class Cycle:  # uvicorn's, as a later version might have it: no flow control here
+        chunked_encoding = True
+        transport = None
+
+        async def send(self, message: Any) -> None:
+            return None
+
+    Cycle.__module__ = "uvicorn.protocols.http.httptools_impl"
+    assert chunk_writer(Cycle().send) is None
